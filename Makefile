@@ -1,0 +1,29 @@
+# The README's commands. `make test` sets everything up from nothing and runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install test lint bench clean population
+
+$(BIN)/dispro: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $(BIN)/dispro
+
+install: $(BIN)/dispro
+
+test: install
+	$(BIN)/python -m pytest -n 2
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks scripts
+
+bench: install
+	$(BIN)/python benchmarks/bench_rri.py
+
+population: install
+	$(BIN)/python scripts/build_census2021.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
