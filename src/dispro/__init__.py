@@ -22,3 +22,8 @@ __all__ = [
     "ValidationError",
     "ZeroCellWarning",
 ]
+
+from . import ledger  # noqa: E402
+from .rates import RRI_COLUMNS, count_events, practical_band, rri, rri_from_records  # noqa: E402
+
+__all__ += ["RRI_COLUMNS", "rri", "count_events", "rri_from_records", "practical_band"]
