@@ -86,10 +86,6 @@ REASSIGN = {  # merged row -> force area that holds the bulk of its residents
 }
 FORCE_NAMES = {"London, City of": "City of London"}
 REGION_NAMES = {"Eastern": "East of England"}
-EXTRA_ALIASES = {  # names a board or a reader uses that no source file spells
-    "E23000030": ["Hampshire and Isle of Wight", "Hampshire Constabulary"],
-    "E23000001": ["Metropolitan Police Service", "Met Police", "Met"],
-}
 
 
 class BuildError(RuntimeError):
@@ -128,7 +124,9 @@ def read_census(path: Path, codes: list[str]) -> tuple[pd.DataFrame, dict]:
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     id_cols = ["Geography Code", "Region", "Sex"]
     if list(raw.columns[:3]) != id_cols:
-        raise BuildError(f"{path}: expected the first columns {id_cols}, found {list(raw.columns[:3])}")
+        raise BuildError(
+            f"{path}: expected the first columns {id_cols}, found {list(raw.columns[:3])}"
+        )
     groups = list(raw.columns[3:])
     if sorted(groups) != sorted(codes):
         raise BuildError(
@@ -151,13 +149,17 @@ def read_census(path: Path, codes: list[str]) -> tuple[pd.DataFrame, dict]:
     cell = long["cell"].str.strip()
     number = pd.to_numeric(cell.where(cell != SUPPRESSED), errors="coerce")
     if (bad := cell[(cell != SUPPRESSED) & (number.isna() | (number % 1 != 0))]).size:
-        raise BuildError(f"{path}: cells neither '{SUPPRESSED}' nor whole numbers: {bad.unique()[:10]}")
+        raise BuildError(
+            f"{path}: cells neither '{SUPPRESSED}' nor whole numbers: {bad.unique()[:10]}"
+        )
     long["population"] = number.astype("Int64")
     dropped = raw.loc[is_agg, ["Geography Code", "Region"]].drop_duplicates()
     info = {
         "source_rows": int(len(raw)),
         "aggregate_rows_dropped": int(is_agg.sum()),
-        "aggregate_areas_dropped": dict(zip(dropped["Geography Code"], dropped["Region"], strict=True)),
+        "aggregate_areas_dropped": dict(
+            zip(dropped["Geography Code"], dropped["Region"], strict=True)
+        ),
         "local_authority_rows": int(is_la.sum()),
         "local_authorities": int(la["la_code"].nunique()),
         "cells": int(len(long)),
@@ -173,7 +175,9 @@ def read_lookup(path: Path) -> pd.DataFrame:
     lookup = lookup[["LAD20CD", "LAD20NM", "PFA20CD", "PFA20NM"]].apply(lambda s: s.str.strip())
     per_la = lookup.groupby("LAD20CD")["PFA20CD"].nunique()
     if (split := per_la[per_la > 1]).size:
-        raise BuildError(f"{path}: local authorities in more than one force area: {list(split.index)}")
+        raise BuildError(
+            f"{path}: local authorities in more than one force area: {list(split.index)}"
+        )
     return lookup.drop_duplicates("LAD20CD").reset_index(drop=True)
 
 
@@ -203,8 +207,9 @@ def build(shared: Path, out_dir: Path) -> dict:
     regions = read_regions(
         realdata / GEOCODE, {n for c, n in aggregates.items() if c.startswith("E12")}
     )
-    geocode_raw = pd.read_csv(realdata / GEOCODE, dtype=str, keep_default_na=False,
-                              encoding="utf-8-sig")
+    geocode_raw = pd.read_csv(
+        realdata / GEOCODE, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
 
     # Force area per local authority: the lookup, plus the 2021 unitaries, minus reassignments.
     pfa_names = (
@@ -233,15 +238,21 @@ def build(shared: Path, out_dir: Path) -> dict:
         raise BuildError("a force area has no name or no region")
     order = {code: i for i, code in enumerate(codes)}
     table = (
-        table.sort_values(["la_code", "sex", "ethnicity"], key=lambda s: s.map(order)
-                          if s.name == "ethnicity" else s)
+        table.sort_values(
+            ["la_code", "sex", "ethnicity"],
+            key=lambda s: s.map(order) if s.name == "ethnicity" else s,
+        )
         .loc[:, COLUMNS]
         .reset_index(drop=True)
     )
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_dir / OUT_TABLE, index=False, lineterminator="\n",
-                 compression={"method": "gzip", "mtime": 0})
+    table.to_csv(
+        out_dir / OUT_TABLE,
+        index=False,
+        lineterminator="\n",
+        compression={"method": "gzip", "mtime": 0},
+    )
 
     la_names = table.drop_duplicates("la_code").set_index("la_code")["la_name"]
     lad20_names = lookup.set_index("LAD20CD")["LAD20NM"]
@@ -250,11 +261,10 @@ def build(shared: Path, out_dir: Path) -> dict:
     ).str.strip()
     aliases = (
         raw_force_names[raw_force_names != raw_force_names.index.map(pfa_names)]
-        .groupby(level=0).agg(lambda s: sorted(set(s)))
+        .groupby(level=0)
+        .agg(lambda s: sorted(set(s)))
         .to_dict()
     )
-    for code, extra in EXTRA_ALIASES.items():
-        aliases[code] = sorted(set(aliases.get(code, [])) | set(extra))
     forces_out = table.drop_duplicates("pfa_code")
     meta = {
         "dataset": "Census 2021 usual residents by local authority, sex and ethnic group "
@@ -281,37 +291,61 @@ def build(shared: Path, out_dir: Path) -> dict:
         "sexes": sorted(table["sex"].unique()),
         "geography": {
             "supplemented": [
-                {"la_code": c, "la_name": n, "pfa_code": p, "pfa_name": pfa_names[p],
-                 "reason": "created 1 April 2021; not in the LAD20 lookup"}
+                {
+                    "la_code": c,
+                    "la_name": n,
+                    "pfa_code": p,
+                    "pfa_name": pfa_names[p],
+                    "reason": "created 1 April 2021; not in the LAD20 lookup",
+                }
                 for c, (n, p) in SUPPLEMENT.items()
             ],
             "abolished": [
-                {"la_code": c, "la_name": lad20_names[c], "successor_code": s,
-                 "successor_name": la_names[s]}
+                {
+                    "la_code": c,
+                    "la_name": lad20_names[c],
+                    "successor_code": s,
+                    "successor_name": la_names[s],
+                }
                 for c, s in ABOLISHED.items()
             ],
             "merged": [
-                {"la_code": c, "la_name": lad20_names[c], "merged_into_code": m,
-                 "merged_into_name": la_names[m]}
+                {
+                    "la_code": c,
+                    "la_name": lad20_names[c],
+                    "merged_into_code": m,
+                    "merged_into_name": la_names[m],
+                    "merged_into_lookup_name": lad20_names[m],
+                }
                 for c, m in MERGED.items()
             ],
             "reassigned": [
-                {"la_code": c, "la_name": la_names[c], "lookup_pfa_code": lookup.set_index(
-                    "LAD20CD").at[c, "PFA20CD"], "pfa_code": p, "pfa_name": pfa_names[p]}
+                {
+                    "la_code": c,
+                    "la_name": la_names[c],
+                    "lookup_pfa_code": lookup.set_index("LAD20CD").at[c, "PFA20CD"],
+                    "pfa_code": p,
+                    "pfa_name": pfa_names[p],
+                }
                 for c, p in REASSIGN.items()
             ],
         },
         "unavailable_police_force_areas": [
-            {"pfa_code": CITY, "pfa_name": pfa_names[CITY],
-             "reason": "the Census export merges the City of London with Westminster "
-             "(E09000001 'City of London and Westminster'); the merged row is counted in the "
-             "Metropolitan Police force area"}
+            {
+                "pfa_code": CITY,
+                "pfa_name": pfa_names[CITY],
+                "region": regions[CITY],
+                "reason": "the Census export merges the City of London with Westminster "
+                "(E09000001 'City of London and Westminster'); the merged row is counted in the "
+                "Metropolitan Police force area",
+            }
         ],
         "pfa_names": pfa_names.sort_index().to_dict(),
         "pfa_aliases": dict(sorted(aliases.items())),
     }
-    (out_dir / OUT_META).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
+    (out_dir / OUT_META).write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (out_dir / OUT_SOURCES).write_text(sources_md(meta), encoding="utf-8")
     return meta
 
@@ -324,26 +358,37 @@ def sources_md(meta: dict) -> str:
         f"| `{s['file']}` | `{s['sha256']}` | {'yes' if s['listed_in_SHA256SUMS'] else 'no'} |"
         for s in meta["sources"]
     )
-    merged = "; ".join(f"{m['la_name']} ({m['la_code']}) is inside {m['merged_into_code']} "
-                       f"\"{m['merged_into_name']}\"" for m in g["merged"])
-    abolished = ", ".join(f"{a['la_name']} ({a['la_code']})" for a in g["abolished"])
-    aliases = "; ".join(f"{code}: {', '.join(v)}" for code, v in meta["pfa_aliases"].items())
+    supplemented = "\n".join(
+        f"  * {x['la_name']} ({x['la_code']}) -> {x['pfa_name']} ({x['pfa_code']})"
+        for x in g["supplemented"]
+    )
+    abolished = "\n".join(
+        f"  * {a['la_name']} ({a['la_code']}) -> {a['successor_name']} ({a['successor_code']})"
+        for a in g["abolished"]
+    )
+    merged = "\n".join(
+        f"  * {m['la_name']} ({m['la_code']}) is inside {m['merged_into_code']} "
+        f'"{m["merged_into_name"]}"'
+        for m in g["merged"]
+    )
+    aliases = "\n".join(f"  * {code}: {', '.join(v)}" for code, v in meta["pfa_aliases"].items())
+    total = c["rounded_total_non_suppressed"]
     return f"""# Bundled data: sources and licence
 
-Generated by `{meta['build_script']}` on {meta['build_date']}; do not edit by hand. Rebuild with
+Generated by `{meta["build_script"]}` on {meta["build_date"]}; do not edit by hand. Rebuild with
 `make population` (or `python scripts/build_census2021.py --shared PATH`).
 
 ## `census2021_la.csv.gz`
 
-{meta['dataset']}. One row per local authority x sex x ethnic group;
-columns `{', '.join(meta['columns'])}`. {c['output_rows']:,} rows: {c['local_authorities']}
-local authorities x 2 sexes x 19 ethnic groups, in {c['police_force_areas']} police force areas.
-`population` is empty where the ONS marked the cell `c` (suppressed): {c['suppressed_cells']} cells.
+{meta["dataset"]}. One row per local authority x sex x ethnic group;
+columns `{", ".join(meta["columns"])}`. {c["output_rows"]:,} rows: {c["local_authorities"]}
+local authorities x 2 sexes x 19 ethnic groups, in {c["police_force_areas"]} police force areas.
+`population` is empty where the ONS marked the cell `c` (suppressed): {c["suppressed_cells"]} cells.
 Metadata (hashes, counts, geography adjustments, force-name aliases): `census2021_la.meta.json`.
 
-**Licence.** {meta['copyright']}. {meta['licence']}
+**Licence.** {meta["copyright"]}. {meta["licence"]}
 (https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/).
-{meta['attribution']}
+{meta["attribution"]}
 
 **Sources** (under `../shared/realdata/`; see its README for provenance):
 
@@ -361,28 +406,35 @@ Metadata (hashes, counts, geography adjustments, force-name aliases): `census202
 ## Quirks handled
 
 * The export is UTF-8 with a BOM and CRLF line endings; the LA-name column is headed `Region`.
-* Counts are rounded to {meta['rounding']} (cells not a multiple of 5: {c['cells_not_multiple_of_5']}).
+* Counts are rounded to {meta["rounding"]} (cells that are not: {c["cells_not_multiple_of_5"]}).
   `c` marks a suppressed cell and is kept as missing, never 0. Sums of rounded cells do not equal
-  published totals (the rounded, non-suppressed total here is {c['rounded_total_non_suppressed']:,}).
-* {c['aggregate_rows_dropped']} aggregate rows (England and Wales K04, England E92, Wales W92 and
+  published totals (the rounded, non-suppressed total here is {total:,}).
+* {c["aggregate_rows_dropped"]} aggregate rows (England and Wales K04, England E92, Wales W92 and
   the 9 English regions E12) sit among the local authority rows; they are dropped, so every total
   is a sum over local authorities and nothing is counted twice.
 * The lookup repeats a local authority once per community safety partnership (Bournemouth,
   Christchurch and Poole 3 times; also E07000244 and E06000060): de-duplicated on `LAD20CD`.
-* Geography: the lookup is LAD20, the export Census 2021.
-  North Northamptonshire (E06000061) and West Northamptonshire (E06000062), created on 1 April
-  2021, are not in the lookup: assigned to Northamptonshire (E23000022), as the districts they
-  replaced were ({abolished}).
-  The export merges two pairs of authorities: {merged}.
-  Cornwall and Isles of Scilly stay in Devon and Cornwall (both halves are in it).
+* Geography: the lookup is LAD20, the export uses Census 2021 local authorities.
+  Created on 1 April 2021 and absent from the lookup, assigned to the force area of the districts
+  they replaced:
+{supplemented}
+
+  Districts abolished on 1 April 2021 (in the lookup, not in the export):
+{abolished}
+
+  Authorities the export merges into another row (both halves are in the same force area, except
+  for the City of London, below):
+{merged}
 * **City of London.** E09000001 is "City of London and Westminster" combined, so the export has no
   City of London denominator and the City of London police force area (E23000034) has none. The
   merged row is assigned to the Metropolitan Police (E23000001): the Metropolitan Police figure
   therefore includes the City of London's residents (about 8,600 at Census 2021, against
   about 8.8 million in the Metropolitan Police area).
 * Force names are written as the Home Office writes them (`Avon and Somerset`, `Devon and
-  Cornwall`, `City of London`, `Dyfed-Powys`); the sources' spellings are kept as aliases
-  ({aliases}).
+  Cornwall`, `City of London`, `Dyfed-Powys`); the sources' own spellings are kept as
+  aliases that dispro.population resolves (as well as the names and aliases in
+  `data_dictionary/codelists/police_force_area.csv`):
+{aliases}
 * Region is the force area's region from `geocode.csv`, with `Eastern` written as the ONS's
   `East of England` and capitals as in the export's region rows.
 """
@@ -390,10 +442,18 @@ Metadata (hashes, counts, geography adjustments, force-name aliases): `census202
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
-                        help=f"the shared folder holding realdata/ (default {DEFAULT_SHARED})")
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT,
-                        help=f"where to write the bundled files (default {DEFAULT_OUT})")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=DEFAULT_SHARED,
+        help=f"the shared folder holding realdata/ (default {DEFAULT_SHARED})",
+    )
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"where to write the bundled files (default {DEFAULT_OUT})",
+    )
     args = parser.parse_args(argv)
     try:
         meta = build(args.shared, args.out_dir)

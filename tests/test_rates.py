@@ -417,7 +417,7 @@ def test_suppression_too_few_and_min_share_statuses():
 
 
 def test_low_count_warning_for_katz():
-    with pytest.warns(LowCountWarning, match="Black"):
+    with pytest.warns(LowCountWarning, match="1 row.*Black"):
         dispro.rri(two_groups(3, 100, 200, 3000))
 
 

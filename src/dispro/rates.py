@@ -566,10 +566,10 @@ def rri(
         if method in ("katz", "poisson_wald"):
             low = idx[(np.minimum(ca[idx], cb[idx]) < 5) & (ca[idx] > 0)]
             if low.size:
-                groups = out.iloc[low][keys].astype(str).agg(" / ".join, axis=1).tolist()
+                groups = out.iloc[low[:10]][keys].astype(str).agg(" / ".join, axis=1).tolist()
                 warnings.warn(
-                    f"{method} intervals computed from a count below 5 for {groups[:10]}"
-                    f"{' and more' if len(groups) > 10 else ''}; the normal approximation is "
+                    f"{method} intervals computed from a count below 5 in {low.size} row(s), e.g. "
+                    f"{groups}; the normal approximation is "
                     "doubtful there: consider method='poisson_exact' or a suppression threshold",
                     LowCountWarning,
                     stacklevel=2,

@@ -1,0 +1,224 @@
+"""The ``dispro`` command."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import DisproError, DisproWarning
+
+app = typer.Typer(
+    name="dispro",
+    help="Disproportionality analysis for the criminal justice system of England and Wales.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+
+def _fail(exc: Exception, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A CSV or parquet file; for CSV the index is the file's line number (header = line 1)."""
+    if not path.is_file():
+        raise DisproError(f"file {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        frame = pd.read_parquet(path)
+        frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+        return frame
+    if suffix in (".xlsx", ".xls"):
+        frame = pd.read_excel(path, dtype=str)
+        frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
+        return frame
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
+    return frame
+
+
+def _write(frame: pd.DataFrame, output: Path | None) -> None:
+    if output is None:
+        with pd.option_context("display.max_rows", 200, "display.width", 200):
+            out.print(frame.to_string(index=False), highlight=False, soft_wrap=True)
+        return
+    suffix = output.suffix.lower()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".xlsx":
+        frame.to_excel(output, index=False, sheet_name="dispro")
+    elif suffix == ".csv":
+        frame.to_csv(output, index=False)
+    else:
+        raise DisproError(f"output {str(output)!r} must end in .csv or .xlsx")
+    err.print(f"wrote {output} ({len(frame)} rows)")
+
+
+def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        if issubclass(w.category, DisproWarning):
+            err.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Disproportionality analysis for the criminal justice system of England and Wales."""
+    if version:
+        out.print(f"dispro {__version__}")
+        raise typer.Exit()
+
+
+@app.command("rri")
+def rri_command(
+    counts: Annotated[Path, typer.Argument(help="Counts table (CSV, parquet or xlsx).")],
+    group: Annotated[str, typer.Option(help="Column holding the groups compared.")] = "ethnicity",
+    reference: Annotated[str, typer.Option(help="Reference group.")] = "White",
+    events: Annotated[str, typer.Option(help="Column of event counts.")] = "events",
+    base: Annotated[str, typer.Option(help="Column of numbers at risk (ignored with --population).")] = "base",
+    by: Annotated[list[str] | None, typer.Option(help="Column splitting the table; repeat for several.")] = None,
+    population: Annotated[
+        str | None, typer.Option(help="Use a bundled population as the base: 'census2021'.")
+    ] = None,
+    area: Annotated[
+        list[str] | None, typer.Option(help="Area(s) of the population (with --population); repeatable.")
+    ] = None,
+    level: Annotated[str, typer.Option(help="Population level: 'pfa' or 'la'.")] = "pfa",
+    method: Annotated[
+        str | None, typer.Option(help="katz, poisson_exact or poisson_wald (default by base type).")
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="1 - confidence level; significance level.")] = 0.05,
+    per: Annotated[float | None, typer.Option(help="Rates per this many (default 1000 for population).")] = None,
+    suppress: Annotated[int | None, typer.Option(help="Disclosure threshold k (counts 1..k suppressed).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write .csv or .xlsx.")] = None,
+) -> None:
+    """Relative rate indices of each group against a reference, with intervals and q-values.
+
+    Example: dispro rri searches.csv --group ethnicity --reference White --by force
+    --population census2021 --area Dorset -o rri.xlsx
+    """
+    from .rates import rri
+
+    try:
+        table = _read_table(counts)
+        base_arg: str | pd.DataFrame = base
+        if population is not None:
+            if population != "census2021":
+                raise DisproError(f"--population must be 'census2021', but {population!r} was passed")
+            from .population import census2021
+
+            pop = census2021(area or None, level=level, scheme="5+1", by=())
+            base_arg = pop.rename(columns={"ethnicity": group})
+        numeric = [events] + ([base] if population is None else [])
+        for col in numeric:
+            if col in table.columns:
+                converted = pd.to_numeric(table[col], errors="coerce")
+                if converted.notna().sum() == table[col].notna().sum():
+                    table[col] = converted
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = rri(
+                table, group=group, reference=reference, events=events, base=base_arg, by=by,
+                per=per, method=method, alpha=alpha, suppress=suppress,
+            )
+        _show_warnings(caught)
+        _write(result, output)
+    except DisproError as exc:
+        _fail(exc)
+
+
+@app.command("validate")
+def validate_command(
+    dataset: Annotated[str, typer.Argument(help="stop_search, disposals, charging, sentencing or population.")],
+    files: Annotated[list[Path], typer.Argument(help="CSV, parquet or xlsx files in the canonical schema.")],
+) -> None:
+    """Check files against the data standard and list every problem; exit 1 if any is an error.
+
+    Example: dispro validate sentencing courts_2023.csv courts_2024.csv
+    """
+    from .dictionary import validate
+
+    failed = False
+    try:
+        for path in files:
+            frame = _read_table(path)
+            problems = validate(frame, dataset, strict=False, source=str(path))
+            errors = problems[problems["severity"] == "error"]
+            if problems.empty:
+                out.print(f"[green]ok[/] {path}: {len(frame)} rows meet the {dataset} standard")
+                continue
+            failed |= not errors.empty
+            table = Table(title=f"{path}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+            for col in ("severity", "column", "problem", "count", "rows", "values", "hint"):
+                table.add_column(col, overflow="fold")
+            for p in problems.itertuples(index=False):
+                table.add_row(*(str(v) for v in p))
+            out.print(table)
+    except DisproError as exc:
+        _fail(exc)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("dictionary")
+def dictionary_command(
+    format: Annotated[str, typer.Option("--format", "-f", help="markdown or html.")] = "markdown",  # noqa: A002
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
+) -> None:
+    """Render the data standard (datasets, fields, code lists) as Markdown or HTML.
+
+    Example: dispro dictionary --format html -o data_standard.html
+    """
+    from .dictionary import render
+
+    try:
+        if output is not None and output.suffix.lower() in (".html", ".htm"):
+            format = "html"
+        text = render(format)
+    except DisproError as exc:
+        _fail(exc)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+
+
+@app.command("population")
+def population_command(
+    area: Annotated[list[str] | None, typer.Option(help="Area name or code; repeatable; 'Wessex' allowed.")] = None,
+    level: Annotated[str, typer.Option(help="'pfa' (police force area) or 'la' (local authority).")] = "pfa",
+    scheme: Annotated[str, typer.Option(help="'5+1' (five groups) or '19' (Census categories).")] = "5+1",
+    by_sex: Annotated[bool, typer.Option("--by-sex/--no-sex", help="Split by sex.")] = True,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write .csv or .xlsx.")] = None,
+) -> None:
+    """Census 2021 usual residents by ethnic group (and sex), bundled; no network needed.
+
+    Example: dispro population --area Wessex --level la --scheme 19 -o wessex.csv
+    """
+    from .population import census2021
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table = census2021(area or None, level=level, scheme=scheme, by=("sex",) if by_sex else ())
+        _show_warnings(caught)
+        _write(table, output)
+    except DisproError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
