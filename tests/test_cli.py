@@ -1,0 +1,100 @@
+"""Tests of the `dispro` command."""
+
+from __future__ import annotations
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import dispro
+from dispro.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def counts_csv(tmp_path):
+    counts = pd.DataFrame(
+        {
+            "force": ["Dorset"] * 3 + ["Wiltshire"] * 3,
+            "ethnicity": ["White", "Black", "Asian"] * 2,
+            "events": [400, 120, 30, 500, 80, 40],
+            "base": [5000, 1000, 400, 6000, 700, 500],
+        }
+    )
+    path = tmp_path / "counts.csv"
+    counts.to_csv(path, index=False)
+    return path, counts
+
+
+@pytest.mark.parametrize("command", ["rri", "validate", "dictionary", "population"])
+def test_help_says_what_and_gives_an_example(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example: dispro " + command in " ".join(result.output.split())
+
+
+def test_rri_to_csv_matches_the_api(counts_csv, tmp_path):
+    path, counts = counts_csv
+    out = tmp_path / "rri.csv"
+    result = runner.invoke(app, ["rri", str(path), "--by", "force", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(out)
+    expected = dispro.rri(counts, by="force")
+    assert list(got.columns) == list(expected.columns)
+    pd.testing.assert_series_equal(got["rri"], expected["rri"], check_names=False)
+    pd.testing.assert_series_equal(got["ci_upper"], expected["ci_upper"], check_names=False)
+
+
+def test_rri_to_xlsx_opens_in_excel_format(counts_csv, tmp_path):
+    path, _ = counts_csv
+    out = tmp_path / "rri.xlsx"
+    result = runner.invoke(app, ["rri", str(path), "--by", "force", "--method", "poisson_wald", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(out).active
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert header == ["force", *dispro.RRI_COLUMNS]
+    assert sheet.max_row == 7
+
+
+def test_rri_errors_are_clear_and_exit_non_zero(counts_csv):
+    path, _ = counts_csv
+    result = runner.invoke(app, ["rri", str(path), "--reference", "Whyte"])
+    assert result.exit_code == 2
+    assert "did you mean 'White'" in result.output
+    result = runner.invoke(app, ["rri", str(path), "--method", "kats"])
+    assert result.exit_code == 2 and "did you mean 'katz'" in result.output
+
+
+def test_validate_exit_codes_and_full_problem_list(tmp_path):
+    good = pd.DataFrame(
+        {"date": ["2024-02-01"], "force": ["Dorset"], "ethnicity": ["Black"], "sex": ["Male"],
+         "age_band": ["18-20"], "offence_group": ["drug_offences"], "disposal": ["caution"]}
+    )
+    good_path = tmp_path / "good.csv"
+    good.to_csv(good_path, index=False)
+    result = runner.invoke(app, ["validate", "disposals", str(good_path)])
+    assert result.exit_code == 0, result.output
+    bad = pd.concat([good] * 3, ignore_index=True)
+    bad.loc[1, "disposal"] = "cautoin"
+    bad.loc[2, "ethnicity"] = "Whte"
+    bad_path = tmp_path / "bad.csv"
+    bad.to_csv(bad_path, index=False)
+    result = runner.invoke(app, ["validate", "disposals", str(good_path), str(bad_path)], terminal_width=250)
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "2 error(s)" in text and "cautoin" in text and "Whte" in text
+    # row numbers are the file's line numbers (header is line 1)
+    problems = dispro.validate(pd.read_csv(bad_path).set_axis(range(2, 5)), "disposals", strict=False)
+    assert set(problems["rows"]) == {"3", "4"}
+
+
+def test_dictionary_command_writes_html(tmp_path):
+    out = tmp_path / "standard.html"
+    result = runner.invoke(app, ["dictionary", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "stop_search" in text
+    result = runner.invoke(app, ["dictionary"])
+    assert result.output.startswith("# The dispro data standard")
