@@ -98,3 +98,48 @@ def test_dictionary_command_writes_html(tmp_path):
     assert text.startswith("<!DOCTYPE html>") and "stop_search" in text
     result = runner.invoke(app, ["dictionary"])
     assert result.output.startswith("# The dispro data standard")
+
+
+def test_rri_against_census2021_population(tmp_path):
+    # Dorset PFA, Census 2021 (sums of EthnicGroup.csv, checked independently in test_population):
+    # White 733,925, Black 5,315
+    counts = pd.DataFrame({"ethnicity": ["White", "Black"], "events": [700, 40]})
+    path = tmp_path / "searches.csv"
+    counts.to_csv(path, index=False)
+    out = tmp_path / "rates.csv"
+    result = runner.invoke(
+        app, ["rri", str(path), "--population", "census2021", "--area", "Dorset", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(out).set_index("group")
+    assert got.loc["Black", "base"] == 5_315 and got.loc["White", "base"] == 733_925
+    assert got.loc["Black", "rate"] == pytest.approx(40 / 5_315 * 1000)
+    assert got.loc["Black", "rri"] == pytest.approx((40 / 5_315) / (700 / 733_925))
+
+
+def test_rri_by_area_joins_population_per_area(tmp_path):
+    counts = pd.DataFrame(
+        {"area": ["Dorset", "Dorset", "Wiltshire", "Wiltshire"],
+         "ethnicity": ["White", "Black", "White", "Black"], "events": [700, 40, 600, 90]}
+    )
+    path = tmp_path / "searches.csv"
+    counts.to_csv(path, index=False)
+    out = tmp_path / "rates.csv"
+    result = runner.invoke(
+        app, ["rri", str(path), "--by", "area", "--population", "census2021", "--area", "Dorset",
+              "--area", "Wiltshire", "-o", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(out).set_index(["area", "group"])
+    # Wiltshire PFA: White 671,555, Black 11,900
+    assert got.loc[("Wiltshire", "Black"), "rri"] == pytest.approx((90 / 11_900) / (600 / 671_555))
+
+
+def test_population_command(tmp_path):
+    out = tmp_path / "pop.csv"
+    result = runner.invoke(app, ["population", "--area", "Wessex", "--no-sex", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(out)
+    assert got["population"].sum() == 3_521_790
+    result = runner.invoke(app, ["population", "--area", "City of London"])
+    assert result.exit_code == 2 and "Westminster" in result.output

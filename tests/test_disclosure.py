@@ -27,6 +27,8 @@ from dispro.disclosure import (
     NOT_AVAILABLE,
     STATUSES,
     TOTAL,
+    _Grid,
+    _recovered,
     suppress,
     suppression_mask,
 )
@@ -422,8 +424,9 @@ def test_long_input_is_pivoted():
     long["na"] = False
     long.loc[6, "na"] = True
     long.loc[6, "n"] = 0
-    masked = suppress(long, index=["force", "year"], columns="ethnicity", values="n",
-                      not_applicable="na")  # fmt: skip
+    masked = suppress(
+        long, index=["force", "year"], columns="ethnicity", values="n", not_applicable="na"
+    )
     assert masked.loc[("Met", 2023), "White"] == NOT_APPLICABLE
 
 
@@ -518,11 +521,29 @@ def test_brute_force_no_withheld_cell_is_recovered():
 
 
 def test_brute_force_without_secondary_suppression_cells_are_recovered():
-    # The same search finds cells given away by primary suppression alone: the test has power.
+    # The same search finds cells given away by primary suppression alone (the test has power),
+    # and exactly the cells that the LP of the module calls recovered.
     exposed = 0
     for table, zeros, threshold in brute_force_tables(200, seed=20240607):
         out = suppress(table, threshold=threshold, zeros=zeros, secondary=False)
-        exposed += bool(Attacker(out, zeros=zeros, truth=table).recovered())
+        recovered = Attacker(out, zeros=zeros, truth=table).recovered()
+        exposed += bool(recovered)
+        values = table.to_numpy(dtype=float)
+        primary = (out.attrs["suppression"] == "primary").to_numpy()
+        grid = _Grid(
+            values,
+            np.ones(values.shape, dtype=bool),
+            zeros=zeros,
+            total_row=True,
+            total_column=values.shape[1] > 1,
+        )
+        hidden = grid.embed(primary)
+        by_lp = [
+            divmod(int(k), grid.shape[1])
+            for k in np.flatnonzero(hidden)
+            if _recovered(grid, hidden, k)
+        ]
+        assert by_lp == recovered, (table, out)
     assert exposed > 100
 
 
@@ -567,8 +588,9 @@ def test_attacker_enumeration_matches_itertools_product():
 def test_property_published_cells_unaltered_and_small_cells_suppressed(
     data, shape, threshold, zeros
 ):
-    cells = data.draw(st.lists(st.integers(0, 30), min_size=shape[0] * shape[1],
-                               max_size=shape[0] * shape[1]))  # fmt: skip
+    cells = data.draw(
+        st.lists(st.integers(0, 30), min_size=shape[0] * shape[1], max_size=shape[0] * shape[1])
+    )
     table = pd.DataFrame(np.array(cells).reshape(shape))
     out = suppress(table, threshold=threshold, zeros=zeros)
     check_published(out, table)

@@ -29,8 +29,8 @@ SHARED = PROJECT_ROOT.parent / "shared"
 SOURCE = SHARED / "realdata" / "ons_census2021_ethnic_group_la" / "EthnicGroup.csv"
 GEOCODE = SHARED / "realdata" / "ons_census2021_ethnic_group_la" / "geocode.csv"
 
-if not SOURCE.is_file():
-    pytest.skip(f"real data not found at {SOURCE}", allow_module_level=True)
+if not SOURCE.is_file():  # an error, never a skip: these tests are the independent reference
+    raise FileNotFoundError(f"real data not found at {SOURCE} (../shared/realdata beside the project)")
 
 pytestmark = pytest.mark.filterwarnings("ignore::dispro.errors.DataQualityWarning")
 
@@ -384,3 +384,36 @@ def test_build_script_reproduces_the_bundled_table(tmp_path):
 def test_docstring_examples_run():
     result = doctest.testmod(population, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_force_names_match_the_police_force_area_code_list():
+    from dispro.dictionary import codelist
+
+    forces = codelist("police_force_area")
+    table = areas_table()
+    pfa = table[table["area_level"] == "pfa"]
+    named = dict(zip(forces["ons_code"], forces["code"], strict=True))
+    assert (pfa["area"] == pfa["area_code"].map(named)).all()
+
+
+@pytest.mark.parametrize("name", ["Hampshire & Isle of Wight", "hampshire constabulary"])
+def test_code_list_aliases_resolve(name):
+    assert set(census2021(name)["area_code"]) == {"E23000030"}
+
+
+def test_a_force_without_a_resident_population_is_refused():
+    with pytest.raises(AreaError, match="not a territorial police force area"):
+        census2021("British Transport Police")
+
+
+@pytest.mark.parametrize(
+    ("name", "match"),
+    [
+        ("Westminster", "E09000001"),
+        ("Isles of Scilly", "Cornwall and Isles of Scilly"),
+        ("Corby", "North Northamptonshire"),
+    ],
+)
+def test_areas_without_a_row_of_their_own_point_to_the_right_one(name, match):
+    with pytest.raises(AreaError, match=match):
+        census2021(name)

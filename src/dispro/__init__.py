@@ -28,7 +28,7 @@ from .rates import RRI_COLUMNS, count_events, practical_band, rri, rri_from_reco
 
 __all__ += ["RRI_COLUMNS", "rri", "count_events", "rri_from_records", "practical_band"]
 
-from . import dictionary, ethnicity  # noqa: E402
+from . import dictionary, disclosure, ethnicity, population  # noqa: E402
 from .dictionary import validate  # noqa: E402
 
-__all__ += ["dictionary", "ethnicity", "ledger", "validate"]
+__all__ += ["dictionary", "disclosure", "ethnicity", "ledger", "population", "validate"]

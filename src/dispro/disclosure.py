@@ -602,24 +602,37 @@ def _recovered(grid: _Grid, hidden: np.ndarray, cell: int) -> bool:
 
 
 def _complement(grid: _Grid, hidden: np.ndarray, cell: int, *, line: int | None = None) -> int:
-    """Choose the published cell to hide so as to protect `cell` (on `line`, if given)."""
+    """Choose the published cell to hide so as to protect `cell` (on `line`, if given).
+
+    The search widens ring by ring: the cells on the cell's lines (or on `line`), then the
+    cells on their lines, and so on. It stops at the first ring holding a body cell that may be
+    withheld, or, when only totals have been found, one ring further for `cell` (a body cell
+    there closes a cycle through a withheld neighbour) and at once for a lonely `line`.
+    """
     lines = grid.lines_of[cell] if line is None else np.array([line])
     seen = np.zeros(grid.lines.shape[0], dtype=bool)
     reached = np.zeros_like(hidden)
-    while lines.size:  # widen ring by ring: the cells on these lines, then on their lines, ...
+    found: list[tuple[int, int]] = []  # (ring, candidate)
+    ring = 0
+    while lines.size:
+        ring += 1
         seen[lines] = True
-        ring = grid.on_line[lines].any(axis=0) & ~reached
-        reached |= ring
-        candidates = np.flatnonzero(ring & grid.may_hide & ~hidden)
-        if candidates.size:
-            return min(candidates, key=lambda c: _preference(grid, hidden, cell, c))
-        lines = np.flatnonzero(grid.on_line[:, ring].any(axis=1) & ~seen)
-    raise RuntimeError(f"no cell is left to protect cell {cell}; this is a bug in dispro")
+        cells = grid.on_line[lines].any(axis=0) & ~reached
+        reached |= cells
+        found += [(ring, c) for c in np.flatnonzero(cells & grid.may_hide & ~hidden)]
+        body_found = any(grid.rank[c] == 0 for _, c in found)
+        if found and (body_found or line is not None or ring >= 2):
+            break
+        lines = np.flatnonzero(grid.on_line[:, cells].any(axis=1) & ~seen)
+    if not found:
+        raise RuntimeError(f"no cell is left to protect cell {cell}; this is a bug in dispro")
+    return min(found, key=lambda rc: _preference(grid, hidden, cell, *rc))[1]
 
 
-def _preference(grid: _Grid, hidden: np.ndarray, cell: int, candidate: int) -> tuple:
+def _preference(grid: _Grid, hidden: np.ndarray, cell: int, ring: int, candidate: int) -> tuple:
     shared = np.intersect1d(grid.lines_of[candidate], grid.lines_of[cell])
     other = np.setdiff1d(grid.lines_of[candidate], shared)
     others_hidden = grid.on_line[other].any(axis=0) & hidden
     others_hidden[cell] = False
-    return (grid.rank[candidate], not others_hidden.any(), grid.value[candidate], candidate)
+    closes_cycle = others_hidden.any()
+    return (grid.rank[candidate], ring, not closes_cycle, grid.value[candidate], candidate)
