@@ -47,9 +47,13 @@ def records_table(n: int = 1_000_000, seed: int = 2) -> pd.DataFrame:
         {
             "force": pd.Categorical(rng.choice(["Hampshire", "Dorset", "Wiltshire"], n)),
             "quarter": pd.Categorical(rng.choice([f"2024Q{q}" for q in range(1, 5)], n)),
-            "ethnicity": pd.Categorical(rng.choice(GROUPS, n, p=[0.7, 0.08, 0.08, 0.04, 0.03, 0.07])),
+            "ethnicity": pd.Categorical(
+                rng.choice(GROUPS, n, p=[0.7, 0.08, 0.08, 0.04, 0.03, 0.07])
+            ),
             "outcome": pd.Categorical(
-                rng.choice(["arrest", "no_further_action", "community_resolution"], n, p=[0.15, 0.7, 0.15])
+                rng.choice(
+                    ["arrest", "no_further_action", "community_resolution"], n, p=[0.15, 0.7, 0.15]
+                )
             ),
         }
     )
@@ -68,15 +72,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"dispro {dispro.__version__}, Python {platform.python_version()}, pandas {pd.__version__}, "
-          f"{platform.machine()}, {os.cpu_count()} CPUs")
+    print(
+        f"dispro {dispro.__version__}, Python {platform.python_version()}, pandas {pd.__version__}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs"
+    )
     counts = counts_table()
     by = ["force", "quarter", "sex", "age_band", "offence_group"]
     for method in ("katz", "poisson_exact"):
-        t = best_of(
-            lambda m=method: dispro.rri(counts, by=by, method=m, adjust="bh"), args.repeat
+        t = best_of(lambda m=method: dispro.rri(counts, by=by, method=m, adjust="bh"), args.repeat)
+        print(
+            f"rri, {len(counts):,} count rows, {len(counts) // 6:,} slices, method={method}: {t:.2f} s"
         )
-        print(f"rri, {len(counts):,} count rows, {len(counts) // 6:,} slices, method={method}: {t:.2f} s")
     records = records_table()
     t = best_of(
         lambda: dispro.rri_from_records(
@@ -85,8 +91,10 @@ def main() -> None:
         args.repeat,
     )
     print(f"rri_from_records, {len(records):,} records, by force x quarter: {t:.2f} s")
-    t = best_of(lambda: dispro.count_events(records, events={"outcome": "arrest"}, by=["force", "quarter"]),
-                args.repeat)
+    t = best_of(
+        lambda: dispro.count_events(records, events={"outcome": "arrest"}, by=["force", "quarter"]),
+        args.repeat,
+    )
     print(f"count_events alone, {len(records):,} records: {t:.2f} s")
 
 

@@ -50,7 +50,9 @@ def test_rri_to_csv_matches_the_api(counts_csv, tmp_path):
 def test_rri_to_xlsx_opens_in_excel_format(counts_csv, tmp_path):
     path, _ = counts_csv
     out = tmp_path / "rri.xlsx"
-    result = runner.invoke(app, ["rri", str(path), "--by", "force", "--method", "poisson_wald", "-o", str(out)])
+    result = runner.invoke(
+        app, ["rri", str(path), "--by", "force", "--method", "poisson_wald", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     sheet = openpyxl.load_workbook(out).active
     header = [c.value for c in next(sheet.iter_rows(max_row=1))]
@@ -69,8 +71,15 @@ def test_rri_errors_are_clear_and_exit_non_zero(counts_csv):
 
 def test_validate_exit_codes_and_full_problem_list(tmp_path):
     good = pd.DataFrame(
-        {"date": ["2024-02-01"], "force": ["Dorset"], "ethnicity": ["Black"], "sex": ["Male"],
-         "age_band": ["18-20"], "offence_group": ["drug_offences"], "disposal": ["caution"]}
+        {
+            "date": ["2024-02-01"],
+            "force": ["Dorset"],
+            "ethnicity": ["Black"],
+            "sex": ["Male"],
+            "age_band": ["18-20"],
+            "offence_group": ["drug_offences"],
+            "disposal": ["caution"],
+        }
     )
     good_path = tmp_path / "good.csv"
     good.to_csv(good_path, index=False)
@@ -81,12 +90,16 @@ def test_validate_exit_codes_and_full_problem_list(tmp_path):
     bad.loc[2, "ethnicity"] = "Whte"
     bad_path = tmp_path / "bad.csv"
     bad.to_csv(bad_path, index=False)
-    result = runner.invoke(app, ["validate", "disposals", str(good_path), str(bad_path)], terminal_width=250)
+    result = runner.invoke(
+        app, ["validate", "disposals", str(good_path), str(bad_path)], terminal_width=250
+    )
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "2 error(s)" in text and "cautoin" in text and "Whte" in text
     # row numbers are the file's line numbers (header is line 1)
-    problems = dispro.validate(pd.read_csv(bad_path).set_axis(range(2, 5)), "disposals", strict=False)
+    problems = dispro.validate(
+        pd.read_csv(bad_path).set_axis(range(2, 5)), "disposals", strict=False
+    )
     assert set(problems["rows"]) == {"3", "4"}
 
 
@@ -119,15 +132,31 @@ def test_rri_against_census2021_population(tmp_path):
 
 def test_rri_by_area_joins_population_per_area(tmp_path):
     counts = pd.DataFrame(
-        {"area": ["Dorset", "Dorset", "Wiltshire", "Wiltshire"],
-         "ethnicity": ["White", "Black", "White", "Black"], "events": [700, 40, 600, 90]}
+        {
+            "area": ["Dorset", "Dorset", "Wiltshire", "Wiltshire"],
+            "ethnicity": ["White", "Black", "White", "Black"],
+            "events": [700, 40, 600, 90],
+        }
     )
     path = tmp_path / "searches.csv"
     counts.to_csv(path, index=False)
     out = tmp_path / "rates.csv"
     result = runner.invoke(
-        app, ["rri", str(path), "--by", "area", "--population", "census2021", "--area", "Dorset",
-              "--area", "Wiltshire", "-o", str(out)],
+        app,
+        [
+            "rri",
+            str(path),
+            "--by",
+            "area",
+            "--population",
+            "census2021",
+            "--area",
+            "Dorset",
+            "--area",
+            "Wiltshire",
+            "-o",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     got = pd.read_csv(out).set_index(["area", "group"])

@@ -62,15 +62,38 @@ def test_code_lists_are_clean():
 
 def test_design_code_lists():
     assert dictionary.codes("disposal") == [
-        "charge_summons", "caution", "conditional_caution", "community_resolution",
-        "penalty_notice", "cannabis_khat_warning", "youth_caution", "youth_conditional_caution",
+        "charge_summons",
+        "caution",
+        "conditional_caution",
+        "community_resolution",
+        "penalty_notice",
+        "cannabis_khat_warning",
+        "youth_caution",
+        "youth_conditional_caution",
     ]
     assert set(dictionary.codes("charging_decision")) == {
-        "charge", "nfa_evidential", "nfa_public_interest", "out_of_court", "other"}
+        "charge",
+        "nfa_evidential",
+        "nfa_public_interest",
+        "out_of_court",
+        "other",
+    }
     assert set(dictionary.codes("sentencing_outcome")) == {
-        "immediate_custody", "suspended_sentence", "community", "fine", "discharge", "other"}
+        "immediate_custody",
+        "suspended_sentence",
+        "community",
+        "fine",
+        "discharge",
+        "other",
+    }
     assert dictionary.codes("ethnicity_groups") == [
-        "Asian", "Black", "Mixed", "White", "Other", "Not stated"]
+        "Asian",
+        "Black",
+        "Mixed",
+        "White",
+        "Other",
+        "Not stated",
+    ]
 
 
 def test_missing_dataset_or_code_list_is_a_clear_error():
@@ -125,7 +148,10 @@ def test_every_problem_is_reported_at_once():
     errors = problems[problems.severity == "error"]
     by_col = dict(zip(errors.column, errors.problem, strict=False))
     assert set(by_col) >= {"offence_group", "ethnicity", "custody_months", "date", "force"}
-    assert "did you mean 'offence_grp'" in problems.loc[problems.column == "offence_group", "hint"].iloc[0]
+    assert (
+        "did you mean 'offence_grp'"
+        in problems.loc[problems.column == "offence_group", "hint"].iloc[0]
+    )
     eth = problems[problems.column == "ethnicity"].iloc[0]
     assert eth["count"] == 3 and eth["rows"] == "1, 2, 3"
     assert "'Blak' ×1" in eth["values"] and "'Martian' ×1" in eth["values"]
@@ -166,7 +192,9 @@ def test_validate_real_police_uk_labels_through_code_lists(realdata):
     # every label in the real files is in the standard's code lists
     self_codes = set(dictionary.codes("ethnicity_police_self_defined"))
     assert set(raw["Self-defined ethnicity"].dropna()) <= self_codes
-    assert set(raw["Officer-defined ethnicity"].dropna()) <= set(dictionary.codes("ethnicity_officer_defined"))
+    assert set(raw["Officer-defined ethnicity"].dropna()) <= set(
+        dictionary.codes("ethnicity_officer_defined")
+    )
     assert set(raw["Outcome"].dropna()) <= set(dictionary.codes("stop_search_outcome_map"))
     assert set(raw["Legislation"].dropna()) <= set(dictionary.codes("legislation"))
     assert set(raw["Object of search"].dropna()) <= set(dictionary.codes("object_of_search"))

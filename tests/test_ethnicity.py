@@ -11,7 +11,15 @@ from dispro.ethnicity import group_order, to_group
 
 
 def test_not_stated_and_blank_are_not_recorded_never_other():
-    values = pd.Series(["Other ethnic group - Not stated", "", None, "  ", "Other ethnic group - Any other ethnic group"])
+    values = pd.Series(
+        [
+            "Other ethnic group - Not stated",
+            "",
+            None,
+            "  ",
+            "Other ethnic group - Any other ethnic group",
+        ]
+    )
     assert to_group(values, "self_defined").tolist() == ["Not stated"] * 4 + ["Other"]
 
 
@@ -46,9 +54,15 @@ def test_census_19_roll_up_to_5():
     census = dictionary.codelist("ethnicity_census2021")
     assert len(census) == 19
     assert census.groupby("group").size().to_dict() == {
-        "Asian": 5, "Black": 3, "Mixed": 4, "White": 5, "Other": 2}
-    assert to_group(pd.Series(["White: Roma", "Other ethnic group: Arab"]), "census2021").tolist() == [
-        "White", "Other"]
+        "Asian": 5,
+        "Black": 3,
+        "Mixed": 4,
+        "White": 5,
+        "Other": 2,
+    }
+    assert to_group(
+        pd.Series(["White: Roma", "Other ethnic group: Arab"]), "census2021"
+    ).tolist() == ["White", "Other"]
 
 
 def test_officer_defined_is_four_plus_one():

@@ -30,7 +30,9 @@ SOURCE = SHARED / "realdata" / "ons_census2021_ethnic_group_la" / "EthnicGroup.c
 GEOCODE = SHARED / "realdata" / "ons_census2021_ethnic_group_la" / "geocode.csv"
 
 if not SOURCE.is_file():  # an error, never a skip: these tests are the independent reference
-    raise FileNotFoundError(f"real data not found at {SOURCE} (../shared/realdata beside the project)")
+    raise FileNotFoundError(
+        f"real data not found at {SOURCE} (../shared/realdata beside the project)"
+    )
 
 pytestmark = pytest.mark.filterwarnings("ignore::dispro.errors.DataQualityWarning")
 

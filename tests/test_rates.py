@@ -39,9 +39,20 @@ def test_columns_are_the_contract():
     out = dispro.rri(two_groups(120, 1000, 400, 5000))
     assert tuple(out.columns) == RRI_COLUMNS
     assert RRI_COLUMNS == (
-        "group", "events", "base", "rate", "reference_events", "reference_base",
-        "reference_rate", "rri", "ci_lower", "ci_upper", "p_value", "q_value",
-        "significant", "status",
+        "group",
+        "events",
+        "base",
+        "rate",
+        "reference_events",
+        "reference_base",
+        "reference_rate",
+        "rri",
+        "ci_lower",
+        "ci_upper",
+        "p_value",
+        "q_value",
+        "significant",
+        "status",
     )
     out = dispro.rri(two_groups(120, 1000, 400, 5000).assign(force="Dorset"), by="force")
     assert tuple(out.columns) == ("force", *RRI_COLUMNS)
@@ -98,7 +109,8 @@ def _scipy_exact(a, P, b, Q, alpha=0.05):
     to_ratio = lambda p: p / (1 - p) * Q / P if p < 1 else np.inf  # noqa: E731
     p_two = min(
         1.0,
-        2 * min(
+        2
+        * min(
             stats.binomtest(a, n, pi0, alternative="less").pvalue,
             stats.binomtest(a, n, pi0, alternative="greater").pvalue,
         ),
@@ -218,7 +230,9 @@ def test_rri_does_not_depend_on_per(t, per):
 
 
 @settings(max_examples=100, deadline=None)
-@given(counts_strategy, st.integers(2, 50), st.sampled_from(["katz", "poisson_exact", "poisson_wald"]))
+@given(
+    counts_strategy, st.integers(2, 50), st.sampled_from(["katz", "poisson_exact", "poisson_wald"])
+)
 def test_scaling_counts_narrows_the_interval(t, k, method):
     a, extra_a, b, extra_b = t
     A, B = a + extra_a, b + extra_b
@@ -288,7 +302,11 @@ def test_q_values_are_benjamini_hochberg():
     groups = ["White", "Black", "Asian", "Mixed", "Other"]
     forces = ["Hampshire", "Dorset", "Wiltshire", "Kent"]
     counts = pd.DataFrame(
-        [(f, g, int(rng.integers(5, 200)), int(rng.integers(1000, 3000))) for f in forces for g in groups],
+        [
+            (f, g, int(rng.integers(5, 200)), int(rng.integers(1000, 3000)))
+            for f in forces
+            for g in groups
+        ],
         columns=["force", "ethnicity", "events", "base"],
     )
     out = dispro.rri(counts, by="force")
@@ -305,7 +323,9 @@ def test_q_values_are_benjamini_hochberg():
             fam.loc[sel, "q_value"], multipletests(fam.loc[sel, "p_value"], method="fdr_bh")[1]
         )
     unadjusted = dispro.rri(counts, by="force", adjust=None)
-    assert (unadjusted.loc[tested, "significant"] == (unadjusted.loc[tested, "p_value"] < 0.05)).all()
+    assert (
+        unadjusted.loc[tested, "significant"] == (unadjusted.loc[tested, "p_value"] < 0.05)
+    ).all()
 
 
 # ------------------------------------------------------------------ degenerate inputs
@@ -355,8 +375,12 @@ def test_absent_reference_lists_groups_and_suggests():
 
 def test_reference_absent_from_a_slice():
     counts = pd.DataFrame(
-        {"force": ["A", "A", "B"], "ethnicity": ["White", "Black", "Black"], "events": [5, 5, 5],
-         "base": [50, 50, 50]}
+        {
+            "force": ["A", "A", "B"],
+            "ethnicity": ["White", "Black", "Black"],
+            "events": [5, 5, 5],
+            "base": [50, 50, 50],
+        }
     )
     with pytest.raises(ReferenceGroupError, match="absent from 1 slice"):
         dispro.rri(counts, by="force")
@@ -401,13 +425,21 @@ def test_misspelt_column_and_parameters():
 
 def test_suppression_too_few_and_min_share_statuses():
     counts = pd.DataFrame(
-        {"ethnicity": ["White", "Black", "Asian", "Mixed", "Other"],
-         "events": [500, 3, 8, 40, 0], "base": [90_000, 500, 900, 2_000, 500]}
+        {
+            "ethnicity": ["White", "Black", "Asian", "Mixed", "Other"],
+            "events": [500, 3, 8, 40, 0],
+            "base": [90_000, 500, 900, 2_000, 500],
+        }
     )
     out = dispro.rri(counts, suppress=4, min_events=10, method="poisson_exact")
     st_ = dict(zip(out.group, out.status, strict=True))
-    assert st_ == {"White": "ok", "Black": "suppressed", "Asian": "too_few", "Mixed": "ok",
-                   "Other": "zero_events"}
+    assert st_ == {
+        "White": "ok",
+        "Black": "suppressed",
+        "Asian": "too_few",
+        "Mixed": "ok",
+        "Other": "zero_events",
+    }
     assert np.isnan(row(out, "Black")["rri"]) and np.isnan(row(out, "Black")["rate"])
     assert np.isnan(row(out, "Asian")["rri"])
     share = dispro.rri(counts, min_share=0.01, method="poisson_exact")
@@ -477,7 +509,9 @@ def test_vectorised_on_many_slices():
     assert len(out) == 2 * n_slices
     black = out[out.group == "Black"].set_index("slice")
     c = counts.pivot(index="slice", columns="ethnicity")
-    expected = (c["events"]["Black"] / c["base"]["Black"]) / (c["events"]["White"] / c["base"]["White"])
+    expected = (c["events"]["Black"] / c["base"]["Black"]) / (
+        c["events"]["White"] / c["base"]["White"]
+    )
     np.testing.assert_allclose(black["rri"], expected.loc[black.index], rtol=1e-12)
 
 
@@ -486,8 +520,11 @@ def test_vectorised_on_many_slices():
 
 def test_practical_band_judges_the_interval():
     table = pd.DataFrame(
-        {"ci_lower": [1.3, 0.5, 0.9, 1.1, np.nan], "ci_upper": [2.0, 0.7, 1.2, 1.6, np.nan],
-         "rri": [1.6, 0.6, 1.0, 1.4, 1.0]}
+        {
+            "ci_lower": [1.3, 0.5, 0.9, 1.1, np.nan],
+            "ci_upper": [2.0, 0.7, 1.2, 1.6, np.nan],
+            "rri": [1.6, 0.6, 1.0, 1.4, 1.0],
+        }
     )
     band = dispro.practical_band(table)
     assert band.tolist()[:4] == ["notably_higher", "notably_lower", "not_notable", "unclear"]

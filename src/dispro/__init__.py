@@ -1,7 +1,18 @@
-"""dispro: disproportionality analysis for the criminal justice system of England and Wales."""
+"""dispro: disproportionality analysis for the criminal justice system of England and Wales.
+
+The public API: :func:`rri` (relative rate indices), :func:`count_events` and
+:func:`rri_from_records` (records to counts to RRIs), :func:`validate` (the data standard),
+the modules :mod:`~dispro.population` (Census 2021 denominators), :mod:`~dispro.disclosure`
+(suppression), :mod:`~dispro.ethnicity` (classification schemes), :mod:`~dispro.dictionary` and
+:mod:`~dispro.ledger` (the exclusions ledger).
+"""
 
 from __future__ import annotations
 
+__version__ = "0.1.0"
+
+from . import dictionary, disclosure, ethnicity, ledger, population
+from .dictionary import validate
 from .errors import (
     DataQualityWarning,
     DisproError,
@@ -10,25 +21,25 @@ from .errors import (
     ValidationError,
     ZeroCellWarning,
 )
-
-__version__ = "0.1.0"
+from .rates import RRI_COLUMNS, count_events, practical_band, rri, rri_from_records
 
 __all__ = [
     "__version__",
+    "RRI_COLUMNS",
+    "DataQualityWarning",
     "DisproError",
     "DisproWarning",
-    "DataQualityWarning",
     "LowCountWarning",
     "ValidationError",
     "ZeroCellWarning",
+    "count_events",
+    "dictionary",
+    "disclosure",
+    "ethnicity",
+    "ledger",
+    "population",
+    "practical_band",
+    "rri",
+    "rri_from_records",
+    "validate",
 ]
-
-from . import ledger  # noqa: E402
-from .rates import RRI_COLUMNS, count_events, practical_band, rri, rri_from_records  # noqa: E402
-
-__all__ += ["RRI_COLUMNS", "rri", "count_events", "rri_from_records", "practical_band"]
-
-from . import dictionary, disclosure, ethnicity, population  # noqa: E402
-from .dictionary import validate  # noqa: E402
-
-__all__ += ["dictionary", "disclosure", "ethnicity", "ledger", "population", "validate"]

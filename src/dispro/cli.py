@@ -44,7 +44,9 @@ def _read_table(path: Path) -> pd.DataFrame:
         frame = pd.read_excel(path, dtype=str)
         frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
         return frame
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    frame = pd.read_csv(
+        path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+    )
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
     return frame
 
@@ -87,22 +89,33 @@ def rri_command(
     group: Annotated[str, typer.Option(help="Column holding the groups compared.")] = "ethnicity",
     reference: Annotated[str, typer.Option(help="Reference group.")] = "White",
     events: Annotated[str, typer.Option(help="Column of event counts.")] = "events",
-    base: Annotated[str, typer.Option(help="Column of numbers at risk (ignored with --population).")] = "base",
-    by: Annotated[list[str] | None, typer.Option(help="Column splitting the table; repeat for several.")] = None,
+    base: Annotated[
+        str, typer.Option(help="Column of numbers at risk (ignored with --population).")
+    ] = "base",
+    by: Annotated[
+        list[str] | None, typer.Option(help="Column splitting the table; repeat for several.")
+    ] = None,
     population: Annotated[
         str | None, typer.Option(help="Use a bundled population as the base: 'census2021'.")
     ] = None,
     area: Annotated[
-        list[str] | None, typer.Option(help="Area(s) of the population (with --population); repeatable.")
+        list[str] | None,
+        typer.Option(help="Area(s) of the population (with --population); repeatable."),
     ] = None,
     level: Annotated[str, typer.Option(help="Population level: 'pfa' or 'la'.")] = "pfa",
     method: Annotated[
         str | None, typer.Option(help="katz, poisson_exact or poisson_wald (default by base type).")
     ] = None,
     alpha: Annotated[float, typer.Option(help="1 - confidence level; significance level.")] = 0.05,
-    per: Annotated[float | None, typer.Option(help="Rates per this many (default 1000 for population).")] = None,
-    suppress: Annotated[int | None, typer.Option(help="Disclosure threshold k (counts 1..k suppressed).")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write .csv or .xlsx.")] = None,
+    per: Annotated[
+        float | None, typer.Option(help="Rates per this many (default 1000 for population).")
+    ] = None,
+    suppress: Annotated[
+        int | None, typer.Option(help="Disclosure threshold k (counts 1..k suppressed).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write .csv or .xlsx.")
+    ] = None,
 ) -> None:
     """Relative rate indices of each group against a reference, with intervals and q-values.
 
@@ -116,7 +129,9 @@ def rri_command(
         base_arg: str | pd.DataFrame = base
         if population is not None:
             if population != "census2021":
-                raise DisproError(f"--population must be 'census2021', but {population!r} was passed")
+                raise DisproError(
+                    f"--population must be 'census2021', but {population!r} was passed"
+                )
             from .population import census2021
 
             pop = census2021(area or None, level=level, scheme="5+1", by=())
@@ -130,8 +145,16 @@ def rri_command(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = rri(
-                table, group=group, reference=reference, events=events, base=base_arg, by=by,
-                per=per, method=method, alpha=alpha, suppress=suppress,
+                table,
+                group=group,
+                reference=reference,
+                events=events,
+                base=base_arg,
+                by=by,
+                per=per,
+                method=method,
+                alpha=alpha,
+                suppress=suppress,
             )
         _show_warnings(caught)
         _write(result, output)
@@ -141,8 +164,12 @@ def rri_command(
 
 @app.command("validate")
 def validate_command(
-    dataset: Annotated[str, typer.Argument(help="stop_search, disposals, charging, sentencing or population.")],
-    files: Annotated[list[Path], typer.Argument(help="CSV, parquet or xlsx files in the canonical schema.")],
+    dataset: Annotated[
+        str, typer.Argument(help="stop_search, disposals, charging, sentencing or population.")
+    ],
+    files: Annotated[
+        list[Path], typer.Argument(help="CSV, parquet or xlsx files in the canonical schema.")
+    ],
 ) -> None:
     """Check files against the data standard and list every problem; exit 1 if any is an error.
 
@@ -160,7 +187,9 @@ def validate_command(
                 out.print(f"[green]ok[/] {path}: {len(frame)} rows meet the {dataset} standard")
                 continue
             failed |= not errors.empty
-            table = Table(title=f"{path}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+            table = Table(
+                title=f"{path}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)"
+            )
             for col in ("severity", "column", "problem", "count", "rows", "values", "hint"):
                 table.add_column(col, overflow="fold")
             for p in problems.itertuples(index=False):
@@ -175,7 +204,9 @@ def validate_command(
 @app.command("dictionary")
 def dictionary_command(
     format: Annotated[str, typer.Option("--format", "-f", help="markdown or html.")] = "markdown",  # noqa: A002
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file.")
+    ] = None,
 ) -> None:
     """Render the data standard (datasets, fields, code lists) as Markdown or HTML.
 
@@ -198,11 +229,19 @@ def dictionary_command(
 
 @app.command("population")
 def population_command(
-    area: Annotated[list[str] | None, typer.Option(help="Area name or code; repeatable; 'Wessex' allowed.")] = None,
-    level: Annotated[str, typer.Option(help="'pfa' (police force area) or 'la' (local authority).")] = "pfa",
-    scheme: Annotated[str, typer.Option(help="'5+1' (five groups) or '19' (Census categories).")] = "5+1",
+    area: Annotated[
+        list[str] | None, typer.Option(help="Area name or code; repeatable; 'Wessex' allowed.")
+    ] = None,
+    level: Annotated[
+        str, typer.Option(help="'pfa' (police force area) or 'la' (local authority).")
+    ] = "pfa",
+    scheme: Annotated[
+        str, typer.Option(help="'5+1' (five groups) or '19' (Census categories).")
+    ] = "5+1",
     by_sex: Annotated[bool, typer.Option("--by-sex/--no-sex", help="Split by sex.")] = True,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write .csv or .xlsx.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write .csv or .xlsx.")
+    ] = None,
 ) -> None:
     """Census 2021 usual residents by ethnic group (and sex), bundled; no network needed.
 
@@ -213,7 +252,9 @@ def population_command(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            table = census2021(area or None, level=level, scheme=scheme, by=("sex",) if by_sex else ())
+            table = census2021(
+                area or None, level=level, scheme=scheme, by=("sex",) if by_sex else ()
+            )
         _show_warnings(caught)
         _write(table, output)
     except DisproError as exc:

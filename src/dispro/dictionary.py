@@ -17,7 +17,16 @@ import yaml
 from ._paths import dictionary_dir
 from .errors import ParameterError, ValidationError, check_choice, did_you_mean
 
-__all__ = ["datasets", "dataset", "codelist", "codelists", "codes", "validate", "render", "PROBLEM_COLUMNS"]
+__all__ = [
+    "datasets",
+    "dataset",
+    "codelist",
+    "codelists",
+    "codes",
+    "validate",
+    "render",
+    "PROBLEM_COLUMNS",
+]
 
 
 def _dir() -> Path:
@@ -136,11 +145,17 @@ def _check_field(frame: pd.DataFrame, field: dict) -> list[dict]:
     blank = _blank(col).to_numpy()
     problems = []
     if blank.any() and not field.get("nullable", True):
-        problems.append(_problem(
-            "error", name, "blank values in a field that must be filled", blank,
-            hint=f"every row needs a {name}; fill it from the source or remove the rows "
-                 "(and count them)", frame=frame,
-        ))
+        problems.append(
+            _problem(
+                "error",
+                name,
+                "blank values in a field that must be filled",
+                blank,
+                hint=f"every row needs a {name}; fill it from the source or remove the rows "
+                "(and count them)",
+                frame=frame,
+            )
+        )
     present = col[~blank]
     if present.empty:
         return problems
@@ -148,46 +163,76 @@ def _check_field(frame: pd.DataFrame, field: dict) -> list[dict]:
         num = pd.to_numeric(present, errors="coerce")
         bad = num.isna()
         if bad.any():
-            problems.append(_problem(
-                "error", name, f"values that are not numbers ({kind} expected)", present.index[bad],
-                present[bad], hint="remove thousands separators, units and text markers",
-            ))
+            problems.append(
+                _problem(
+                    "error",
+                    name,
+                    f"values that are not numbers ({kind} expected)",
+                    present.index[bad],
+                    present[bad],
+                    hint="remove thousands separators, units and text markers",
+                )
+            )
         num = num[~bad]
         if kind == "integer":
             frac = num != np.round(num)
             if frac.any():
-                problems.append(_problem(
-                    "error", name, "values that are not whole numbers", num.index[frac], num[frac],
-                    hint="counts and bands must be whole numbers",
-                ))
+                problems.append(
+                    _problem(
+                        "error",
+                        name,
+                        "values that are not whole numbers",
+                        num.index[frac],
+                        num[frac],
+                        hint="counts and bands must be whole numbers",
+                    )
+                )
         for bound, op in (("min", np.less), ("max", np.greater)):
             if field.get(bound) is not None:
                 out = op(num.to_numpy(dtype=float), float(field[bound]))
                 if out.any():
-                    problems.append(_problem(
-                        "error", name, f"values {'below the minimum' if bound == 'min' else 'above the maximum'} "
-                        f"{field[bound]}", num.index[out], num[out],
-                    ))
+                    problems.append(
+                        _problem(
+                            "error",
+                            name,
+                            f"values {'below the minimum' if bound == 'min' else 'above the maximum'} "
+                            f"{field[bound]}",
+                            num.index[out],
+                            num[out],
+                        )
+                    )
     elif kind in ("date", "datetime"):
         if pd.api.types.is_datetime64_any_dtype(present):
             return problems
         parsed = pd.to_datetime(present.astype(str), errors="coerce", format="ISO8601", utc=True)
         bad = parsed.isna().to_numpy()
         if bad.any():
-            problems.append(_problem(
-                "error", name, f"values that are not ISO 8601 {kind}s", present.index[bad],
-                present[bad], hint="write dates as YYYY-MM-DD (datetimes as YYYY-MM-DDTHH:MM:SS)",
-            ))
+            problems.append(
+                _problem(
+                    "error",
+                    name,
+                    f"values that are not ISO 8601 {kind}s",
+                    present.index[bad],
+                    present[bad],
+                    hint="write dates as YYYY-MM-DD (datetimes as YYYY-MM-DDTHH:MM:SS)",
+                )
+            )
     elif kind == "boolean":
         if pd.api.types.is_bool_dtype(present):
             return problems
         text = present.astype(str).str.strip().str.lower()
         bad = ~text.isin(_TRUE | _FALSE).to_numpy()
         if bad.any():
-            problems.append(_problem(
-                "error", name, "values that are not True/False", present.index[bad], present[bad],
-                hint="use True or False; leave blank only where the value was not recorded",
-            ))
+            problems.append(
+                _problem(
+                    "error",
+                    name,
+                    "values that are not True/False",
+                    present.index[bad],
+                    present[bad],
+                    hint="use True or False; leave blank only where the value was not recorded",
+                )
+            )
     elif kind == "category" and field.get("codes"):
         allowed = codes(field["codes"])
         allowed_set = set(allowed)
@@ -205,10 +250,16 @@ def _check_field(frame: pd.DataFrame, field: dict) -> list[dict]:
                 if suggestions
                 else f"allowed codes are in data_dictionary/codelists/{field['codes']}.csv"
             )
-            problems.append(_problem(
-                "error", name, f"values not in the code list {field['codes']!r}", offending.index,
-                offending, hint=hint,
-            ))
+            problems.append(
+                _problem(
+                    "error",
+                    name,
+                    f"values not in the code list {field['codes']!r}",
+                    offending.index,
+                    offending,
+                    hint=hint,
+                )
+            )
     return problems
 
 
@@ -247,32 +298,53 @@ def validate(
     Examples
     --------
     >>> import pandas as pd, dispro
-    >>> bad = pd.DataFrame({"area": ["Dorset"], "ethnicity": ["Whte"], "population": [-5]})
+    >>> bad = pd.DataFrame({"area": ["Dorset", "Dorset"], "ethnicity": ["White", ""],
+    ...                     "population": [-5, 10]})
     >>> problems = dispro.validate(bad, "population", strict=False)
-    >>> problems[["column", "problem"]].head(3).to_string(index=False)  # doctest: +SKIP
+    >>> print(problems[["column", "problem", "rows"]].to_string(index=False))
+        column                                     problem rows
+    area_level                  required column is missing  all
+     ethnicity blank values in a field that must be filled    1
+    population                  values below the minimum 0    0
     """
     if not isinstance(frame, pd.DataFrame):
-        raise ParameterError(f"`frame` must be a pandas DataFrame, but {type(frame).__name__} was passed")
+        raise ParameterError(
+            f"`frame` must be a pandas DataFrame, but {type(frame).__name__} was passed"
+        )
     spec = dataset_spec = _dataset(dataset)
     fields = {f["name"]: f for f in spec["fields"]}
     problems: list[dict] = []
     extra = [c for c in frame.columns if c not in fields]
     for name, field in fields.items():
         if name not in frame.columns and field.get("required", False):
-            problems.append({
-                "severity": "error", "column": name, "problem": "required column is missing",
-                "count": len(frame), "rows": "all", "values": "",
-                "hint": (did_you_mean(name, extra).removeprefix("; ") or
-                         f"add a {name!r} column ({field.get('description', '').strip()[:80]})"),
-            })
+            problems.append(
+                {
+                    "severity": "error",
+                    "column": name,
+                    "problem": "required column is missing",
+                    "count": len(frame),
+                    "rows": "all",
+                    "values": "",
+                    "hint": (
+                        did_you_mean(name, extra).removeprefix("; ")
+                        or f"add a {name!r} column ({field.get('description', '').strip()[:80]})"
+                    ),
+                }
+            )
     for column in extra:
         hint = did_you_mean(str(column), fields)
         if hint:
-            problems.append({
-                "severity": "warning", "column": column,
-                "problem": f"column is not in the {dataset_spec['name']} standard",
-                "count": len(frame), "rows": "all", "values": "", "hint": hint.removeprefix("; "),
-            })
+            problems.append(
+                {
+                    "severity": "warning",
+                    "column": column,
+                    "problem": f"column is not in the {dataset_spec['name']} standard",
+                    "count": len(frame),
+                    "rows": "all",
+                    "values": "",
+                    "hint": hint.removeprefix("; "),
+                }
+            )
     for name, field in fields.items():
         if name in frame.columns:
             problems.extend(_check_field(frame, field))
@@ -288,7 +360,9 @@ def validate(
             detail = f"rows {p.rows}" if p.rows != "all" else "all rows"
             values = f"; values: {p.values}" if p.values else ""
             hint = f"; {p.hint}" if p.hint else ""
-            lines.append(f"  - column {p.column!r}: {p.problem} ({p.count}; {detail}{values}){hint}")
+            lines.append(
+                f"  - column {p.column!r}: {p.problem} ({p.count}; {detail}{values}){hint}"
+            )
         raise ValidationError("\n".join(lines), problems=table)
     return table
 
@@ -306,7 +380,9 @@ def _cell(value) -> str:
 def _md_table(frame: pd.DataFrame) -> str:
     head = "| " + " | ".join(_cell(c) for c in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    body = [
+        "| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
     return "\n".join([head, rule, *body])
 
 
@@ -317,22 +393,30 @@ def render(format: str = "markdown") -> str:  # noqa: A002 - the CLI's word
     code list, read from ``data_dictionary/``. Text from the files is HTML-escaped.
     """
     check_choice("format", format, ("markdown", "html"))
-    parts = ["# The dispro data standard", "",
-             "Generated from `data_dictionary/` by `dispro dictionary`.", ""]
+    parts = [
+        "# The dispro data standard",
+        "",
+        "Generated from `data_dictionary/` by `dispro dictionary`.",
+        "",
+    ]
     for name in datasets():
         spec = _dataset(name)
         parts += [f"## Dataset `{name}`", "", _cell(spec.get("description", "")), ""]
         if spec.get("one_row_is"):
             parts += [f"One row is {_cell(spec['one_row_is'])}.", ""]
-        fields = pd.DataFrame([
-            {
-                "field": f["name"], "type": f.get("type", "string"),
-                "required": "yes" if f.get("required") else "no",
-                "blanks allowed": "yes" if f.get("nullable", True) else "no",
-                "codes": f.get("codes", ""), "description": f.get("description", ""),
-            }
-            for f in spec["fields"]
-        ])
+        fields = pd.DataFrame(
+            [
+                {
+                    "field": f["name"],
+                    "type": f.get("type", "string"),
+                    "required": "yes" if f.get("required") else "no",
+                    "blanks allowed": "yes" if f.get("nullable", True) else "no",
+                    "codes": f.get("codes", ""),
+                    "description": f.get("description", ""),
+                }
+                for f in spec["fields"]
+            ]
+        )
         parts += [_md_table(fields), ""]
     parts += ["## Code lists", ""]
     for name in codelists():
@@ -344,7 +428,7 @@ def render(format: str = "markdown") -> str:  # noqa: A002 - the CLI's word
 
     body = markdown.markdown(text, extensions=["tables"])
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>The dispro data standard</title>"
         "<style>body{font-family:sans-serif;max-width:75em;margin:auto}"
         "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:2px 6px;"

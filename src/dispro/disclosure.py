@@ -151,23 +151,36 @@ def suppress(
        of the line is suppressed.
     2. For each suppressed cell not yet known to be safe, the smallest and largest values
        consistent with the published cells, the line sums and the bounds above are found by
-       linear programming (``scipy.optimize.linprog``, HiGHS). The constraint matrix is the
-       incidence matrix of a bipartite graph (row lines and column lines; every cell lies on at
-       most one of each) up to the signs of whole rows, so it is totally unimodular and, with
-       whole-number totals and bounds, every vertex of the feasible region is a whole-number
-       table: the LP minimum and maximum are attained by whole-number completions. The cell is
-       recovered exactly when the minimum equals the maximum.
+       linear programming (``scipy.optimize.linprog``, HiGHS); the cell is recovered exactly
+       when they are equal. The LP gives the whole-number answer: once the equations of the
+       totals row and the totals column are multiplied by -1 (which leaves the feasible set
+       alone), every cell has the same coefficient, +1 or -1, on its row line and on its
+       column line, so the constraint matrix is the incidence matrix of a bipartite graph
+       (row lines and column lines) with some columns negated. It is therefore totally
+       unimodular, and with whole-number totals and bounds every vertex of the feasible region,
+       in particular every LP minimum and maximum, is a whole-number table. As a shortcut, rounds
+       of two LPs first maximise and minimise the sum of the unchecked cells (capped above):
+       any cell that a solution moves off its true value takes two values and is safe; the
+       rounds repeat on the cells left while they settle any.
     3. A recovered cell gets a complementary suppression: a published cell on one of its lines
-       that may be withheld (positive, or zero when zeros are suppressed), preferring cells of
-       the body to totals, then cells whose other line already holds a suppressed cell (closing
-       a cycle, which tends to protect several cells at once), then the smallest count, then
-       the first in reading order. If its lines hold no such cell, the search widens to the
-       lines of the cells on its lines, and so on, which reaches its totals.
+       that may be withheld (positive, or zero when zeros are suppressed; a zero is never
+       withheld when zeros are shown), preferring cells of the body to totals, then cells whose
+       other line already holds a suppressed cell (closing a cycle, which tends to protect
+       several cells at once), then the smallest count, then the first in reading order. If
+       its lines offer only totals, body cells one ring further out (on the lines of its
+       suppressed neighbours) are preferred to them; if they offer nothing, the search widens
+       ring by ring, which reaches its totals. A total is withheld only when no body cell will
+       do, for example for a row ``[2, 0, 0]`` with zeros shown, or in a one-row table, whose
+       column totals repeat it.
 
     Withholding a further cell can only widen every other cell's range, so a cell found safe
     stays safe and each cell needs checking only until it is. The procedure stops because
     withholding everything that may be withheld protects every cell. It is greedy, not optimal:
     it does not minimise the number or total of the cells withheld.
+
+    pandas compares ``attrs`` when concatenating, and a DataFrame in ``attrs`` makes
+    ``pd.concat`` of two different outputs fail; clear ``out.attrs`` first, or keep the
+    statuses from :func:`suppression_mask`.
 
     Examples
     --------
@@ -400,7 +413,7 @@ def _validate_counts(wide: pd.DataFrame) -> np.ndarray:
                     index=False
                 )
             )
-            parts.append(f"column {name!r}: {cells}")
+            parts.append(f"column {_plain(name)!r}: {cells}")
         more = len(problems) - _MAX_LISTED
         raise ValidationError(
             "counts must be non-negative whole numbers (NaN where not available); "
@@ -527,8 +540,11 @@ def _protect(grid: _Grid, hidden: np.ndarray) -> np.ndarray:
     order = np.lexsort((np.arange(hidden.size), grid.rank))  # body first, reading order
     while True:
         _close_lonely_lines(grid, hidden)
-        if (hidden & ~safe).any():
-            safe |= _shown_to_vary(grid, hidden, hidden & ~safe)
+        while (hidden & ~safe).any():  # shortcut rounds, while they settle cells
+            varies = _shown_to_vary(grid, hidden, hidden & ~safe)
+            if not varies.any():
+                break
+            safe |= varies
         for cell in order[hidden[order] & ~safe[order]]:
             if _recovered(grid, hidden, cell):
                 hidden[_complement(grid, hidden, cell)] = True

@@ -240,7 +240,9 @@ def _check_params(method, alpha, adjust, per, suppress, min_events, min_share, c
     check_choice("method", method, METHODS)
     check_choice("adjust", adjust, ADJUSTMENTS)
     if not (isinstance(alpha, float | int) and 0 < alpha < 1):
-        raise ParameterError(f"`alpha` must be a number strictly between 0 and 1, but {alpha!r} was passed")
+        raise ParameterError(
+            f"`alpha` must be a number strictly between 0 and 1, but {alpha!r} was passed"
+        )
     if per is not None and not (isinstance(per, int | float) and per > 0):
         raise ParameterError(f"`per` must be a positive number (e.g. 1000), but {per!r} was passed")
     for name, value in (("suppress", suppress), ("min_events", min_events)):
@@ -428,7 +430,9 @@ def rri(
     1  Black  1.5    1.2375    1.8182
     """
     if not isinstance(counts, pd.DataFrame):
-        raise ParameterError(f"`counts` must be a pandas DataFrame, but {type(counts).__name__} was passed")
+        raise ParameterError(
+            f"`counts` must be a pandas DataFrame, but {type(counts).__name__} was passed"
+        )
     by = _as_list(by)
     family = _as_list(family)
     population = isinstance(base, pd.DataFrame)
@@ -443,7 +447,9 @@ def rri(
     _require_columns(counts, required)
     for c in family:
         if c not in by:
-            raise ParameterError(f"`family` columns must be among the `by` columns {by}, but {c!r} was passed")
+            raise ParameterError(
+                f"`family` columns must be among the `by` columns {by}, but {c!r} was passed"
+            )
     if group in by:
         raise ParameterError(f"the `group` column {group!r} must not also be a `by` column")
 
@@ -522,7 +528,9 @@ def rri(
     if min_events:
         too_few |= (a < min_events) | (b < min_events)
     if min_share:
-        totals = out.groupby(by, sort=False)["__base"].transform("sum") if by else out["__base"].sum()
+        totals = (
+            out.groupby(by, sort=False)["__base"].transform("sum") if by else out["__base"].sum()
+        )
         share = A / np.asarray(totals, dtype=float)
         too_few |= share < min_share
     status = np.select(
@@ -632,12 +640,16 @@ def rri(
     ledger.carry(counts, result)
     if dropped_events or dropped_base:
         ledger.record(
-            result, "rri", "rows with a missing events or base count (dropna=True)",
+            result,
+            "rri",
+            "rows with a missing events or base count (dropna=True)",
             dropped_events + dropped_base,
         )
     n_missing_group = int(missing_group.sum())
     if n_missing_group:
-        ledger.record(result, "rri", f"rows with a missing {group!r} (dropna=True)", n_missing_group)
+        ledger.record(
+            result, "rri", f"rows with a missing {group!r} (dropna=True)", n_missing_group
+        )
     return result
 
 
@@ -673,7 +685,9 @@ def _condition(records: pd.DataFrame, condition, param: str) -> pd.Series:
         mask = pd.Series(True, index=records.index, dtype="boolean")
         _require_columns(records, {c: param for c in condition})
         for column, values in condition.items():
-            values = _as_list(values) if not isinstance(values, list | tuple | set) else list(values)
+            values = (
+                _as_list(values) if not isinstance(values, list | tuple | set) else list(values)
+            )
             col = records[column]
             hit = col.isin(values).astype("boolean")
             hit[col.isna()] = pd.NA
@@ -681,9 +695,15 @@ def _condition(records: pd.DataFrame, condition, param: str) -> pd.Series:
         return mask
     if callable(condition):
         return pd.Series(condition(records), index=records.index).astype("boolean")
-    arr = pd.Series(condition, index=records.index) if not isinstance(condition, pd.Series) else condition
+    arr = (
+        pd.Series(condition, index=records.index)
+        if not isinstance(condition, pd.Series)
+        else condition
+    )
     if len(arr) != len(records):
-        raise ParameterError(f"`{param}` has {len(arr)} values but the records have {len(records)} rows")
+        raise ParameterError(
+            f"`{param}` has {len(arr)} values but the records have {len(records)} rows"
+        )
     return arr.astype("boolean")
 
 
@@ -751,7 +771,12 @@ def count_events(
                     f"{records.index[mask][:10].tolist()}). Label them (e.g. 'Not stated') or pass "
                     "dropna=True to exclude them; exclusions are counted in the ledger."
                 )
-            ledger.record(result_ledger, "count_events", f"records at risk with a {what}", int((mask & ~drop).sum()))
+            ledger.record(
+                result_ledger,
+                "count_events",
+                f"records at risk with a {what}",
+                int((mask & ~drop).sum()),
+            )
             drop |= mask
     if n_risk_unknown:
         if not dropna:
@@ -759,12 +784,16 @@ def count_events(
                 f"{n_risk_unknown} record(s) have a missing at-risk status; pass dropna=True to "
                 "exclude them (they are counted in the ledger)."
             )
-        ledger.record(result_ledger, "count_events", "records with a missing at-risk status", n_risk_unknown)
+        ledger.record(
+            result_ledger, "count_events", "records with a missing at-risk status", n_risk_unknown
+        )
     keep = risk_known & ~drop
     sub = records.loc[keep, [*by, group]].assign(
         events=hit.to_numpy()[keep].astype(bool).astype("int64"), base=1
     )
-    counts = sub.groupby([*by, group], observed=True, sort=True)[["events", "base"]].sum().reset_index()
+    counts = (
+        sub.groupby([*by, group], observed=True, sort=True)[["events", "base"]].sum().reset_index()
+    )
     counts.attrs = dict(result_ledger.attrs)
     return counts
 
@@ -795,7 +824,9 @@ def rri_from_records(
     0  White   0.2  1.0
     1  Black   0.4  2.0
     """
-    counts = count_events(records, events=events, at_risk=at_risk, group=group, by=by, dropna=dropna)
+    counts = count_events(
+        records, events=events, at_risk=at_risk, group=group, by=by, dropna=dropna
+    )
     return rri(counts, group=group, by=by, **kwargs)
 
 
