@@ -1,0 +1,14 @@
+"""Readers: published files and extracts to validated records or counts."""
+
+from .mapping import Mapping, apply_mapping, builtin_mappings, load_mapping
+from .police_uk import coverage, person_searches, read_police_uk
+
+__all__ = [
+    "Mapping",
+    "apply_mapping",
+    "builtin_mappings",
+    "coverage",
+    "load_mapping",
+    "person_searches",
+    "read_police_uk",
+]

@@ -1,0 +1,568 @@
+"""data.police.uk stop-and-search files to ``stop_search`` records.
+
+Reads one or more monthly force files (``YYYY-MM-<force>-stop-and-search.csv``), folders of them
+or the monthly archive zip (``YYYY-MM/YYYY-MM-<force>-stop-and-search.csv``), several forces at
+once, and survives the quirks of the published files: ``Other ethnic group - Not stated`` and
+blanks are not recorded; the outcome vocabulary changes within a file; blank booleans are "not
+recorded", and a field blank for a whole force-month is "not supplied"; every time is stamped
+``+00:00``; vehicle-only searches have no person.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import ledger
+from ..dictionary import codelist, codes
+from ..errors import DataQualityWarning, DisproError, ValidationError, check_choice, did_you_mean
+from ..ethnicity import NOT_STATED, to_group
+from ..forces import normalise_force
+from .mapping import apply_mapping, load_mapping
+
+__all__ = ["read_police_uk", "coverage", "COVERAGE_COLUMNS", "CLOCKS", "person_searches"]
+
+FILE_PATTERN = re.compile(r"(?P<month>\d{4}-\d{2})-(?P<slug>[a-z0-9-]+?)-stop-and-search\.csv$")
+
+#: Clock assumptions for the ``+00:00`` stamps.
+CLOCKS = ("utc", "uk_local")
+
+#: Columns of the coverage table.
+COVERAGE_COLUMNS = (
+    "force", "month", "present", "rows", "source",
+    "outcome_linked_supplied", "removal_outer_clothing_supplied",
+    "part_of_policing_operation_supplied", "location_supplied", "self_defined_ethnicity_supplied",
+)  # fmt: skip
+_SUPPLIED = {
+    "outcome_linked_supplied": "outcome_linked",
+    "removal_outer_clothing_supplied": "removal_outer_clothing",
+    "part_of_policing_operation_supplied": "part_of_policing_operation",
+    "location_supplied": "latitude",
+    "self_defined_ethnicity_supplied": "self_defined_ethnicity",
+}
+_BOOLEANS = ("part_of_policing_operation", "outcome_linked", "removal_outer_clothing")
+_CODED = {
+    "sex": "sex",
+    "age_band": "age_band_police_uk",
+    "legislation": "legislation",
+    "object_of_search": "object_of_search",
+}
+STEP = "read_police_uk"
+
+
+@dataclass
+class _Source:
+    name: str  # shown in messages: the path, or zip!member
+    month: str
+    slug: str
+    data: bytes
+
+
+# --------------------------------------------------------------------------------------------
+# finding the files
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_name(name: str, where: str) -> tuple[str, str]:
+    match = FILE_PATTERN.search(Path(name).name)
+    if not match:
+        raise DisproError(
+            f"{where}: the file name {Path(name).name!r} is not a data.police.uk stop-and-search "
+            "file name (YYYY-MM-<force>-stop-and-search.csv); the force and month are read from "
+            "it, so rename the file to that pattern"
+        )
+    return match["month"], match["slug"]
+
+
+def _from_zip(path: Path) -> list[_Source]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise DisproError(f"{path}: not a readable zip archive ({exc})") from exc
+    with archive:
+        names = [n for n in archive.namelist() if FILE_PATTERN.search(Path(n).name)]
+        if not names:
+            members = archive.namelist()
+            raise DisproError(
+                f"{path}: the zip holds no stop-and-search files (YYYY-MM/YYYY-MM-<force>-"
+                f"stop-and-search.csv); it holds {len(members)} member(s), e.g. {members[:5]}. "
+                "Download the archive with stop-and-search data ticked."
+            )
+        out = []
+        for n in sorted(names):
+            month, slug = _parse_name(n, str(path))
+            out.append(_Source(f"{path}!{n}", month, slug, archive.read(n)))
+    return out
+
+
+def _collect(paths) -> list[_Source]:
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    sources: list[_Source] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files = sorted(path.rglob("*-stop-and-search.csv"))
+            if not files:
+                raise DisproError(
+                    f"{path}: the folder holds no files named YYYY-MM-<force>-stop-and-search.csv"
+                )
+            for f in files:
+                month, slug = _parse_name(f.name, str(f))
+                sources.append(_Source(str(f), month, slug, f.read_bytes()))
+        elif path.is_file() and path.suffix.lower() == ".zip":
+            sources.extend(_from_zip(path))
+        elif path.is_file():
+            month, slug = _parse_name(path.name, str(path))
+            sources.append(_Source(str(path), month, slug, path.read_bytes()))
+        else:
+            raise DisproError(f"{path}: no such file or folder")
+    if not sources:
+        raise DisproError("no stop-and-search files were given")
+    return sources
+
+
+# --------------------------------------------------------------------------------------------
+# reading one file
+# --------------------------------------------------------------------------------------------
+
+
+def _decode(src: _Source) -> str:
+    data = src.data
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        snippet = data[max(0, exc.start - 20) : exc.end + 20]
+        raise DisproError(
+            f"{src.name}: bytes that are not UTF-8 at byte {exc.start} (line {line}): {snippet!r}. "
+            "data.police.uk publishes UTF-8; re-download the file, or re-save it as UTF-8 "
+            "(e.g. from Excel: 'CSV UTF-8')."
+        ) from exc
+
+
+def _read_one(src: _Source, mapping, canonical: set[str], strict: bool) -> pd.DataFrame:
+    text = _decode(src)
+    if not text.strip():
+        raise DisproError(
+            f"{src.name}: the file is empty (no header, no rows); re-download it, or remove it "
+            "if the force published nothing that month"
+        )
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=False
+        )
+    except pd.errors.ParserError as exc:
+        raise DisproError(f"{src.name}: not a readable CSV file ({exc})") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.index = pd.RangeIndex(2, len(frame) + 2)  # line numbers: the header is line 1
+    frame = apply_mapping(frame, mapping, source=src.name, canonical=canonical, strict=strict, step=STEP)
+    for c in mapping.columns.values():
+        if c not in frame.columns:
+            frame[c] = np.nan  # an optional source column that this file lacks
+    frame["_file"] = src.name
+    frame["_line"] = frame.index.to_numpy()
+    frame["_month"] = src.month
+    frame["_slug"] = src.slug
+    return frame.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# problems: strict raises with file, column, lines and values; permissive records
+# --------------------------------------------------------------------------------------------
+
+
+def _where(frame: pd.DataFrame, mask: np.ndarray, limit: int = 8) -> str:
+    rows = frame.loc[mask, ["_file", "_line"]]
+    parts = []
+    for f, group in rows.groupby("_file", sort=False):
+        lines = group["_line"].tolist()
+        more = f" (+{len(lines) - limit} more)" if len(lines) > limit else ""
+        parts.append(f"{f} lines {', '.join(map(str, lines[:limit]))}{more}")
+        if len(parts) >= 3:
+            break
+    return "; ".join(parts)
+
+
+def _values(series: pd.Series, limit: int = 10) -> str:
+    vc = series.astype(str).value_counts()
+    return ", ".join(f"{v!r} ×{n}" for v, n in vc.head(limit).items())
+
+
+class _Problems:
+    def __init__(self, strict: bool):
+        self.strict = strict
+        self.lines: list[str] = []
+
+    def add(self, frame, mask, column, what, hint, record_as=None, action="relabelled"):
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        values = frame.loc[mask, column] if column in frame.columns else pd.Series(dtype=str)
+        text = (
+            f"column {column!r}: {int(mask.sum())} row(s) {what}; values: {_values(values)}; "
+            f"in {_where(frame, mask)}. {hint}"
+        )
+        if self.strict:
+            self.lines.append(text)
+        else:
+            warnings.warn(text, DataQualityWarning, stacklevel=4)
+            ledger.record(frame, STEP, record_as or f"{column}: {what}", int(mask.sum()), action)
+
+    def raise_if_any(self, n_files: int):
+        if self.lines:
+            raise ValidationError(
+                f"{len(self.lines)} problem(s) in {n_files} data.police.uk file(s); every problem "
+                "is listed (pass strict=False to map unknown labels to not recorded and count "
+                "them in the exclusions ledger instead):\n  - " + "\n  - ".join(self.lines)
+            )
+
+
+def _suggest(values: pd.Series, allowed: Iterable[str]) -> str:
+    allowed = list(allowed)
+    hints = [f"{v!r}{did_you_mean(v, allowed)}" for v in values.astype(str).unique()[:5]]
+    hints = [h for h in hints if "did you mean" in h]
+    return ("Near misses: " + "; ".join(hints) + ". ") if hints else ""
+
+
+# --------------------------------------------------------------------------------------------
+# the public functions
+# --------------------------------------------------------------------------------------------
+
+
+def read_police_uk(
+    paths,
+    *,
+    strict: bool = True,
+    clock: str = "utc",
+    fallback: bool = False,
+) -> pd.DataFrame:
+    """Read data.police.uk stop-and-search files into ``stop_search`` records.
+
+    Parameters
+    ----------
+    paths : str, Path or list of them
+        Monthly force files (``YYYY-MM-<force>-stop-and-search.csv``), folders holding them (searched
+        recursively) or data.police.uk archive zips. Several forces and months at once.
+    strict : bool
+        ``True`` (default): unknown labels (ethnicity, outcome, codes), malformed dates and
+        non-boolean values raise a :class:`~dispro.errors.ValidationError` listing every problem
+        with file, column, line numbers and values. ``False``: unknown ethnicity or outcome labels
+        become not recorded, malformed dates drop the row, other unknown codes are kept; each is
+        warned about and counted in the exclusions ledger.
+    clock : {"utc", "uk_local"}
+        The assumption about the ``+00:00`` stamps (data.police.uk stamps every time, summer and
+        winter, ``+00:00``). ``"utc"`` (default) takes the stamp as a UTC instant. ``"uk_local"``
+        takes the clock time as UK local time (Europe/London) mislabelled as UTC; times in the
+        repeated hour when the clocks go back are read as the first (summer) occurrence. ``date``
+        is a UTC timestamp either way; the assumption is in ``attrs["clock"]``.
+    fallback : bool
+        ``False`` (default): ``ethnicity`` is the self-defined 5+1 group, as official statistics
+        use. ``True``: where self-defined ethnicity was not stated, use the officer-defined group
+        (clearly labelled in ``ethnicity_basis``).
+
+    Returns
+    -------
+    DataFrame
+        One row per search, the ``stop_search`` fields of ``data_dictionary/datasets/stop_search.yaml``:
+        ``date`` (UTC), ``month`` (the file's month, ``YYYY-MM``), ``force`` (official force
+        area name), ``search_type``, ``vehicle_only``, ``part_of_policing_operation``,
+        ``policing_operation``, ``latitude``, ``longitude``, ``sex``, ``age_band``,
+        ``self_defined_ethnicity``, ``officer_defined_ethnicity`` (as published),
+        ``ethnicity`` (5+1 group), ``ethnicity_basis``, ``officer_ethnicity`` (4+1 group),
+        ``legislation``, ``object_of_search``, ``outcome`` (harmonised), ``outcome_raw``,
+        ``any_further_action``, ``arrest``, ``outcome_linked``, ``removal_outer_clothing``
+        (nullable booleans: missing = not recorded). ``attrs["exclusions"]`` holds the ledger
+        (the first entry counts the rows read); :func:`coverage` gives the force x month table.
+
+    Raises
+    ------
+    DisproError
+        A path that does not exist, an empty file, bytes that are not UTF-8, a file name that does
+        not follow the data.police.uk pattern, a zip with no stop-and-search files, the same force
+        and month given twice, a force not in the force list.
+    ValidationError
+        Wrong or missing columns (with a did-you-mean) and, in strict mode, unknown labels,
+        malformed dates or booleans.
+
+    Warns
+    -----
+    DataQualityWarning
+        A header-only file (no searches that month), rows dated outside their file's month and,
+        in permissive mode, every relabelled or dropped row.
+
+    Notes
+    -----
+    Vehicle-only searches are kept and flagged (``vehicle_only``); :func:`person_searches`
+    excludes them from per-person measures and records how many. A month with no file is missing,
+    never zero: :func:`coverage` lists it with ``present = False``.
+
+    Examples
+    --------
+    >>> import dispro  # doctest: +SKIP
+    >>> searches = dispro.read_police_uk("2024-03.zip")  # doctest: +SKIP
+    >>> dispro.coverage(searches)  # doctest: +SKIP
+    """
+    check_choice("clock", clock, CLOCKS)
+    mapping = load_mapping("police_uk")
+    canonical = {"force", "month"}
+    sources = _collect(paths)
+    slugs = {s.slug for s in sources}
+    forces = {}
+    for slug in sorted(slugs):
+        try:
+            forces[slug] = normalise_force(slug)
+        except ValidationError as exc:
+            files = [s.name for s in sources if s.slug == slug][:3]
+            raise DisproError(f"a file from a force not in the force list ({files}): {exc}") from exc
+    seen: dict[tuple[str, str], str] = {}
+    for s in sources:
+        key = (forces[s.slug], s.month)
+        if key in seen:
+            raise DisproError(
+                f"the same force and month was given twice: {key[0]} {key[1]} in {seen[key]!r} "
+                f"and {s.name!r}. Give each month once (e.g. not both a folder and the zip "
+                "that holds the same files)."
+            )
+        seen[key] = s.name
+    frames = [_read_one(s, mapping, canonical, strict) for s in sources]
+    header_only = [s.name for s, f in zip(sources, frames, strict=True) if f.empty]
+    frame = pd.concat(frames, ignore_index=True)
+    n_read = len(frame)
+    frame.attrs["exclusions"] = []
+    ledger.record(frame, STEP, f"rows read from {len(sources)} file(s)", n_read, "read")
+    for f in frames:
+        for e in f.attrs.get("exclusions", []):
+            frame.attrs["exclusions"].append(e)
+    if header_only:
+        warnings.warn(
+            f"{len(header_only)} file(s) hold a header and no searches (taken as zero searches that "
+            f"month, present in the coverage table): {header_only[:5]}",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    problems = _Problems(strict)
+    frame["force"] = frame["_slug"].map(forces)
+    frame["month"] = frame["_month"]
+
+    # --- dates, with the stated clock assumption
+    raw_date = frame["date"].astype("string")
+    parsed = pd.to_datetime(raw_date, errors="coerce", format="ISO8601", utc=True)
+    bad_date = parsed.isna().to_numpy()
+    problems.add(
+        frame, bad_date, "date", "have a missing or malformed date",
+        "Dates must be ISO 8601, e.g. 2024-03-01T14:05:00+00:00.",
+        record_as="rows with a missing or malformed date (dropped)", action="excluded",
+    )
+    if clock == "uk_local":
+        wall = parsed.dt.tz_localize(None)
+        parsed = wall.dt.tz_localize(
+            "Europe/London", ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
+        ).dt.tz_convert("UTC")
+    frame["date"] = parsed
+    outside = ~bad_date & (
+        frame["date"].dt.tz_convert("Europe/London").dt.strftime("%Y-%m").to_numpy()
+        != frame["month"].to_numpy()
+    )
+    if outside.any():
+        warnings.warn(
+            f"{int(outside.sum())} search(es) are dated outside their file's month (kept; the "
+            f"file's month is in `month`): {_where(frame, outside)}",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+        ledger.record(frame, STEP, "rows dated outside their file's month (kept)", int(outside.sum()), "noted")
+
+    # --- search type and vehicle-only searches
+    types = codelist("search_type").set_index("code")
+    unknown_type = frame["search_type"].notna() & ~frame["search_type"].isin(types.index)
+    problems.add(
+        frame, unknown_type.to_numpy() | frame["search_type"].isna().to_numpy(), "search_type",
+        "have a missing or unknown search type", _suggest(frame.loc[unknown_type, "search_type"], types.index)
+        + f"Allowed: {list(types.index)}.",
+        record_as="rows with a missing or unknown search type (kept)", action="noted",
+    )
+    frame["vehicle_only"] = frame["search_type"].map(types["vehicle_only"].str.lower().eq("true")).astype("boolean")
+
+    # --- ethnicity: self-defined, officer-defined, the 5+1 group and its basis
+    self_map = to_group(frame["self_defined_ethnicity"], "self_defined", unknown="missing")
+    unknown_self = self_map.isna().to_numpy()
+    problems.add(
+        frame, unknown_self, "self_defined_ethnicity", "have a self-defined ethnicity label not in the code list",
+        _suggest(frame.loc[unknown_self, "self_defined_ethnicity"], codes("ethnicity_police_self_defined"))
+        + "Add genuine labels to data_dictionary/codelists/ethnicity_police_self_defined.csv.",
+        record_as="unknown self-defined ethnicity labels mapped to Not stated",
+    )
+    officer_map = to_group(frame["officer_defined_ethnicity"], "officer_defined", unknown="missing")
+    unknown_officer = officer_map.isna().to_numpy()
+    problems.add(
+        frame, unknown_officer, "officer_defined_ethnicity", "have an officer-defined ethnicity not in the code list",
+        _suggest(frame.loc[unknown_officer, "officer_defined_ethnicity"], codes("ethnicity_officer_defined")),
+        record_as="unknown officer-defined ethnicity labels mapped to Not stated",
+    )
+    self_map = self_map.fillna(NOT_STATED)
+    officer_map = officer_map.fillna(NOT_STATED)
+    not_stated = (self_map == NOT_STATED).to_numpy()
+    ledger.record(
+        frame, STEP,
+        "self-defined ethnicity 'Other ethnic group - Not stated' or blank: group Not stated (never Other)",
+        int(not_stated.sum()), "relabelled",
+    )
+    frame["officer_ethnicity"] = officer_map.to_numpy()
+    basis = np.where(not_stated, "not_recorded", "self_defined").astype(object)
+    ethnicity = self_map.to_numpy(dtype=object).copy()
+    if fallback:
+        use_officer = not_stated & (officer_map != NOT_STATED).to_numpy()
+        ethnicity[use_officer] = officer_map.to_numpy()[use_officer]
+        basis[use_officer] = "officer_defined"
+        ledger.record(
+            frame, STEP, "fallback: officer-defined group used where self-defined was not stated",
+            int(use_officer.sum()), "relabelled",
+        )
+    frame["ethnicity"] = ethnicity
+    frame["ethnicity_basis"] = basis
+
+    # --- outcomes, harmonised through the code list
+    outcome_map = codelist("stop_search_outcome_map").set_index("code")
+    raw = frame["outcome_raw"]
+    blank_outcome = raw.isna().to_numpy()
+    unknown_outcome = ~blank_outcome & ~raw.isin(outcome_map.index).to_numpy()
+    problems.add(
+        frame, unknown_outcome, "outcome_raw", "have an outcome label not in the harmonisation map",
+        _suggest(raw[unknown_outcome], outcome_map.index)
+        + "Add it to data_dictionary/codelists/stop_search_outcome_map.csv with its harmonised outcome.",
+        record_as="unknown outcome labels mapped to not_recorded",
+    )
+    frame["outcome"] = raw.map(outcome_map["outcome"]).fillna("not_recorded").to_numpy(dtype=object)
+    flag = lambda col: raw.map(outcome_map[col].str.lower().map({"true": True, "false": False}))  # noqa: E731
+    frame["any_further_action"] = flag("any_further_action").astype("boolean")
+    frame["arrest"] = flag("arrest").astype("boolean")
+    ledger.record(frame, STEP, "blank outcome: harmonised outcome not_recorded", int(blank_outcome.sum()), "noted")
+
+    # --- booleans: True/False, blank = not recorded
+    for col in _BOOLEANS:
+        text = frame[col].astype("string").str.strip().str.lower()
+        value = text.map({"true": True, "false": False})
+        bad = text.notna().to_numpy() & value.isna().to_numpy()
+        problems.add(frame, bad, col, "are not True/False", "Use True, False or blank.",
+                     record_as=f"{col}: values that are not True/False set to not recorded")
+        frame[col] = value.astype("boolean")
+
+    # --- coordinates
+    for col in ("latitude", "longitude"):
+        num = pd.to_numeric(frame[col], errors="coerce")
+        bad = frame[col].notna().to_numpy() & num.isna().to_numpy()
+        problems.add(frame, bad, col, "are not numbers", "Coordinates are decimal degrees.",
+                     record_as=f"{col}: non-numeric values set to missing")
+        frame[col] = num
+
+    # --- other coded fields: unknown codes are errors (strict) or kept with a warning
+    for col, listname in _CODED.items():
+        allowed = set(codes(listname))
+        unknown = frame[col].notna().to_numpy() & ~frame[col].isin(allowed).to_numpy()
+        problems.add(
+            frame, unknown, col, f"have values not in the code list {listname!r}",
+            _suggest(frame.loc[unknown, col], allowed)
+            + f"Add genuine labels to data_dictionary/codelists/{listname}.csv.",
+            record_as=f"{col}: values not in the code list (kept)", action="noted",
+        )
+    problems.raise_if_any(len(sources))
+
+    if bad_date.any():
+        frame = frame.loc[~bad_date]
+    cov = _coverage_records(frame, sources, forces)
+    order = [
+        "date", "month", "force", "search_type", "vehicle_only", "part_of_policing_operation",
+        "policing_operation", "latitude", "longitude", "sex", "age_band", "self_defined_ethnicity",
+        "officer_defined_ethnicity", "ethnicity", "ethnicity_basis", "officer_ethnicity",
+        "legislation", "object_of_search", "outcome", "outcome_raw", "any_further_action",
+        "arrest", "outcome_linked", "removal_outer_clothing",
+    ]  # fmt: skip
+    entries = frame.attrs["exclusions"]
+    out = frame[order].reset_index(drop=True)
+    for col in ("sex", "age_band", "legislation", "object_of_search", "policing_operation"):
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    out.attrs = {"exclusions": entries, "coverage": cov, "clock": clock, "fallback": fallback,
+                 "source": "data.police.uk"}
+    ledger.record(
+        out, STEP, "vehicle-only searches (kept and flagged; excluded from per-person measures)",
+        int(out["vehicle_only"].fillna(False).sum()), "noted",
+    )
+    return out
+
+
+def _coverage_records(frame: pd.DataFrame, sources: list[_Source], forces: dict) -> list[dict]:
+    """Force x month table as a list of dicts (kept in attrs; :func:`coverage` makes the frame)."""
+    present = pd.DataFrame(
+        {"force": [forces[s.slug] for s in sources], "month": [s.month for s in sources],
+         "source": [s.name for s in sources]}
+    )
+    cols = list(_SUPPLIED.values())
+    stats = (
+        frame.assign(**{f"__{c}": frame[c].notna() for c in cols})
+        .groupby(["force", "month"], sort=False)[[f"__{c}" for c in cols]]
+        .agg(["size", "any"])
+    )
+    rows = stats[(f"__{cols[0]}", "size")].rename("rows")
+    supplied = pd.DataFrame({k: stats[(f"__{v}", "any")] for k, v in _SUPPLIED.items()})
+    table = present.merge(rows.reset_index(), on=["force", "month"], how="left").merge(
+        supplied.reset_index(), on=["force", "month"], how="left"
+    )
+    table["rows"] = table["rows"].fillna(0).astype(int)
+    for k in _SUPPLIED:
+        table[k] = table[k].astype("boolean").fillna(False).astype(bool)
+    table["present"] = True
+    # months between a force's first and last file with no file: missing, never zero
+    gaps = []
+    for force, group in table.groupby("force", sort=True):
+        months = pd.period_range(group["month"].min(), group["month"].max(), freq="M").strftime("%Y-%m")
+        for m in sorted(set(months) - set(group["month"])):
+            gaps.append({"force": force, "month": m, "present": False, "rows": None, "source": None})
+    if gaps:
+        table = pd.concat([table, pd.DataFrame(gaps)], ignore_index=True)
+    table = table.sort_values(["force", "month"]).reset_index(drop=True)
+    return table[list(COVERAGE_COLUMNS)].to_dict("records")
+
+
+def coverage(records: pd.DataFrame) -> pd.DataFrame:
+    """The coverage table of records read by :func:`read_police_uk`: force x month.
+
+    Returns
+    -------
+    DataFrame
+        ``force``, ``month`` (``YYYY-MM``), ``present`` (a file was given), ``rows`` (searches in
+        it; missing when no file: a missing month is never zero), ``source``, and per field whether
+        it was supplied at all that month (``outcome_linked_supplied``,
+        ``removal_outer_clothing_supplied``, ``part_of_policing_operation_supplied``,
+        ``location_supplied``, ``self_defined_ethnicity_supplied``): a field blank for a whole
+        force-month is "not supplied", not False.
+    """
+    if "coverage" not in records.attrs:
+        raise DisproError(
+            "these records carry no coverage table; it is made by read_police_uk (and lost by "
+            "operations that drop pandas attrs)"
+        )
+    table = pd.DataFrame(records.attrs["coverage"], columns=list(COVERAGE_COLUMNS))
+    table["rows"] = table["rows"].astype("Int64")
+    return table
+
+
+def person_searches(records: pd.DataFrame) -> pd.DataFrame:
+    """Searches of a person (vehicle-only searches excluded and counted in the ledger)."""
+    if "vehicle_only" not in records.columns:
+        raise ValidationError("the records have no 'vehicle_only' column; read them with read_police_uk")
+    mask = records["vehicle_only"].fillna(False).to_numpy(dtype=bool)
+    out = records.loc[~mask].copy()
+    out.attrs = {**records.attrs, "exclusions": list(records.attrs.get("exclusions", []))}
+    ledger.record(out, "person_searches", "vehicle-only searches excluded from per-person measures", int(mask.sum()))
+    return out
