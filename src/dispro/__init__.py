@@ -21,6 +21,7 @@ from .errors import (
     ValidationError,
     ZeroCellWarning,
 )
+from .readers import coverage, person_searches, read_counts, read_police_uk, read_records
 from .rates import RRI_COLUMNS, count_events, practical_band, rri, rri_from_records
 
 __all__ = [
@@ -33,12 +34,17 @@ __all__ = [
     "ValidationError",
     "ZeroCellWarning",
     "count_events",
+    "coverage",
     "dictionary",
     "disclosure",
     "ethnicity",
     "ledger",
     "population",
+    "person_searches",
     "practical_band",
+    "read_counts",
+    "read_police_uk",
+    "read_records",
     "rri",
     "rri_from_records",
     "validate",

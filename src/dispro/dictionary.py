@@ -23,6 +23,7 @@ __all__ = [
     "codelist",
     "codelists",
     "codes",
+    "coerce",
     "validate",
     "render",
     "PROBLEM_COLUMNS",
@@ -434,3 +435,35 @@ def render(format: str = "markdown") -> str:  # noqa: A002 - the CLI's word
         "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:2px 6px;"
         "vertical-align:top}</style></head><body>\n" + body + "\n</body></html>\n"
     )
+
+
+def coerce(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Convert a validated frame's columns to the types the standard declares (a copy).
+
+    ``date``/``datetime`` become datetimes (ISO 8601), ``integer`` nullable integers, ``number``
+    floats, ``boolean`` nullable booleans (True/False, 1/0, yes/no), ``category`` and ``string``
+    stay text with blanks as missing. Run :func:`validate` first: values that do not convert
+    become missing here.
+    """
+    out = frame.copy()
+    for f in _dataset(dataset)["fields"]:
+        name, kind = f["name"], f.get("type", "string")
+        if name not in out.columns:
+            continue
+        col = out[name]
+        blank = _blank(col)
+        if kind in ("date", "datetime"):
+            if not pd.api.types.is_datetime64_any_dtype(col):
+                parsed = pd.to_datetime(col.where(~blank).astype("string"), errors="coerce", format="ISO8601", utc=True)
+                out[name] = parsed.dt.tz_localize(None) if kind == "date" else parsed
+        elif kind == "integer":
+            out[name] = pd.to_numeric(col.where(~blank), errors="coerce").round().astype("Int64")
+        elif kind == "number":
+            out[name] = pd.to_numeric(col.where(~blank), errors="coerce").astype(float)
+        elif kind == "boolean":
+            if not pd.api.types.is_bool_dtype(col):
+                text = col.where(~blank).astype("string").str.strip().str.lower()
+                out[name] = text.map(lambda v: v in _TRUE if v in _TRUE | _FALSE else None).astype("boolean")
+        else:
+            out[name] = col.where(~blank, None).astype(object)
+    return out

@@ -2,6 +2,7 @@
 
 from .mapping import Mapping, apply_mapping, builtin_mappings, load_mapping
 from .police_uk import coverage, person_searches, read_police_uk
+from .records import read_counts, read_records, read_table
 
 __all__ = [
     "Mapping",
@@ -10,5 +11,8 @@ __all__ = [
     "coverage",
     "load_mapping",
     "person_searches",
+    "read_counts",
     "read_police_uk",
+    "read_records",
+    "read_table",
 ]

@@ -34,6 +34,7 @@ A mapping is a YAML file (or a dict) with these keys, all optional except where 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +43,7 @@ import yaml
 
 from .. import ledger
 from .._paths import dictionary_dir
-from ..errors import DisproError, ParameterError, ValidationError, did_you_mean
+from ..errors import DataQualityWarning, DisproError, ParameterError, ValidationError, did_you_mean
 
 __all__ = ["Mapping", "load_mapping", "apply_mapping", "builtin_mappings"]
 
@@ -161,6 +162,13 @@ def check_columns(
                 f"column {c!r} is not in the mapping{hint} (add it to `columns`, "
                 "`wide.columns` or `ignore`)"
             )
+    if unmapped and not strict and not problems:
+        warnings.warn(
+            f"{source}: column(s) {unmapped} are not in the mapping {mapping.name!r} and were "
+            "dropped (strict=False)",
+            DataQualityWarning,
+            stacklevel=3,
+        )
     if problems:
         raise ValidationError(
             f"{source} does not match {mapping.name!r} ({len(problems)} problem(s)):\n  - "
