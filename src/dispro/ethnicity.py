@@ -14,6 +14,7 @@ Every mapping is read from the code lists in ``data_dictionary/codelists/``:
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .dictionary import codelist, codes
@@ -86,22 +87,25 @@ def to_group(
     """
     check_choice("unknown", unknown, ("raise", "missing"))
     lookup = mapping(scheme)
-    text = values.astype("string").str.strip()
-    blank = text.isna() | (text == "")
-    mapped = text.map(lookup.to_dict())
-    bad = ~blank & mapped.isna()
-    if bad.any() and unknown == "raise":
-        counts = text[bad].value_counts()
+    # work on the distinct labels only: a million rows hold a few dozen labels
+    codes_, uniques = pd.factorize(pd.Series(values, copy=False).astype("string").str.strip())
+    uniques = pd.Series(uniques, dtype="string")
+    blank_u = (uniques == "").fillna(True).to_numpy(dtype=bool)
+    mapped_u = uniques.map(lookup.to_dict()).astype(object).to_numpy()
+    bad_u = ~blank_u & pd.isna(mapped_u)
+    if bad_u.any() and unknown == "raise":
+        counts = pd.Series(codes_).value_counts()
         listed = "; ".join(
-            f"{v!r} ×{n}{did_you_mean(v, lookup.index)}" for v, n in counts.head(20).items()
+            f"{uniques[i]!r} ×{counts.get(i, 0)}{did_you_mean(uniques[i], lookup.index)}"
+            for i in np.flatnonzero(bad_u)[:20]
         )
         where = f"column {column!r}" if column else "the values"
         raise ValidationError(
-            f"{int(bad.sum())} value(s) in {where} are not in the {scheme} code list "
-            f"(data_dictionary/codelists/{_FILES[scheme]}.csv): {listed}. Add them to the code list "
-            "if they are genuine labels, or correct the data."
+            f"{int(counts[np.flatnonzero(bad_u)].sum())} value(s) in {where} are not in the "
+            f"{scheme} code list (data_dictionary/codelists/{_FILES[scheme]}.csv): {listed}. Add "
+            "them to the code list if they are genuine labels, or correct the data."
         )
-    out = mapped.astype(object)
-    out[blank.to_numpy()] = NOT_STATED
-    out[bad.to_numpy()] = None
-    return pd.Series(out.to_numpy(), index=values.index, name=values.name, dtype=object)
+    mapped_u = np.where(blank_u, NOT_STATED, mapped_u)
+    mapped_u = np.where(bad_u, None, mapped_u)
+    out = np.append(mapped_u, NOT_STATED)[codes_]  # code -1 (missing) -> Not stated
+    return pd.Series(out, index=values.index, name=values.name, dtype=object)

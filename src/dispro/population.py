@@ -72,7 +72,7 @@ _CITY_MESSAGE = (
     "(E09000001 'City of London and Westminster'), so the City's residents cannot be separated "
     "from it; that merged row is counted in the Metropolitan Police force area. To compute "
     "City of London rates, supply a City of London population by ethnic group from another "
-    "source (e.g. ONS Census 2021 table TS021, which publishes E09000001 on its own) and pass "
+    "source (e.g. an ONS Census 2021 ethnic group table for the City of London alone) and pass "
     "it as the `base` of dispro.rri. Bear in mind that the City's resident population is a "
     "small fraction of the people present there on a working day."
 )

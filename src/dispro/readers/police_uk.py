@@ -10,10 +10,12 @@ recorded", and a field blank for a whole force-month is "not supplied"; every ti
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,13 +161,29 @@ def _read_one(src: _Source, mapping, canonical: set[str], strict: bool) -> pd.Da
             "if the force published nothing that month"
         )
     try:
-        frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=False
+        # header=None: the header is read as a row, so that a data row with more fields than the
+        # header is an error (with header=0 pandas silently takes the first column as the index
+        # when the first data row has one field more, shifting every column of the file)
+        cells = pd.read_csv(
+            io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_values=[""],
+            skipinitialspace=False,
+        )  # fmt: skip
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DisproError(
+            f"{src.name}: not a readable CSV file ({str(exc).strip()}). A row with more fields than "
+            "the header usually has an unquoted comma in a cell, and 'EOF inside string' an "
+            "unclosed quote; re-download the file, or quote the cell."
+        ) from exc
+    header = ["" if pd.isna(c) else str(c).strip() for c in cells.iloc[0]]
+    repeated = [c for c, n in Counter(header).items() if n > 1]
+    if repeated:
+        raise ValidationError(
+            f"{src.name}: the header names the column(s) {repeated} more than once "
+            f"(header: {header}); remove or rename the repeated column(s)"
         )
-    except pd.errors.ParserError as exc:
-        raise DisproError(f"{src.name}: not a readable CSV file ({exc})") from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame.index = pd.RangeIndex(2, len(frame) + 2)  # line numbers: the header is line 1
+    frame = cells.iloc[1:].reset_index(drop=True)
+    frame.columns = header
+    frame.index = pd.Index(_record_lines(text, len(cells)))[1:]  # line numbers for messages
     frame = apply_mapping(frame, mapping, source=src.name, canonical=canonical, strict=strict, step=STEP)
     for c in mapping.columns.values():
         if c not in frame.columns:
@@ -175,6 +193,29 @@ def _read_one(src: _Source, mapping, canonical: set[str], strict: bool) -> pd.Da
     frame["_month"] = src.month
     frame["_slug"] = src.slug
     return frame.reset_index(drop=True)
+
+
+def _record_lines(text: str, n_records: int) -> np.ndarray:
+    """The line on which each record (header included) starts, counting every physical line.
+
+    Blank lines (skipped by the parser) and line breaks inside quoted cells make record numbers
+    and line numbers differ; only then is the text scanned again, with the csv module. If the
+    two parsers disagree about a malformed file, records are numbered from the header as line 1.
+    """
+    simple = np.arange(1, n_records + 1)
+    if len(re.split(r"\r\n|\r|\n", text.rstrip("\r\n"))) == n_records:
+        return simple
+    starts, end = [], 0
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        for record in reader:
+            blank = not record or (len(record) == 1 and record[0] != "" and not record[0].strip())
+            if not blank:
+                starts.append(end + 1)
+            end = reader.line_num
+    except csv.Error:
+        return simple
+    return np.asarray(starts) if len(starts) == n_records else simple
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,7 +236,7 @@ def _where(frame: pd.DataFrame, mask: np.ndarray, limit: int = 8) -> str:
 
 
 def _values(series: pd.Series, limit: int = 10) -> str:
-    vc = series.astype(str).value_counts()
+    vc = series.astype(object).where(series.notna(), "<blank>").astype(str).value_counts()
     return ", ".join(f"{v!r} ×{n}" for v, n in vc.head(limit).items())
 
 
@@ -265,7 +306,9 @@ def read_police_uk(
         winter, ``+00:00``). ``"utc"`` (default) takes the stamp as a UTC instant. ``"uk_local"``
         takes the clock time as UK local time (Europe/London) mislabelled as UTC; times in the
         repeated hour when the clocks go back are read as the first (summer) occurrence. ``date``
-        is a UTC timestamp either way; the assumption is in ``attrs["clock"]``.
+        is a UTC timestamp either way; the assumption is in ``attrs["clock"]``. A clock time in
+        the hour skipped when the clocks go forward cannot be UK local time; it is moved on by an
+        hour (01:30 becomes 02:30 BST, i.e. 01:30 UTC), so distinct times stay distinct.
     fallback : bool
         ``False`` (default): ``ethnicity`` is the self-defined 5+1 group, as official statistics
         use. ``True``: where self-defined ethnicity was not stated, use the officer-defined group
@@ -367,7 +410,8 @@ def read_police_uk(
     if clock == "uk_local":
         wall = parsed.dt.tz_localize(None)
         parsed = wall.dt.tz_localize(
-            "Europe/London", ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
+            "Europe/London", ambiguous=np.ones(len(wall), dtype=bool),
+            nonexistent=pd.Timedelta(hours=1),
         ).dt.tz_convert("UTC")
     frame["date"] = parsed
     outside = ~bad_date & (
@@ -416,7 +460,7 @@ def read_police_uk(
     ledger.record(
         frame, STEP,
         "self-defined ethnicity 'Other ethnic group - Not stated' or blank: group Not stated (never Other)",
-        int(not_stated.sum()), "relabelled",
+        int((not_stated & ~unknown_self).sum()), "relabelled",  # unknown labels have their own entry
     )
     frame["officer_ethnicity"] = officer_map.to_numpy()
     basis = np.where(not_stated, "not_recorded", "self_defined").astype(object)

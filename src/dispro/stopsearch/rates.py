@@ -1,0 +1,459 @@
+"""Stop-and-search rates per 1,000 residents, missing-ethnicity bounds and trends.
+
+Rates use person searches (vehicle-only searches excluded and counted) against Census 2021 usual
+residents, with exposure from the coverage table: a period with missing months uses the
+person-years actually covered (``population × months covered / 12``), and says so.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import stats
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
+from .. import ledger
+from ..errors import (
+    AreaError,
+    DataQualityWarning,
+    ParameterError,
+    ValidationError,
+    check_choice,
+    did_you_mean,
+)
+from ..ethnicity import NOT_STATED
+from ..population import census2021
+from ..rates import RRI_COLUMNS, rri
+from ..readers.police_uk import coverage, person_searches
+
+__all__ = [
+    "PERIODS",
+    "ETHNICITY_BASES",
+    "SEARCH_RATE_COLUMNS",
+    "BOUNDS_COLUMNS",
+    "TREND_TEST_COLUMNS",
+    "add_period",
+    "search_counts",
+    "search_rates",
+    "missing_ethnicity_bounds",
+    "trend_test",
+]
+
+PERIODS = ("month", "quarter", "financial_year", "year", "rolling_12", "all")
+ETHNICITY_BASES = ("self_defined", "officer_defined", "fallback")
+_MONTHS_IN = {"month": 1, "quarter": 3, "financial_year": 12, "year": 12, "rolling_12": 12}
+
+#: Columns of :func:`search_rates`: ``area, period, by...`` then the RRI columns, then these.
+SEARCH_RATE_COLUMNS = (*RRI_COLUMNS, "months_covered", "months_in_period", "note")
+
+
+def _require(records: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in records.columns]
+    if missing:
+        raise ValidationError(
+            f"{what} needs the column(s) {missing}, which the records lack"
+            + "".join(did_you_mean(c, records.columns) for c in missing)
+            + "; read the files with dispro.read_police_uk"
+        )
+
+
+def add_period(frame: pd.DataFrame, period: str, *, month: str = "month") -> pd.DataFrame:
+    """Label each row's period from its ``YYYY-MM`` month column (a copy with a ``period`` column).
+
+    ``quarter``: calendar quarters (``2024Q1``); ``financial_year``: April to March
+    (``2023-24``); ``year``; ``month``; ``all``: one period spanning the data. (``rolling_12``
+    is handled by :func:`search_counts`.)
+    """
+    check_choice("period", period, PERIODS)
+    m = pd.PeriodIndex(frame[month].astype(str), freq="M")
+    if period == "month":
+        label = m.strftime("%Y-%m")
+    elif period == "quarter":
+        label = m.asfreq("Q").strftime("%YQ%q")
+    elif period == "year":
+        label = m.strftime("%Y")
+    elif period == "financial_year":
+        start = np.where(m.month >= 4, m.year, m.year - 1)
+        label = [f"{s}-{(s + 1) % 100:02d}" for s in start]
+    else:
+        label = [f"{m.min().strftime('%Y-%m')} to {m.max().strftime('%Y-%m')}"] * len(frame)
+    return frame.assign(period=np.asarray(label, dtype=object))
+
+
+def _group_column(records: pd.DataFrame, ethnicity: str) -> pd.Series:
+    check_choice("ethnicity", ethnicity, ETHNICITY_BASES)
+    if ethnicity == "self_defined":
+        if "ethnicity_basis" in records.columns and (records["ethnicity_basis"] == "officer_defined").any():
+            raise ParameterError(
+                "these records were read with fallback=True; pass ethnicity='fallback' so the "
+                "table is labelled as using officer-defined ethnicity where self-defined was not stated"
+            )
+        return records["ethnicity"]
+    if ethnicity == "officer_defined":
+        _require(records, ["officer_ethnicity"], "officer-defined rates")
+        return records["officer_ethnicity"]
+    _require(records, ["officer_ethnicity"], "the officer-defined fallback")
+    self_group = records["ethnicity"]
+    return self_group.where(self_group != NOT_STATED, records["officer_ethnicity"])
+
+
+def search_counts(
+    records: pd.DataFrame,
+    *,
+    period: str = "quarter",
+    by: str | Sequence[str] | None = None,
+    ethnicity: str = "self_defined",
+    area: str = "force",
+) -> pd.DataFrame:
+    """Person searches per (area, period, by..., ethnicity), with the months each period covers.
+
+    Returns
+    -------
+    DataFrame
+        ``area, period, by..., ethnicity, events, months_covered, months_in_period``. Vehicle-only
+        searches are excluded and counted in the ledger; groups are listed (with zero events) in
+        every area-period so that a zero is a zero; a month with no file is not a zero but a
+        smaller ``months_covered``.
+    """
+    by = [by] if isinstance(by, str) else list(by or [])
+    _require(records, [area, "month", "ethnicity", "vehicle_only", *by], "search_counts")
+    people = person_searches(records)
+    people = people.assign(ethnicity=_group_column(people, ethnicity).to_numpy())
+    cov = coverage(records).rename(columns={"force": area})
+    cov = cov[cov["present"]]
+    if period == "rolling_12":
+        ends = pd.period_range(cov["month"].min(), cov["month"].max(), freq="M")
+        frames, cov_frames = [], []
+        for end in ends[11:] if len(ends) >= 12 else ends[-1:]:
+            window = pd.period_range(end - 11, end, freq="M").strftime("%Y-%m")
+            label = f"12 months to {end.strftime('%Y-%m')}"
+            frames.append(people[people["month"].isin(window)].assign(period=label))
+            cov_frames.append(cov[cov["month"].isin(window)].assign(period=label))
+        people = pd.concat(frames, ignore_index=True)
+        cov = pd.concat(cov_frames, ignore_index=True)
+    else:
+        people = add_period(people, period)
+        cov = add_period(cov, period)
+    keys = [area, "period", *by, "ethnicity"]
+    counts = people.groupby(keys, observed=True, dropna=False).size().rename("events").reset_index()
+    # every group in every area-period (and by-cell), so that zero searches show as 0
+    groups = sorted(set(counts["ethnicity"]))
+    cells = counts[[area, "period", *by]].drop_duplicates()
+    full = cells.merge(pd.DataFrame({"ethnicity": groups}), how="cross")
+    counts = full.merge(counts, on=keys, how="left").fillna({"events": 0})
+    counts["events"] = counts["events"].astype("int64")
+    months = cov.groupby([area, "period"]).size().rename("months_covered").reset_index()
+    counts = counts.merge(months, on=[area, "period"], how="left")
+    if period == "all":
+        span = pd.period_range(cov["month"].min(), cov["month"].max(), freq="M")
+        counts["months_in_period"] = len(span)
+    else:
+        counts["months_in_period"] = _MONTHS_IN[period]
+    counts.attrs = {"exclusions": list(people.attrs.get("exclusions", []))}
+    return counts
+
+
+def search_rates(
+    records: pd.DataFrame,
+    *,
+    population: pd.DataFrame | None = None,
+    period: str = "quarter",
+    by: str | Sequence[str] | None = None,
+    ethnicity: str = "self_defined",
+    reference: str = "White",
+    area: str = "force",
+    method: str = "poisson_exact",
+    alpha: float = 0.05,
+    per: float = 1000,
+    **kwargs,
+) -> pd.DataFrame:
+    """Person searches per 1,000 residents a year by ethnic group, and the RRI against a reference.
+
+    Parameters
+    ----------
+    records : DataFrame
+        Stop-and-search records from :func:`dispro.read_police_uk` (they carry the coverage table).
+    population : DataFrame, optional
+        Residents by ``area`` (named like the records' force column), ``ethnicity`` and any ``by``
+        columns, with a ``population`` column. Default: bundled Census 2021 usual residents of
+        each force area (by sex if ``"sex"`` is in ``by``). An area without one (the City of
+        London: the Census export merges it with Westminster) gets status ``no_base``.
+    period : {"quarter", "financial_year", "year", "month", "rolling_12", "all"}
+        The time periods (from each search's file month).
+    by : str or list, optional
+        Further splits, e.g. ``"sex"`` (which the Census population supports), ``"legislation"`` or
+        ``"object_of_search"`` (the population is then shared by every level).
+    ethnicity : {"self_defined", "officer_defined", "fallback"}
+        Self-defined 5+1 groups (default, as official statistics), officer-defined 4+1 groups, or
+        the clearly labelled fallback (officer-defined where self-defined was not stated).
+    reference, method, alpha, per, **kwargs
+        Passed to :func:`dispro.rri` (default exact Poisson intervals).
+
+    Returns
+    -------
+    DataFrame
+        ``area`` (named as the ``area`` argument), ``period``, ``by``..., then the RRI columns
+        (``rate`` is per ``per`` person-years; ``base`` is person-years), then
+        ``months_covered`` and ``months_in_period`` (person-years = population × months
+        covered / 12) and ``note`` (why there is no rate, or that months are missing).
+
+    Notes
+    -----
+    Exposure: ``population × months_covered / 12`` person-years, so a quarter's rate is an annual
+    rate, and a period with a missing month is not diluted by it. The resident population is not
+    the population available to be stopped (visitors, commuters, the night-time economy), it has
+    changed since March 2021, and people whose ethnicity was not stated have no population: state
+    these caveats with every table.
+    """
+    by = [by] if isinstance(by, str) else list(by or [])
+    counts = search_counts(records, period=period, by=by, ethnicity=ethnicity, area=area)
+    notes: dict[str, str] = {}
+    if population is None:
+        pops = []
+        for name in pd.unique(counts[area]):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DataQualityWarning)
+                    pop = census2021(name, by=("sex",) if "sex" in by else ())
+            except AreaError as exc:
+                notes[name] = "no resident population: " + str(exc).split(". ")[0]
+                continue
+            pops.append(pop.assign(area=name))
+        if pops:
+            population = pd.concat(pops, ignore_index=True).rename(columns={"area": area})
+        else:
+            population = pd.DataFrame(columns=[area, "ethnicity", "population"])
+    _require(population, [area, "ethnicity", "population"], "the population table")
+    pop_keys = [area, *[c for c in by if c in population.columns], "ethnicity"]
+    pop = population.groupby(pop_keys, observed=True)["population"].sum(min_count=1).reset_index()
+    cells = counts[[area, "period", *[c for c in by if c in population.columns]]].drop_duplicates()
+    cells = cells.merge(
+        counts[[area, "period", "months_covered", "months_in_period"]].drop_duplicates(),
+        on=[area, "period"],
+    )
+    exposure = cells.merge(pop, on=[c for c in pop_keys if c != "ethnicity"], how="inner")
+    exposure["population"] = exposure["population"] * exposure["months_covered"] / 12
+    table = rri(
+        counts, group="ethnicity", reference=reference, events="events", base=exposure,
+        by=[area, "period", *by], per=per, method=method, alpha=alpha, **kwargs,
+    )
+    extra = counts[[area, "period", "months_covered", "months_in_period"]].drop_duplicates()
+    table = table.merge(extra, on=[area, "period"], how="left")
+    note = np.full(len(table), "", dtype=object)
+    for name, text in notes.items():
+        note[(table[area] == name).to_numpy()] = text
+    no_pop = (table["status"] == "no_base").to_numpy() & (note == "")
+    note[no_pop & (table["group"] == NOT_STATED).to_numpy()] = (
+        "no resident population for Not stated (the Census imputes missing answers)"
+    )
+    short = (table["months_covered"] < table["months_in_period"]).to_numpy() & (note == "")
+    note[short] = [
+        f"{c} of {m} months supplied: rate over the months covered"
+        for c, m in zip(table.loc[short, "months_covered"], table.loc[short, "months_in_period"], strict=True)
+    ]
+    table["note"] = note
+    attrs = dict(table.attrs)
+    table = table[[area, "period", *by, *SEARCH_RATE_COLUMNS]]
+    table.attrs = attrs
+    table.attrs["exposure"] = "population x months covered / 12 (person-years)"
+    table.attrs["ethnicity_basis"] = ethnicity
+    ledger.carry(counts, table)
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# missing-ethnicity bounds
+# --------------------------------------------------------------------------------------------
+
+#: Columns of :func:`missing_ethnicity_bounds` after the ``by`` columns.
+BOUNDS_COLUMNS = (
+    "group", "events", "base", "rri", "unknown_events", "unknown_share", "lower_bound",
+    "upper_bound", "proportional_rri", "parity_share",
+)  # fmt: skip
+
+
+def missing_ethnicity_bounds(
+    counts: pd.DataFrame,
+    *,
+    group: str = "ethnicity",
+    reference: str = "White",
+    unknown: str = NOT_STATED,
+    events: str = "events",
+    base: str = "base",
+    by: str | Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """How far the RRI could move if the events with unknown ethnicity were known.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Events per group including the unknown group (``Not stated``), and a base per group (the
+        population or those at risk; the unknown group needs none).
+    group, reference, unknown, events, base, by
+        Column names and labels, as in :func:`dispro.rri`.
+
+    Returns
+    -------
+    DataFrame
+        ``by``..., then :data:`BOUNDS_COLUMNS`: for each group other than the reference and the
+        unknown group, the observed ``rri``; ``unknown_events`` (U) and ``unknown_share`` (U over
+        all events); ``lower_bound`` (all U allocated to the reference), ``upper_bound`` (all U
+        allocated to the group): whatever the missing values were, the true RRI lies between them;
+        ``proportional_rri`` (U shared in proportion to the known events, the missing-at-random
+        scenario, which leaves the ratio unchanged); ``parity_share``: the share of U that would
+        have to belong to the reference (none to the group) for the RRI to reach 1 (above 1:
+        parity is out of reach; negative: the group's rate is already below the reference's).
+
+    Notes
+    -----
+    Bounds are assumption ranges, not confidence intervals: show them apart. With ``a`` events
+    and base ``A`` in the group, ``b`` and ``B`` in the reference: lower ``(a/A) / ((b+U)/B)``,
+    upper ``((a+U)/A) / (b/B)``, parity share ``(a·B/A − b) / U``.
+    """
+    by = [by] if isinstance(by, str) else list(by or [])
+    for c in [group, events, base, *by]:
+        if c not in counts.columns:
+            raise ValidationError(f"column {c!r} is not in the counts{did_you_mean(c, counts.columns)}")
+    agg = counts.groupby([*by, group], observed=True)[[events, base]].sum(min_count=1).reset_index()
+    unknown_rows = agg[agg[group] == unknown].set_index(by)[events] if by else agg.loc[agg[group] == unknown, events]
+    ref = agg[agg[group] == reference]
+    if ref.empty:
+        present = sorted(map(str, agg[group].unique()))
+        raise ValidationError(f"the reference group {reference!r} is not in column {group!r}; groups present: {present}")
+    total = agg.groupby(by)[events].sum() if by else agg[events].sum()
+    rows = agg[~agg[group].isin([reference, unknown])].copy()
+    ref = ref.rename(columns={events: "_b", base: "_B"})[[*by, "_b", "_B"]]
+    rows = rows.merge(ref, on=by, how="left") if by else rows.assign(_b=ref["_b"].iloc[0], _B=ref["_B"].iloc[0])
+    if by:
+        rows["_U"] = rows.set_index(by).index.map(unknown_rows).fillna(0).to_numpy(dtype=float)
+        rows["_T"] = rows.set_index(by).index.map(total).to_numpy(dtype=float)
+    else:
+        rows["_U"] = float(unknown_rows.sum()) if len(unknown_rows) else 0.0
+        rows["_T"] = float(total)
+    a, A, b, B, U = (rows[c].to_numpy(dtype=float) for c in (events, base, "_b", "_B", "_U"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        observed = (a / A) / (b / B)
+        out = rows[[*by, group, events, base]].rename(columns={group: "group", events: "events", base: "base"})
+        out["rri"] = observed
+        out["unknown_events"] = U
+        out["unknown_share"] = U / rows["_T"].to_numpy(dtype=float)
+        out["lower_bound"] = (a / A) / ((b + U) / B)
+        out["upper_bound"] = ((a + U) / A) / (b / B)
+        out["proportional_rri"] = observed
+        out["parity_share"] = np.where(U > 0, (a * B / A - b) / U, np.nan)
+    return out[[*by, *BOUNDS_COLUMNS]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# trends: has the disparity changed?
+# --------------------------------------------------------------------------------------------
+
+#: Columns of :func:`trend_test`.
+TREND_TEST_COLUMNS = (
+    "group", "test", "periods", "estimate", "ci_lower", "ci_upper", "statistic", "df", "p_value",
+    "dispersion",
+)  # fmt: skip
+
+
+def trend_test(
+    counts: pd.DataFrame,
+    *,
+    group: str = "ethnicity",
+    reference: str = "White",
+    period: str = "period",
+    events: str = "events",
+    exposure: str = "base",
+    groups: Sequence[str] | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Test whether a group's disparity changed between periods (Poisson model, log exposure).
+
+    For each group compared with the reference, fits ``events ~ group * period`` (Poisson GLM,
+    offset ``log(exposure)``) on the two groups' rows and tests the group x period interaction:
+
+    - ``test = "change"``: the likelihood-ratio test of all interaction terms (has the RRI been
+      the same in every period?), with ``df`` = periods − 1;
+    - ``test = "trend"``: a group x linear-time term (periods in order, 0, 1, 2...): ``estimate``
+      is the factor by which the RRI changes per period, with its interval and Wald p-value.
+
+    With exactly two periods, ``test = "change"`` also carries ``estimate``: the ratio of the
+    last period's RRI to the first's, with its interval.
+
+    When the Pearson dispersion exceeds 1, standard errors and tests use the quasi-Poisson scale
+    (``dispersion`` reports it; the LR statistic is divided by it and referred to F).
+
+    Returns
+    -------
+    DataFrame
+        :data:`TREND_TEST_COLUMNS`, two rows per group.
+    """
+    for c in (group, period, events, exposure):
+        if c not in counts.columns:
+            raise ValidationError(f"column {c!r} is not in the counts{did_you_mean(c, counts.columns)}")
+    data = counts.groupby([group, period], observed=True)[[events, exposure]].sum().reset_index()
+    data = data[data[exposure] > 0]
+    order = sorted(data[period].unique())
+    if len(order) < 2:
+        raise ValidationError(f"a trend test needs at least two periods; {period!r} has {order}")
+    if reference not in set(data[group]):
+        raise ValidationError(f"the reference group {reference!r} is not in column {group!r}")
+    groups = list(groups) if groups is not None else [g for g in data[group].unique() if g != reference]
+    rows = []
+    for g in groups:
+        d = data[data[group].isin([g, reference])].rename(columns={events: "y", exposure: "n"})
+        d = d.assign(
+            is_group=(d[group] == g).astype(int),
+            t=d[period].map({p: i for i, p in enumerate(order)}).astype(float),
+            per=pd.Categorical(d[period], categories=order),
+        )
+        if d.loc[d.is_group == 1, "y"].sum() == 0 or d.loc[d.is_group == 0, "y"].sum() == 0:
+            continue
+        offset = np.log(d["n"].to_numpy(dtype=float))
+        with warnings.catch_warnings():
+            # a model with one row per group and period is saturated: a perfect fit is expected
+            warnings.simplefilter("ignore", PerfectSeparationWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)  # zero residual df in statsmodels
+            full, reduced, lin, refit = _trend_fits(d, offset, dispersion=None)
+        dispersion = max(1.0, float(full.pearson_chi2 / full.df_resid)) if full.df_resid > 0 else 1.0
+        if dispersion > 1:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PerfectSeparationWarning)
+                full, reduced, lin, refit = _trend_fits(d, offset, dispersion=dispersion)
+        df = len(order) - 1
+        lr = max(0.0, reduced.deviance - full.deviance)
+        if dispersion > 1:
+            stat = lr / df / dispersion
+            p = float(stats.f.sf(stat, df, max(full.df_resid, 1)))
+        else:
+            stat = lr
+            p = float(stats.chi2.sf(stat, df))
+        est = lo = hi = np.nan
+        if len(order) == 2:
+            name = [k for k in refit.params.index if k.startswith("is_group:")][0]
+            est = float(np.exp(refit.params[name]))
+            lo, hi = (float(np.exp(v)) for v in refit.conf_int(alpha).loc[name])
+        rows.append({"group": g, "test": "change", "periods": f"{order[0]} to {order[-1]} ({len(order)})",
+                     "estimate": est, "ci_lower": lo, "ci_upper": hi, "statistic": stat, "df": df,
+                     "p_value": p, "dispersion": dispersion})
+        ci = lin.conf_int(alpha).loc["is_group:t"]
+        rows.append({"group": g, "test": "trend", "periods": f"{order[0]} to {order[-1]} ({len(order)})",
+                     "estimate": float(np.exp(lin.params["is_group:t"])), "ci_lower": float(np.exp(ci.iloc[0])),
+                     "ci_upper": float(np.exp(ci.iloc[1])), "statistic": float(lin.tvalues["is_group:t"]),
+                     "df": 1, "p_value": float(lin.pvalues["is_group:t"]), "dispersion": dispersion})
+    return pd.DataFrame(rows, columns=list(TREND_TEST_COLUMNS))
+
+
+def _trend_fits(d: pd.DataFrame, offset: np.ndarray, dispersion: float | None):
+    """The four Poisson fits of :func:`trend_test` (scale fixed at ``dispersion`` if given)."""
+    family = sm.families.Poisson()
+    scale = dispersion if dispersion else None
+    fit = lambda formula: smf.glm(formula, data=d, family=family, offset=offset).fit(scale=scale)  # noqa: E731
+    full = fit("y ~ is_group * per")
+    reduced = fit("y ~ is_group + per")
+    lin = fit("y ~ per + is_group + is_group:t")
+    return full, reduced, lin, full
