@@ -99,6 +99,10 @@ def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
     leg_p /= leg_p.sum()
     objects = _codes("object_of_search")
     outcomes = _codes("stop_search_outcome")
+    shares = {"arrest": 0.12, "summons_charged": 0.03, "caution": 0.01, "community_resolution": 0.06}
+    outcome_p = np.array([shares.get(c, 0.02) for c in outcomes])
+    outcome_p[outcomes.index("no_further_action")] = 0.68
+    outcome_p /= outcome_p.sum()
     start = np.datetime64("2021-04-01T00:00:00", "s").astype("int64")
     end = np.datetime64("2024-04-01T00:00:00", "s").astype("int64")
     schema = None
@@ -135,9 +139,7 @@ def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
                     "object_of_search": _column(
                         rng, objects, _weights(len(objects), rng, 4.0), n, 0.01
                     ),
-                    "outcome": _column(
-                        rng, outcomes, [0.12, 0.03, 0.01, 0.06, 0.02, 0.06, 0.02, 0.68], n, 0.01
-                    ),
+                    "outcome": _column(rng, outcomes, outcome_p, n, 0.01),
                     "outcome_linked": pa.array(rng.random(n) < 0.2, mask=rng.random(n) < 0.1),
                     "removal_outer_clothing": pa.array(
                         rng.random(n) < 0.03, mask=rng.random(n) < 0.1
@@ -148,11 +150,14 @@ def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
             )
             if schema is None:
                 schema = table.schema
-                pq_writer = pq.ParquetWriter(parquet.with_suffix(".tmp"), schema)
+                pq_writer = pq.ParquetWriter(parquet.with_name(parquet.name + ".part"), schema)
             pq_writer.write_table(table, row_group_size=CHUNK)
             # the CSV as police.uk writes it: plain text, ISO 8601 dates with +00:00
             text = table.set_column(
-                0, "date", pc.strftime(table["date"], format="%Y-%m-%dT%H:%M:%S+00:00")
+                0, "date", pc.strftime(
+                    pc.cast(table["date"], pa.timestamp("s", tz="UTC")),
+                    format="%Y-%m-%dT%H:%M:%S+00:00",
+                ),
             )
             text = pa.table(
                 {
@@ -165,7 +170,11 @@ def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
                 }
             )
             if csv_writer is None:
-                csv_writer = pacsv.CSVWriter(csv_path.with_suffix(".tmp"), text.schema)
+                csv_writer = pacsv.CSVWriter(
+                    csv_path.with_name(csv_path.name + ".part"),
+                    text.schema,
+                    write_options=pacsv.WriteOptions(quoting_style="needed"),
+                )
             csv_writer.write_table(text)
             print(f"  generated {offset + n:,} / {rows:,} records", file=sys.stderr)
     finally:
@@ -173,8 +182,8 @@ def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
             pq_writer.close()
         if csv_writer is not None:
             csv_writer.close()
-    parquet.with_suffix(".tmp").rename(parquet)
-    csv_path.with_suffix(".tmp").rename(csv_path)
+    parquet.with_name(parquet.name + ".part").rename(parquet)
+    csv_path.with_name(csv_path.name + ".part").rename(csv_path)
     return parquet, csv_path
 
 
