@@ -39,7 +39,7 @@ def test_forest_plot_draws_each_ratio_with_its_interval():
     line = ax.lines[0]
     # top to bottom, the points are the table's ratios in order
     order = np.argsort(-line.get_ydata())
-    np.testing.assert_allclose(np.asarray(line.get_xdata())[order], shown["rri"])
+    np.testing.assert_allclose(np.asarray(line.get_xdata(), dtype=float)[order], shown["rri"].to_numpy(dtype=float))
     assert ax.get_xscale() == "log"
 
 

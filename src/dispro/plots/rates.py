@@ -48,7 +48,7 @@ def plot_forest(table: pd.DataFrame, *, label: str | list[str] = "group", ax=Non
     lo = (data["rri"] - data["ci_lower"]).to_numpy(dtype=float)
     hi = (data["ci_upper"] - data["rri"]).to_numpy(dtype=float)
     colour = sns.color_palette("colorblind")[0]
-    ax.errorbar(data["rri"], y, xerr=[np.nan_to_num(lo), np.nan_to_num(hi)], fmt="o", color=colour,
+    ax.errorbar(data["rri"].to_numpy(dtype=float), y, xerr=[np.nan_to_num(lo), np.nan_to_num(hi)], fmt="o", color=colour,
                 ecolor=colour, capsize=3)
     ax.axvline(1, color="0.4", linestyle="--", linewidth=1)
     ax.set_xscale("log")
