@@ -3,6 +3,7 @@
 Nothing here calls ``plt.show()``.
 """
 
+from .hitrate import plot_hit_rates
 from .rates import plot_forest, plot_trend
 
-__all__ = ["plot_forest", "plot_trend"]
+__all__ = ["plot_forest", "plot_hit_rates", "plot_trend"]

@@ -5,6 +5,8 @@ Every function takes stop-and-search records (from :func:`dispro.read_police_uk`
 returns a tidy table; :mod:`dispro.plots` draws them.
 """
 
+from .concordance import concordance, concordance_summary, not_stated_by_officer_group
+from .hitrate import hit_rate_model, hit_rates
 from .rates import (
     add_period,
     missing_ethnicity_bounds,
@@ -12,9 +14,17 @@ from .rates import (
     search_rates,
     trend_test,
 )
+from .shares import section60_shares, strip_search_shares
 
 __all__ = [
     "add_period",
+    "concordance",
+    "concordance_summary",
+    "hit_rate_model",
+    "hit_rates",
+    "not_stated_by_officer_group",
+    "section60_shares",
+    "strip_search_shares",
     "missing_ethnicity_bounds",
     "search_counts",
     "search_rates",

@@ -1,0 +1,50 @@
+"""Planted results produce the right sentence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import dispro
+from dispro.wording import describe_change, describe_rri, describe_table
+
+
+def test_planted_results_give_the_right_sentences():
+    counts = pd.DataFrame(
+        {"ethnicity": ["White", "Black", "Asian", "Mixed", "Other", "Not stated"],
+         "events": [1000, 300, 101, 3, 0, 40],
+         "base": [1_000_000, 50_000, 100_000, 20_000, 10_000, np.nan]}
+    )
+    table = dispro.rri(counts.dropna(subset=["base"]), method="poisson_exact", suppress=4)
+    text = describe_table(table, reference="White", outcome="stopped and searched").set_index("group")
+    # significant and higher: disproportionate, with the per-100 phrase from the table's own RRI
+    black = text.loc["Black"]
+    assert black["kind"] == "higher"
+    assert "for every 100 White people stopped and searched, 600 Black people were" in black["sentence"]
+    assert "6.0 times as likely" in black["sentence"] and "disproportionate" in black["sentence"]
+    # interval includes 1: no clear evidence
+    assert text.loc["Asian", "kind"] == "no_clear_difference"
+    assert text.loc["Asian", "sentence"].startswith("There is no clear evidence of a difference")
+    assert "disproportionate" not in text.loc["Asian", "sentence"]
+    # suppressed and zero: too few cases to tell (a different sentence)
+    assert text.loc["Mixed", "kind"] == "too_few" and text.loc["Other", "kind"] == "too_few"
+    assert text.loc["Mixed", "sentence"].startswith("There are too few cases to tell")
+    assert text.loc["White", "kind"] == "reference"
+
+
+def test_lower_and_not_significant_after_adjustment():
+    row = {"group": "Asian", "rri": 0.5, "ci_lower": 0.4, "ci_upper": 0.62, "significant": True, "status": "ok"}
+    sentence, kind = describe_rri(row, reference="White", outcome="charged")
+    assert kind == "lower" and "for every 100 White people charged, 50 Asian people were" in sentence
+    # interval excludes 1 but not significant after the multiple-testing rule: no clear evidence
+    row["significant"] = False
+    assert describe_rri(row, reference="White", outcome="charged")[1] == "no_clear_difference"
+    no_base = {**row, "status": "no_base"}
+    assert describe_rri(no_base, reference="White", outcome="charged")[1] == "no_base"
+
+
+def test_change_sentences():
+    assert "has grown since 2022" in describe_change(
+        {"p_value": 0.001, "estimate": 1.4}, group="Black", reference="White", since="2022")
+    assert "no clear evidence" in describe_change(
+        {"p_value": 0.4, "estimate": 1.1}, group="Black", reference="White", since="2022")
