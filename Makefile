@@ -14,7 +14,7 @@ $(BIN)/dispro: pyproject.toml
 install: $(BIN)/dispro
 
 test: install
-	$(BIN)/python -m pytest -n 2
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -3,7 +3,8 @@
 Nothing here calls ``plt.show()``.
 """
 
+from .darkness import plot_darkness
 from .hitrate import plot_hit_rates
 from .rates import plot_forest, plot_trend
 
-__all__ = ["plot_forest", "plot_hit_rates", "plot_trend"]
+__all__ = ["plot_darkness", "plot_forest", "plot_hit_rates", "plot_trend"]

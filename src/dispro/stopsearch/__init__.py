@@ -6,6 +6,7 @@ returns a tidy table; :mod:`dispro.plots` draws them.
 """
 
 from .concordance import concordance, concordance_summary, not_stated_by_officer_group
+from .darkness import DARKNESS_COLUMNS, SHARES_COLUMNS, darkness_shares, veil_of_darkness
 from .hitrate import hit_rate_model, hit_rates
 from .rates import (
     add_period,
@@ -17,6 +18,10 @@ from .rates import (
 from .shares import section60_shares, strip_search_shares
 
 __all__ = [
+    "DARKNESS_COLUMNS",
+    "SHARES_COLUMNS",
+    "darkness_shares",
+    "veil_of_darkness",
     "add_period",
     "concordance",
     "concordance_summary",
