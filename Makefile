@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint bench clean population
+.PHONY: install test report lint bench clean population notebooks
 
 $(BIN)/dispro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ install: $(BIN)/dispro
 test: install
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2
 
+report: install
+	$(BIN)/dispro report --demo
+
+notebooks: install
+	$(BIN)/python scripts/make_notebooks.py
+
 lint: install
 	$(BIN)/ruff check src tests benchmarks scripts
 
@@ -24,6 +30,7 @@ bench: install
 
 population: install
 	$(BIN)/python scripts/build_census2021.py
+	$(BIN)/python scripts/build_census2021_age.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import dictionary, disclosure, ethnicity, ledger, population
+from . import dictionary, disclosure, ethnicity, ledger, population, population_age
 from .dictionary import validate
 from .errors import (
     DataQualityWarning,
@@ -40,6 +40,7 @@ __all__ = [
     "ethnicity",
     "ledger",
     "population",
+    "population_age",
     "person_searches",
     "practical_band",
     "read_counts",

@@ -16,8 +16,11 @@ from .rates import (
     trend_test,
 )
 from .shares import section60_shares, strip_search_shares
+from .standardise import AGE_STANDARDISED_COLUMNS, age_standardised_rates
 
 __all__ = [
+    "AGE_STANDARDISED_COLUMNS",
+    "age_standardised_rates",
     "DARKNESS_COLUMNS",
     "SHARES_COLUMNS",
     "darkness_shares",

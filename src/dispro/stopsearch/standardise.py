@@ -681,6 +681,10 @@ def age_standardised_rates(
         default="ok",
     )  # fmt: skip
     out["status"] = status
+    ref_rows = out[is_ref]
+    ref_status = dict(
+        zip(zip(ref_rows[area], ref_rows["period"], strict=True), ref_rows["status"], strict=True)
+    )
 
     # --- notes in words
     note = np.full(len(out), "", dtype=object)
@@ -707,7 +711,8 @@ def age_standardised_rates(
     for i in np.flatnonzero(
         reference_unavailable & (np.asarray(status) == "reference_unavailable")
     ):
-        note[i] = f"the reference group {reference!r} has no standardised rate here"
+        why = ref_status.get((out.at[i, area], out.at[i, "period"]), "absent")
+        note[i] = f"the reference group {reference!r} has no standardised rate here ({why})"
     out["note"] = note
 
     missing_age = missing_age.reindex(pd.MultiIndex.from_frame(out[keys])).fillna(0).astype("int64")
