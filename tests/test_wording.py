@@ -48,3 +48,10 @@ def test_change_sentences():
         {"p_value": 0.001, "estimate": 1.4}, group="Black", reference="White", since="2022")
     assert "no clear evidence" in describe_change(
         {"p_value": 0.4, "estimate": 1.1}, group="Black", reference="White", since="2022")
+
+
+def test_interval_excluding_one_but_not_significant_after_correction_says_so():
+    row = {"group": "Black", "rri": 0.83, "ci_lower": 0.71, "ci_upper": 0.98, "significant": False, "status": "ok"}
+    sentence, kind = describe_rri(row, reference="White", outcome="searched")
+    assert kind == "no_clear_difference"
+    assert "once the number of comparisons in this report is allowed for" in sentence

@@ -261,5 +261,74 @@ def population_command(
         _fail(exc)
 
 
+@app.command("report")
+def report_command(
+    demo: Annotated[bool, typer.Option("--demo", help="Render from the bundled synthetic Wessex data.")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML file of report parameters.")] = None,
+    area: Annotated[str | None, typer.Option(help="Override the area (e.g. Dorset).")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="'wessex' (full report) or 'scrutiny' (stop-and-search pack).")] = None,
+    batch: Annotated[bool, typer.Option("--batch", help="Render Wessex and each force, with an index page.")] = False,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder the report folder is written into.")] = Path("reports"),
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF.")] = False,
+) -> None:
+    """Render the disproportionality report (HTML, PDF, Excel, executed notebooks, provenance).
+
+    Example: dispro report --demo   (the full Wessex report on synthetic data, into reports/)
+    Example: dispro report --config reports/config/city_of_london.yaml
+    """
+    import yaml
+
+    from .report import render, render_batch
+
+    if not demo and config is None:
+        _fail(DisproError("give --demo or --config FILE.yaml"))
+    params: dict = {"area": "Wessex"}
+    if config is not None:
+        if not config.is_file():
+            _fail(DisproError(f"config file {str(config)!r} does not exist"))
+        loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            _fail(DisproError(f"{config}: must be a YAML mapping of report parameters"))
+        params.update(loaded)
+        if isinstance(params.get("data"), str) and params["data"] != "demo":
+            data_path = Path(params["data"])
+            if not data_path.is_absolute():
+                params["data"] = str((config.parent / data_path).resolve())
+    if area:
+        params["area"] = area
+    if kind:
+        params["report"] = kind
+    try:
+        if batch:
+            index = render_batch(params, out, pdf=not no_pdf, progress=True)
+            err.print(f"wrote {index}")
+        else:
+            folder = render(params, out, pdf=not no_pdf)
+            err.print(f"wrote {folder}")
+    except DisproError as exc:
+        _fail(exc, code=1)
+
+
+@app.command("synth")
+def synth_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the synthetic files into.")],
+    start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2021-04",
+    end: Annotated[str, typer.Option(help="Last month, YYYY-MM.")] = "2024-03",
+    scale: Annotated[float, typer.Option(help="Size (1 = the demo).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2026,
+) -> None:
+    """Write synthetic Wessex records (all four datasets) with known, seeded disparities.
+
+    Example: dispro synth --out data/synthetic --scale 0.5
+    """
+    from . import synth
+
+    try:
+        paths = synth.write(out, start=start, end=end, scale=scale, seed=seed)
+    except DisproError as exc:
+        _fail(exc)
+    err.print(f"wrote {len(paths)} files into {out} (synthetic: see SYNTHETIC.md)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -72,10 +72,15 @@ def describe_rri(
     )
     excludes_one = lo > 1 or hi < 1
     if not (significant and excludes_one):
+        allowing = (
+            ", once the number of comparisons in this report is allowed for"
+            if excludes_one
+            else ""
+        )
         return (
             f"There is no clear evidence of a difference between {group} and {reference} "
-            f"{population} in how likely they were to be {outcome} (relative rate {_fmt(rri)} "
-            f"{interval}).",
+            f"{population} in how likely they were to be {outcome}{allowing} (relative rate "
+            f"{_fmt(rri)} {interval}).",
             "no_clear_difference",
         )
     per100 = round(100 * rri)
