@@ -15,9 +15,12 @@ import io
 import re
 import warnings
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from os import PathLike
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +28,14 @@ import pandas as pd
 
 from .. import ledger
 from ..dictionary import codelist, codes
-from ..errors import DataQualityWarning, DisproError, ValidationError, check_choice, did_you_mean
+from ..errors import (
+    DataQualityWarning,
+    DisproError,
+    ParameterError,
+    ValidationError,
+    check_choice,
+    did_you_mean,
+)
 from ..ethnicity import NOT_STATED, to_group
 from ..forces import normalise_force
 from .mapping import apply_mapping, load_mapping
@@ -81,16 +91,27 @@ def _parse_name(name: str, where: str) -> tuple[str, str]:
             "file name (YYYY-MM-<force>-stop-and-search.csv); the force and month are read from "
             "it, so rename the file to that pattern"
         )
+    try:
+        datetime.strptime(match["month"], "%Y-%m")
+    except ValueError as exc:
+        raise DisproError(
+            f"{where}: the file name {Path(name).name!r} has {match['month']!r} where a month "
+            "YYYY-MM (01 to 12) should be; rename the file with the month it holds"
+        ) from exc
     return match["month"], match["slug"]
 
 
 def _from_zip(path: Path) -> list[_Source]:
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise DisproError(f"{path}: not a readable zip archive ({exc})") from exc
     with archive:
-        names = [n for n in archive.namelist() if FILE_PATTERN.search(Path(n).name)]
+        names = [
+            n
+            for n in archive.namelist()
+            if not n.endswith("/") and FILE_PATTERN.search(Path(n).name)
+        ]
         if not names:
             members = archive.namelist()
             raise DisproError(
@@ -101,30 +122,53 @@ def _from_zip(path: Path) -> list[_Source]:
         out = []
         for n in sorted(names):
             month, slug = _parse_name(n, str(path))
-            out.append(_Source(f"{path}!{n}", month, slug, archive.read(n)))
+            try:
+                data = archive.read(n)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+                    NotImplementedError) as exc:  # fmt: skip
+                raise DisproError(
+                    f"{path}!{n}: the zip member cannot be read ({type(exc).__name__}: {exc}); the "
+                    "archive is damaged or incomplete: download it again"
+                ) from exc
+            out.append(_Source(f"{path}!{n}", month, slug, data))
     return out
 
 
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DisproError(f"{path}: the file cannot be read ({exc})") from exc
+
+
 def _collect(paths) -> list[_Source]:
-    if isinstance(paths, str | Path):
+    if isinstance(paths, str | PathLike):
         paths = [paths]
+    if not isinstance(paths, Iterable) or isinstance(paths, bytes):
+        raise ParameterError(
+            f"`paths` must be a file, folder or zip path or a list of them, but {paths!r} was passed"
+        )
     sources: list[_Source] = []
     for p in paths:
+        if not isinstance(p, str | PathLike):
+            raise ParameterError(
+                f"`paths` must hold file, folder or zip paths (str or Path), but it holds {p!r}"
+            )
         path = Path(p)
         if path.is_dir():
-            files = sorted(path.rglob("*-stop-and-search.csv"))
+            files = sorted(f for f in path.rglob("*-stop-and-search.csv") if f.is_file())
             if not files:
                 raise DisproError(
                     f"{path}: the folder holds no files named YYYY-MM-<force>-stop-and-search.csv"
                 )
             for f in files:
                 month, slug = _parse_name(f.name, str(f))
-                sources.append(_Source(str(f), month, slug, f.read_bytes()))
+                sources.append(_Source(str(f), month, slug, _read_bytes(f)))
         elif path.is_file() and path.suffix.lower() == ".zip":
             sources.extend(_from_zip(path))
         elif path.is_file():
             month, slug = _parse_name(path.name, str(path))
-            sources.append(_Source(str(path), month, slug, path.read_bytes()))
+            sources.append(_Source(str(path), month, slug, _read_bytes(path)))
         else:
             raise DisproError(f"{path}: no such file or folder")
     if not sources:
@@ -203,7 +247,8 @@ def _record_lines(text: str, n_records: int) -> np.ndarray:
     two parsers disagree about a malformed file, records are numbered from the header as line 1.
     """
     simple = np.arange(1, n_records + 1)
-    if len(re.split(r"\r\n|\r|\n", text.rstrip("\r\n"))) == n_records:
+    body = text.rstrip("\r\n")
+    if body.count("\n") + body.count("\r") - body.count("\r\n") + 1 == n_records:
         return simple
     starts, end = [], 0
     try:
@@ -333,10 +378,13 @@ def read_police_uk(
     DisproError
         A path that does not exist, an empty file, bytes that are not UTF-8, a file name that does
         not follow the data.police.uk pattern, a zip with no stop-and-search files, the same force
-        and month given twice, a force not in the force list.
+        and month given twice, a force not in the force list, a damaged zip, a file that is not
+        readable CSV (e.g. a row with more fields than the header).
     ValidationError
-        Wrong or missing columns (with a did-you-mean) and, in strict mode, unknown labels,
-        malformed dates or booleans.
+        Wrong, missing or repeated columns (with a did-you-mean) and, in strict mode, unknown
+        labels, malformed dates or booleans.
+    ParameterError
+        ``clock`` not one of :data:`CLOCKS`; ``paths`` not a path or a list of paths.
 
     Warns
     -----
@@ -400,11 +448,19 @@ def read_police_uk(
 
     # --- dates, with the stated clock assumption
     raw_date = frame["date"].astype("string")
-    parsed = pd.to_datetime(raw_date, errors="coerce", format="ISO8601", utc=True)
+    # pandas reads 'now' and 'today' as the current time, and '2019' or '2019-07' as the first
+    # day of the year or month: only stamps with at least a whole date are dates here
+    whole = (raw_date.str.strip().str.len() >= 10).fillna(False).astype(bool)
+    parsed = pd.to_datetime(
+        raw_date.where(whole & ~raw_date.isin(["now", "today"])),
+        errors="coerce",
+        format="ISO8601",
+        utc=True,
+    )
     bad_date = parsed.isna().to_numpy()
     problems.add(
         frame, bad_date, "date", "have a missing or malformed date",
-        "Dates must be ISO 8601, e.g. 2024-03-01T14:05:00+00:00.",
+        "Dates must be ISO 8601 with at least a whole date, e.g. 2024-03-01T14:05:00+00:00.",
         record_as="rows with a missing or malformed date (dropped)", action="excluded",
     )
     if clock == "uk_local":
@@ -414,10 +470,11 @@ def read_police_uk(
             nonexistent=pd.Timedelta(hours=1),
         ).dt.tz_convert("UTC")
     frame["date"] = parsed
-    outside = ~bad_date & (
-        frame["date"].dt.tz_convert("Europe/London").dt.strftime("%Y-%m").to_numpy()
-        != frame["month"].to_numpy()
-    )
+    local = frame["date"].dt.tz_convert("Europe/London")
+    stamp_month = (local.dt.year * 100 + local.dt.month).to_numpy(dtype="float64", na_value=np.nan)
+    month_text = frame["month"].astype(str)
+    file_month = (month_text.str[:4].astype(int) * 100 + month_text.str[5:7].astype(int)).to_numpy()
+    outside = ~bad_date & (stamp_month != file_month)
     if outside.any():
         warnings.warn(
             f"{int(outside.sum())} search(es) are dated outside their file's month (kept; the "
