@@ -1,0 +1,198 @@
+"""The report: parameters, notebooks executed by papermill, HTML/PDF/XLSX, disclosure, provenance."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from dispro import report
+from dispro.errors import ParameterError
+from dispro.pathway import pathway_matrix
+
+PARAMS = {"area": "Wessex", "scale": 0.15, "period_start": "2022-04", "period_end": "2024-03"}
+THRESHOLD = 4
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    folder = report.render(PARAMS, out)
+    return folder
+
+
+class Cells(HTMLParser):
+    """Every table cell of an HTML document with its class."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells, self._cls, self._in, self._text = [], None, False, []
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("td", "th"):
+            self._in, self._cls, self._text = True, dict(attrs).get("class", ""), []
+        if tag == "script":
+            self.scripts += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._in:
+            self.cells.append((self._cls, "".join(self._text)))
+            self._in = False
+
+    def handle_data(self, data):
+        if self._in:
+            self._text.append(data)
+
+
+def test_parameters_are_checked():
+    with pytest.raises(ParameterError, match="unknown report parameter.*'aera'.*did you mean 'area'"):
+        report.check_parameters({"aera": "Dorset"})
+    with pytest.raises(ParameterError, match="'area' is missing"):
+        report.check_parameters({})
+    with pytest.raises(ParameterError, match="must be float"):
+        report.check_parameters({"area": "Dorset", "alpha": "0.05"})
+    with pytest.raises(ParameterError, match="YYYY-MM"):
+        report.check_parameters({"area": "Dorset", "period_start": "April 2021"})
+    params = report.check_parameters({"area": "Dorset"})
+    assert params["comparison_start"] == "2021-04" and params["comparison_end"] == "2022-03"
+
+
+def test_outputs_exist_and_nothing_else(rendered):
+    name = rendered.name
+    files = sorted(p.name for p in rendered.iterdir())
+    assert files == sorted([f"{name}.html", f"{name}.pdf", f"{name}.xlsx", "notebooks", "provenance.json"])
+    notebooks = sorted(p.stem for p in (rendered / "notebooks").iterdir())
+    assert notebooks == sorted(report.CHAPTERS["wessex"])
+    # no staging, work or failed folders left beside it
+    assert [p.name for p in rendered.parent.iterdir()] == [name]
+
+
+def test_html_is_self_contained_and_marked_synthetic(rendered):
+    text = (rendered / f"{rendered.name}.html").read_text()
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    assert text.count("SYNTHETIC DEMONSTRATION DATA") >= len(report.CHAPTERS["wessex"])
+    assert 'src="data:image/png;base64,' in text
+
+
+def test_numbers_in_the_report_are_the_librarys(rendered):
+    """The pathway table in the workbook equals pathway_matrix on the same data."""
+    work = rendered.parent / "check"
+    work.mkdir()
+    params = report.check_parameters(PARAMS)
+    data, _ = report._load_data(params, work)
+    data = report._filter(data, params)
+    shutil.rmtree(work)
+    relabelled = {k: v.assign(area="Wessex") for k, v in data.items()}
+    from dispro.chapters import _area_population
+
+    expected = pathway_matrix(relabelled, by="area", population=_area_population(data, "Wessex"))
+    wb = openpyxl.load_workbook(rendered / f"{rendered.name}.xlsx")
+    sheet = wb["summary_pathway"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header_at = next(i for i, r in enumerate(rows) if r and r[0] == "label")
+    got = pd.DataFrame(rows[header_at + 1 :], columns=rows[header_at])
+    assert len(got) == len(expected)
+    for (_, g), (_, e) in zip(got.iterrows(), expected.iterrows(), strict=True):
+        assert g["group"] == e["group"] and g["label"] == e["label"]
+        if e["events"] > THRESHOLD:
+            assert g["events"] == e["events"]
+        else:
+            assert g["events"] in ("[c]", 0)
+        if isinstance(g["rri"], float) and pd.notna(e["rri"]):
+            assert g["rri"] == pytest.approx(e["rri"], abs=0.006)
+    # the executed notebooks recorded the parameters they were given
+    nb = json.loads((rendered / "notebooks" / "summary.ipynb").read_text())
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert "area = \"Wessex\"" in "".join(injected[0]["source"])
+
+
+def test_no_small_count_and_no_record_level_row(rendered):
+    html_text = (rendered / f"{rendered.name}.html").read_text()
+    parser = Cells()
+    parser.feed(html_text)
+    counts = [text for cls, text in parser.cells if cls == "count"]
+    assert len(counts) > 100
+    for text in counts:
+        if re.fullmatch(r"[\d,]+", text):
+            assert not (1 <= int(text.replace(",", "")) <= THRESHOLD), text
+    wb = openpyxl.load_workbook(rendered / f"{rendered.name}.xlsx")
+    count_names = {"events", "base", "reference_events", "reference_base", "searches", "hits", "n",
+                   "records", "ethnicity_not_stated", "rows", "unknown_events", "n_minority", "n_reference"}
+    for ws in wb.worksheets[1:]:
+        rows = list(ws.iter_rows(values_only=True))
+        header_at = next(i for i, r in enumerate(rows) if r and any(c in count_names or c == "field" or c == "label" or c == "group" or c == "force" or c == "dataset" for c in r if isinstance(c, str)))
+        header = rows[header_at]
+        assert len(rows) - header_at - 1 <= 400, ws.title  # aggregates, not records
+        assert not {"date", "latitude", "longitude", "record_id"} & set(header), ws.title
+        for r in rows[header_at + 1 :]:
+            for name, value in zip(header, r, strict=False):
+                if name in count_names and isinstance(value, int | float):
+                    assert not (1 <= value <= THRESHOLD), (ws.title, name, value)
+
+
+def test_provenance(rendered):
+    prov = json.loads((rendered / "provenance.json").read_text())
+    assert prov["parameters"]["area"] == "Wessex" and prov["synthetic"] is True
+    assert prov["dispro_version"] and prov["run_id"] and prov["timings_seconds"]["total"] > 0
+    assert all(len(i["sha256"]) == 64 for i in prov["inputs"]) and prov["inputs"]
+
+
+def test_same_parameters_give_identical_tables(rendered, tmp_path):
+    again = report.render(PARAMS, tmp_path, pdf=False)
+    a = openpyxl.load_workbook(rendered / f"{rendered.name}.xlsx")
+    b = openpyxl.load_workbook(again / f"{again.name}.xlsx")
+    assert a.sheetnames == b.sheetnames
+    for name in a.sheetnames:
+        assert list(a[name].iter_rows(values_only=True)) == list(b[name].iter_rows(values_only=True)), name
+    pa = json.loads((rendered / "provenance.json").read_text())
+    pb = json.loads((again / "provenance.json").read_text())
+    for p in (pa, pb):
+        for volatile in ("run_id", "timings_seconds", "rendered_at"):
+            p.pop(volatile)
+    assert pa == pb
+
+
+def test_pdf_has_headings_tables_and_pages(rendered, tmp_path):
+    pdf = rendered / f"{rendered.name}.pdf"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for heading in ("Summary", "Stop and search", "Out-of-court disposals", "CPS charging decisions",
+                    "Sentencing", "Data quality", "Methods, caveats and conventions"):
+        assert heading in text, heading
+    assert "Page 1 of" in text
+    assert "The pathway matrix" in text and "relative rate" in text
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "2", str(pdf), str(tmp_path / "p")], check=True)
+    assert len(list(tmp_path.glob("p-*.png"))) == 2
+
+
+def test_labels_are_escaped():
+    block = {"sheet": "s", "caption": "<b>caption</b>", "notes": "", "count_columns": []}
+    frame = pd.DataFrame({"group": ["<script>alert(1)</script>"], "rri": ["1.00"]})
+    out = report._html_table(frame, block)
+    assert "<script>" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "&lt;b&gt;caption&lt;/b&gt;" in out
+
+
+def test_a_failed_run_leaves_no_report(tmp_path, monkeypatch):
+    broken = tmp_path / "nb"
+    broken.mkdir()
+    for name in report.CHAPTERS["scrutiny"]:
+        shutil.copy(report._notebooks_dir() / f"{name}.ipynb", broken / f"{name}.ipynb")
+    nb = json.loads((broken / "stop_search.ipynb").read_text())
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                        "id": "boom", "source": "raise RuntimeError('planted failure')"})
+    (broken / "stop_search.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(report, "_notebooks_dir", lambda: broken)
+    out = tmp_path / "out"
+    with pytest.raises(report.ReportError, match="(?s)'stop_search' chapter failed.*planted failure"):
+        report.render({**PARAMS, "report": "scrutiny", "area": "Dorset"}, out, pdf=False)
+    left = sorted(p.name for p in out.iterdir())
+    assert left == [report.report_name(report.check_parameters({**PARAMS, "report": "scrutiny", "area": "Dorset"})) + ".failed"]
+    assert (out / left[0] / "stop_search.ipynb").is_file()
