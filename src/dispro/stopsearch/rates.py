@@ -221,7 +221,9 @@ def search_rates(
                     warnings.simplefilter("ignore", DataQualityWarning)
                     pop = census2021(name, by=("sex",) if "sex" in by else ())
             except AreaError as exc:
-                notes[name] = "no resident population: " + str(exc).split(". ")[0]
+                first = str(exc).split(":")[0]
+                merged = " (the Census export merges it with Westminster)" if "Westminster" in str(exc) else ""
+                notes[name] = first + merged
                 continue
             pops.append(pop.assign(area=name))
         if pops:
