@@ -3,7 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test report lint bench clean population notebooks
+.PHONY: install system-deps test report lint bench clean population notebooks
+
+# the PDF checks need poppler's pdftotext/pdftoppm; weasyprint needs pango (Debian packages)
+system-deps:
+	@command -v pdftotext >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && apt-get install -y -qq poppler-utils libpango-1.0-0 libpangoft2-1.0-0 >/dev/null) || \
+	  echo "install poppler-utils (pdftotext, pdftoppm) for the PDF tests"; }
 
 $(BIN)/dispro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +19,7 @@ $(BIN)/dispro: pyproject.toml
 
 install: $(BIN)/dispro
 
-test: install
+test: install system-deps
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2
 
 report: install
