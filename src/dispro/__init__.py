@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import dictionary, disclosure, ethnicity, ledger, population, population_age
+from . import dictionary, disclosure, ethnicity, ledger, population, population_age, synth
 from .dictionary import validate
 from .errors import (
     DataQualityWarning,
@@ -48,5 +48,6 @@ __all__ = [
     "read_records",
     "rri",
     "rri_from_records",
+    "synth",
     "validate",
 ]
