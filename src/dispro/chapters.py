@@ -49,7 +49,9 @@ def _quiet():
 
 def _first_sentences(table, params, outcome, by):
     sentences = []
-    text = describe_table(table, reference=params["reference"], outcome=outcome, alpha=params["alpha"])
+    text = describe_table(
+        table, reference=params["reference"], outcome=outcome, alpha=params["alpha"]
+    )
     for _, row in text.iterrows():
         if row["kind"] in ("reference",) or row["group"] == NOT_STATED:
             continue
@@ -91,8 +93,13 @@ def pathway_summary(ch, data, params) -> pd.DataFrame:
     population = _area_population(data, area)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DisproWarning)
-        matrix = pathway_matrix(relabelled, by="area", population=population,
-                                reference=params["reference"], alpha=params["alpha"])
+        matrix = pathway_matrix(
+            relabelled,
+            by="area",
+            population=population,
+            reference=params["reference"],
+            alpha=params["alpha"],
+        )
     ch.heading("Where along the pathway do differences arise?")
     for stage_name, rows in matrix.groupby("stage", sort=False):
         outcome = _OUTCOME_WORDS.get(stage_name)
@@ -103,7 +110,8 @@ def pathway_summary(ch, data, params) -> pd.DataFrame:
             ch.heading(rows["label"].iloc[0], level=3)
             ch.bullets(sentences)
     ch.table(
-        "pathway", matrix[["label", "measure", *_RRI_SHOW]],
+        "pathway",
+        matrix[["label", "measure", *_RRI_SHOW]],
         caption="The pathway matrix: relative rate index of each group at each stage, against the stage's own base",
         notes="Stop and search is per 1,000 residents (Census 2021); later stages are percentages of the "
         "people at the previous decision point; custodial length is a ratio of mean months. "
@@ -111,8 +119,10 @@ def pathway_summary(ch, data, params) -> pd.DataFrame:
     )
     shown = matrix[(matrix["group"] != params["reference"]) & matrix["ci_lower"].notna()]
     if len(shown):
-        ch.figure(plot_forest(shown, label=["label", "group"]),
-                  caption="Relative rate index with its confidence interval, by stage and group (log scale)")
+        ch.figure(
+            plot_forest(shown, label=["label", "group"]),
+            caption="Relative rate index with its confidence interval, by stage and group (log scale)",
+        )
     return matrix
 
 
@@ -136,7 +146,9 @@ def _area_population(data, area: str) -> pd.DataFrame:
             # person-years: each force's residents times the months it supplied
             per_force = present.groupby("force")["month"].nunique()
             months = float(per_force.mean()) if len(per_force) else 12
-    return pop.assign(area=area, population=pop["population"] * months / 12)[["area", "ethnicity", "population"]]
+    return pop.assign(area=area, population=pop["population"] * months / 12)[
+        ["area", "ethnicity", "population"]
+    ]
 
 
 def stop_search_rates(ch, data, params) -> pd.DataFrame:
@@ -147,20 +159,28 @@ def stop_search_rates(ch, data, params) -> pd.DataFrame:
     records = data["stop_search"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DisproWarning)
-        rates = search_rates(records, period="all", ethnicity=params["ethnicity"],
-                             reference=params["reference"], alpha=params["alpha"])
+        rates = search_rates(
+            records,
+            period="all",
+            ethnicity=params["ethnicity"],
+            reference=params["reference"],
+            alpha=params["alpha"],
+        )
     ch.heading("Searches per 1,000 residents")
     ch.bullets(_first_sentences(rates, params, "stopped and searched", "force"))
     ch.table(
-        "rates", rates[["force", "period", *_RRI_SHOW, "months_covered", "note"]],
+        "rates",
+        rates[["force", "period", *_RRI_SHOW, "months_covered", "note"]],
         caption="Person searches per 1,000 residents a year, and the relative rate index, by force and group",
         notes="Rates use Census 2021 usual residents times the months supplied / 12 (person-years). "
         "Vehicle-only searches are excluded. Not stated has no population figure.",
     )
     shown = rates[(rates["group"] != params["reference"]) & rates["ci_lower"].notna()]
     if len(shown):
-        ch.figure(plot_forest(shown, label=["force", "group"]),
-                  caption="Relative rate of being searched, by force and group (log scale, 95% intervals)")
+        ch.figure(
+            plot_forest(shown, label=["force", "group"]),
+            caption="Relative rate of being searched, by force and group (log scale, 95% intervals)",
+        )
     counts = search_counts(records, period="all", ethnicity=params["ethnicity"])
     pops = rates[["force", "group", "base"]].rename(columns={"group": "ethnicity"})
     merged = counts.merge(pops, on=["force", "ethnicity"], how="left")
@@ -172,8 +192,12 @@ def stop_search_rates(ch, data, params) -> pd.DataFrame:
         "(upper bound): the true ratio lies between them whatever the missing values were. These are "
         "ranges of assumptions, not confidence intervals."
     )
-    ch.table("bounds", bounds, caption="Missing-ethnicity bounds on the relative rate of being searched",
-             counts=("events", "unknown_events"))
+    ch.table(
+        "bounds",
+        bounds,
+        caption="Missing-ethnicity bounds on the relative rate of being searched",
+        counts=("events", "unknown_events"),
+    )
     return rates
 
 
@@ -196,11 +220,23 @@ def stop_search_outcomes(ch, data, params) -> None:
         "they are a pointer, not proof. Section 60 searches, which need no reasonable suspicion, are "
         "left out."
     )
-    ch.table("hit_rates", hits, caption="Hit rate (outcome linked to the object of search) by group, with Wilson intervals")
+    ch.table(
+        "hit_rates",
+        hits,
+        caption="Hit rate (outcome linked to the object of search) by group, with Wilson intervals",
+    )
     ch.figure(plot_hit_rates(hits), caption="Hit rate by group with 95% Wilson intervals")
     ch.heading("Strip searches and section 60", level=3)
-    ch.table("strip", strip, caption="Share of person searches involving removal of more than outer clothing")
-    ch.table("s60", s60, caption="Share of searches made under section 60 (no reasonable suspicion needed)")
+    ch.table(
+        "strip",
+        strip,
+        caption="Share of person searches involving removal of more than outer clothing",
+    )
+    ch.table(
+        "s60",
+        s60,
+        caption="Share of searches made under section 60 (no reasonable suspicion needed)",
+    )
 
 
 def stop_search_concordance(ch, data, params) -> None:
@@ -213,8 +249,16 @@ def stop_search_concordance(ch, data, params) -> None:
         summary = concordance_summary(records)
         ns = not_stated_by_officer_group(records)
     ch.heading("Self-defined and officer-defined ethnicity", level=3)
-    ch.table("concordance", summary, caption="Agreement between self-defined and officer-defined ethnicity (Cohen's kappa)")
-    ch.table("not_stated", ns, caption="Share of searches with self-defined ethnicity not stated, by the ethnicity the officer recorded")
+    ch.table(
+        "concordance",
+        summary,
+        caption="Agreement between self-defined and officer-defined ethnicity (Cohen's kappa)",
+    )
+    ch.table(
+        "not_stated",
+        ns,
+        caption="Share of searches with self-defined ethnicity not stated, by the ethnicity the officer recorded",
+    )
 
 
 def stop_search_darkness(ch, data, params) -> None:
@@ -236,7 +280,11 @@ def stop_search_darkness(ch, data, params) -> None:
             ch.text(f"The test could not be run: {exc}")
             return
     table = result.table if hasattr(result, "table") else result
-    ch.table("darkness", table, caption="Veil-of-darkness test: odds ratio of a minority search after dark")
+    ch.table(
+        "darkness",
+        table,
+        caption="Veil-of-darkness test: odds ratio of a minority search after dark",
+    )
 
 
 def stop_search_trend(ch, data, params) -> None:
@@ -247,20 +295,35 @@ def stop_search_trend(ch, data, params) -> None:
     records = data["stop_search"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DisproWarning)
-        quarterly = search_rates(records, period="quarter", ethnicity=params["ethnicity"],
-                                 reference=params["reference"], alpha=params["alpha"])
+        quarterly = search_rates(
+            records,
+            period="quarter",
+            ethnicity=params["ethnicity"],
+            reference=params["reference"],
+            alpha=params["alpha"],
+        )
     ch.heading("Change over time")
     for force, rows in quarterly.groupby("force"):
         shown = rows[(rows["group"] != params["reference"]) & rows["ci_lower"].notna()]
         if len(shown):
-            ch.figure(plot_trend(shown), caption=f"{force}: relative rate of being searched by quarter (95% intervals)")
+            ch.figure(
+                plot_trend(shown),
+                caption=f"{force}: relative rate of being searched by quarter (95% intervals)",
+            )
     start, end = params["comparison_start"], params["comparison_end"]
     comp = quarterly.copy()
     months = {p: pd.Period(p, freq="Q") for p in comp["period"].unique()}
-    in_comp = comp["period"].map(lambda p: pd.Period(start, "M") <= months[p].asfreq("M", "end") and months[p].asfreq("M", "start") <= pd.Period(end, "M"))
+    in_comp = comp["period"].map(
+        lambda p: (
+            pd.Period(start, "M") <= months[p].asfreq("M", "end")
+            and months[p].asfreq("M", "start") <= pd.Period(end, "M")
+        )
+    )
     latest_start = pd.Period(params["period_end"], freq="M") - 11
     in_latest = comp["period"].map(lambda p: months[p].asfreq("M", "start") >= latest_start)
-    comp = comp[in_comp | in_latest].assign(window=np.where(in_comp[in_comp | in_latest], "comparison", "latest"))
+    comp = comp[in_comp | in_latest].assign(
+        window=np.where(in_comp[in_comp | in_latest], "comparison", "latest")
+    )
     sentences = []
     rows_out = []
     for force, rows in comp.groupby("force"):
@@ -274,16 +337,29 @@ def stop_search_trend(ch, data, params) -> None:
             test = trend_test(counts, group="group", reference=params["reference"], period="window")
         change = test[test["test"] == "change"]
         for _, row in change.iterrows():
-            sentences.append(f"{force}: " + describe_change(row, group=row["group"], reference=params["reference"],
-                                                            since=f"{start} to {end}", alpha=params["alpha"]))
+            sentences.append(
+                f"{force}: "
+                + describe_change(
+                    row,
+                    group=row["group"],
+                    reference=params["reference"],
+                    since=f"{start} to {end}",
+                    alpha=params["alpha"],
+                )
+            )
             rows_out.append({"force": force, **row.to_dict()})
     if sentences:
         ch.bullets(sentences)
-        ch.table("change", pd.DataFrame(rows_out),
-                 caption=f"Change in the relative rate of being searched: latest 12 months against {start} to {end}",
-                 notes="Poisson model with a log-exposure offset; estimate = latest RRI / comparison RRI.")
+        ch.table(
+            "change",
+            pd.DataFrame(rows_out),
+            caption=f"Change in the relative rate of being searched: latest 12 months against {start} to {end}",
+            notes="Poisson model with a log-exposure offset; estimate = latest RRI / comparison RRI.",
+        )
     else:
-        ch.text("The data do not cover both the comparison period and the latest 12 months, so change cannot be tested.")
+        ch.text(
+            "The data do not cover both the comparison period and the latest 12 months, so change cannot be tested."
+        )
 
 
 def stage_chapter(ch, data, params, stage_name: str) -> pd.DataFrame:
@@ -298,16 +374,28 @@ def stage_chapter(ch, data, params, stage_name: str) -> pd.DataFrame:
         return pd.DataFrame()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DisproWarning)
-        table = pathway_matrix({dataset: data[dataset]}, stages_=[stage_name], by="force",
-                               reference=params["reference"], alpha=params["alpha"])
+        table = pathway_matrix(
+            {dataset: data[dataset]},
+            stages_=[stage_name],
+            by="force",
+            reference=params["reference"],
+            alpha=params["alpha"],
+        )
     ch.text(spec.get("description", "").strip())
     outcome = _OUTCOME_WORDS.get(stage_name)
     if outcome:
         ch.bullets(_first_sentences(table, params, outcome, "force"))
-    ch.table(stage_name, table[["force", *_RRI_SHOW]], caption=f"{spec['label']}: relative rate index by force and group")
+    ch.table(
+        stage_name,
+        table[["force", *_RRI_SHOW]],
+        caption=f"{spec['label']}: relative rate index by force and group",
+    )
     shown = table[(table["group"] != params["reference"]) & table["ci_lower"].notna()]
     if len(shown):
-        ch.figure(plot_forest(shown, label=["force", "group"]), caption=f"{spec['label']}: relative rate by force and group (log scale)")
+        ch.figure(
+            plot_forest(shown, label=["force", "group"]),
+            caption=f"{spec['label']}: relative rate by force and group (log scale)",
+        )
     return table
 
 
@@ -318,24 +406,48 @@ def data_quality(ch, data, params) -> None:
         if "ethnicity" not in frame.columns or frame.empty:
             continue
         not_stated = int((frame["ethnicity"] == NOT_STATED).sum())
-        rows.append({"dataset": name, "records": len(frame), "ethnicity_not_stated": not_stated,
-                     "share_not_stated": not_stated / len(frame)})
+        rows.append(
+            {
+                "dataset": name,
+                "records": len(frame),
+                "ethnicity_not_stated": not_stated,
+                "share_not_stated": not_stated / len(frame),
+            }
+        )
     ch.heading("Ethnicity not recorded")
-    ch.table("not_stated", pd.DataFrame(rows), caption="Records whose ethnicity was not stated, by dataset",
-             counts=("records", "ethnicity_not_stated"))
+    ch.table(
+        "not_stated",
+        pd.DataFrame(rows),
+        caption="Records whose ethnicity was not stated, by dataset",
+        counts=("records", "ethnicity_not_stated"),
+    )
     if "stop_search" in data and "coverage" in data["stop_search"].attrs:
         from .readers import coverage
 
         cov = coverage(data["stop_search"])
-        summary = cov.groupby("force").agg(
-            months_present=("present", "sum"), months_missing=("present", lambda s: int((~s).sum())),
-            searches=("rows", "sum"), first_month=("month", "min"), last_month=("month", "max"),
-            outcome_linked_not_supplied=("outcome_linked_supplied", lambda s: int((~s).sum())),
-            strip_search_not_supplied=("removal_outer_clothing_supplied", lambda s: int((~s).sum())),
-        ).reset_index()
+        summary = (
+            cov.groupby("force")
+            .agg(
+                months_present=("present", "sum"),
+                months_missing=("present", lambda s: int((~s).sum())),
+                searches=("rows", "sum"),
+                first_month=("month", "min"),
+                last_month=("month", "max"),
+                outcome_linked_not_supplied=("outcome_linked_supplied", lambda s: int((~s).sum())),
+                strip_search_not_supplied=(
+                    "removal_outer_clothing_supplied",
+                    lambda s: int((~s).sum()),
+                ),
+            )
+            .reset_index()
+        )
         ch.heading("Coverage of the stop-and-search data")
-        ch.table("coverage", summary, caption="Months supplied per force (a missing month is never counted as zero)",
-                 counts=("searches",))
+        ch.table(
+            "coverage",
+            summary,
+            caption="Months supplied per force (a missing month is never counted as zero)",
+            counts=("searches",),
+        )
     ch.heading("Exclusions ledger")
     entries = []
     for name, frame in data.items():
@@ -344,8 +456,12 @@ def data_quality(ch, data, params) -> None:
         entries.append(led)
     table = pd.concat(entries, ignore_index=True) if entries else pd.DataFrame()
     table["rule"] = table["rule"].str.replace(r"/[^ ]*/", "", regex=True)
-    ch.table("ledger", table, caption="Every rule that excluded, relabelled or flagged records, with counts, in order",
-             counts=("rows",))
+    ch.table(
+        "ledger",
+        table,
+        caption="Every rule that excluded, relabelled or flagged records, with counts, in order",
+        counts=("rows",),
+    )
 
 
 def methods(ch, params) -> None:
@@ -353,44 +469,61 @@ def methods(ch, params) -> None:
     from .dictionary import dataset, datasets
 
     ch.heading("How the figures are calculated")
-    ch.bullets([
-        "Rate: events divided by the people at risk (the previous stage, or the resident population). "
-        "Relative rate index (RRI): a group's rate divided by the reference group's, from unrounded counts.",
-        "Intervals: Katz log method for proportions; exact conditional Poisson for rates per resident. "
-        "Zero counts are never corrected silently.",
-        "Multiple testing: Benjamini-Hochberg q-values over each table; 'significant' means q below "
-        f"{params['alpha']} (dispro's convention; official UK tables flag on single tests).",
-        "Missing ethnicity: bounds allocate all not-stated records to the reference or to the group; "
-        "they are assumption ranges, not confidence intervals.",
-        "Adjusted comparisons (where shown): logistic regression with the group and the case-mix "
-        "controls, fitted on collapsed cells; adjusted risk ratios by marginal standardisation.",
-    ])
+    ch.bullets(
+        [
+            "Rate: events divided by the people at risk (the previous stage, or the resident population). "
+            "Relative rate index (RRI): a group's rate divided by the reference group's, from unrounded counts.",
+            "Intervals: Katz log method for proportions; exact conditional Poisson for rates per resident. "
+            "Zero counts are never corrected silently.",
+            "Multiple testing: Benjamini-Hochberg q-values over each table; 'significant' means q below "
+            f"{params['alpha']} (dispro's convention; official UK tables flag on single tests).",
+            "Missing ethnicity: bounds allocate all not-stated records to the reference or to the group; "
+            "they are assumption ranges, not confidence intervals.",
+            "Adjusted comparisons (where shown): logistic regression with the group and the case-mix "
+            "controls, fitted on collapsed cells; adjusted risk ratios by marginal standardisation.",
+        ]
+    )
     ch.heading("Caveats")
-    ch.bullets([
-        "The resident population is not the population available to be stopped: visitors, commuters "
-        "and the night-time economy are not in it.",
-        "The population has changed since the Census of March 2021.",
-        "Ethnicity not stated cannot be placed in a group; its share is reported for each dataset.",
-        "data.police.uk stamps every time +00:00; whether that is UTC or UK clock time is not "
-        "documented, and the report states the assumption it uses.",
-    ])
+    ch.bullets(
+        [
+            "The resident population is not the population available to be stopped: visitors, commuters "
+            "and the night-time economy are not in it.",
+            "The population has changed since the Census of March 2021.",
+            "Ethnicity not stated cannot be placed in a group; its share is reported for each dataset.",
+            "data.police.uk stamps every time +00:00; whether that is UTC or UK clock time is not "
+            "documented, and the report states the assumption it uses.",
+        ]
+    )
     ch.heading("Conventions")
-    ch.bullets([
-        f"Counts from 1 to {params['suppression_threshold']} are suppressed and shown as [c] "
-        "(Government Analysis Function symbols); [x] means not available, [z] not applicable.",
-        "No published table holds record-level data.",
-        "The practical-significance band (0.8 to 1.25, judged on the interval) is dispro's convention, "
-        "borrowed from the US four-fifths rule, not an official UK rule.",
-    ])
+    ch.bullets(
+        [
+            f"Counts from 1 to {params['suppression_threshold']} are suppressed and shown as [c] "
+            "(Government Analysis Function symbols); [x] means not available, [z] not applicable.",
+            "No published table holds record-level data.",
+            "The practical-significance band (0.8 to 1.25, judged on the interval) is dispro's convention, "
+            "borrowed from the US four-fifths rule, not an official UK rule.",
+        ]
+    )
     ch.heading("The data standard", level=3)
     for name in datasets():
         spec = dataset(name)
-        fields = pd.DataFrame([
-            {"field": f["name"], "type": f["type"], "required": "yes" if f.get("required") else "no",
-             "codes": f.get("codes") or ""}
-            for f in spec["fields"]
-        ])
-        ch.table(f"dict_{name}", fields, caption=f"Dataset {name}: {spec.get('one_row_is', '')}", counts=())
+        fields = pd.DataFrame(
+            [
+                {
+                    "field": f["name"],
+                    "type": f["type"],
+                    "required": "yes" if f.get("required") else "no",
+                    "codes": f.get("codes") or "",
+                }
+                for f in spec["fields"]
+            ]
+        )
+        ch.table(
+            f"dict_{name}",
+            fields,
+            caption=f"Dataset {name}: {spec.get('one_row_is', '')}",
+            counts=(),
+        )
 
 
 def adjusted(ch, data, params, stage_name: str) -> None:
@@ -402,7 +535,15 @@ def adjusted(ch, data, params, stage_name: str) -> None:
     controls = {
         "out_of_court": ["offence_group", "age_band", "sex", "force"],
         "charge": ["offence_group", "age_band", "sex"],
-        "custody": ["offence_group", "previous_convictions", "plea", "remand_status", "age_band", "sex", "court_type"],
+        "custody": [
+            "offence_group",
+            "previous_convictions",
+            "plea",
+            "remand_status",
+            "age_band",
+            "sex",
+            "court_type",
+        ],
     }.get(stage_name, [])
     if records is None or records.empty:
         return
@@ -411,7 +552,10 @@ def adjusted(ch, data, params, stage_name: str) -> None:
     except ImportError:  # pragma: no cover - the models module is part of the package
         return
     controls = [c for c in controls if c in records.columns and records[c].nunique() > 1]
-    events = {"column": spec["events"]["where"][0]["column"], "in": spec["events"]["where"][0]["in"]}
+    events = {
+        "column": spec["events"]["where"][0]["column"],
+        "in": spec["events"]["where"][0]["in"],
+    }
     base_cond = spec["base"]["where"][0]
     subset = records[records[base_cond["column"]].isin(base_cond["in"])]
     subset = subset[subset["ethnicity"] != NOT_STATED]
@@ -420,8 +564,13 @@ def adjusted(ch, data, params, stage_name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fit = models.logistic(subset, outcome=outcome, reference=params["reference"], controls=controls,
-                                  alpha=params["alpha"])
+            fit = models.logistic(
+                subset,
+                outcome=outcome,
+                reference=params["reference"],
+                controls=controls,
+                alpha=params["alpha"],
+            )
         except DisproError as exc:
             ch.text(f"The adjusted model could not be fitted: {exc}")
             return
@@ -434,5 +583,8 @@ def adjusted(ch, data, params, stage_name: str) -> None:
         "same scale as the unadjusted relative rate index, so the two can be compared directly."
     )
     if adjusted_table is not None:
-        ch.table(f"{stage_name}_adjusted", adjusted_table,
-                 caption=f"{spec['label']}: unadjusted and adjusted ratios against {params['reference']} people")
+        ch.table(
+            f"{stage_name}_adjusted",
+            adjusted_table,
+            caption=f"{spec['label']}: unadjusted and adjusted ratios against {params['reference']} people",
+        )

@@ -30,6 +30,7 @@ import re
 import shutil
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,25 +61,57 @@ class ReportError(DisproError):
 
 #: The report parameters: name -> (type, default, description). ``None`` default = required.
 PARAMETERS: dict[str, tuple[type | tuple, object, str]] = {
-    "report": (str, "wessex", "'wessex' (the full report) or 'scrutiny' (the stop-and-search pack)"),
+    "report": (
+        str,
+        "wessex",
+        "'wessex' (the full report) or 'scrutiny' (the stop-and-search pack)",
+    ),
     "area": (str, None, "'Wessex', 'Hampshire', 'Dorset', 'Wiltshire' or any police force area"),
     "period_start": (str, "2021-04", "first month of the period, YYYY-MM"),
     "period_end": (str, "2024-03", "last month of the period, YYYY-MM"),
-    "comparison_start": (str, "", "first month of the comparison period (blank: the first year of the period)"),
-    "comparison_end": (str, "", "last month of the comparison period (blank: the first year of the period)"),
+    "comparison_start": (
+        str,
+        "",
+        "first month of the comparison period (blank: the first year of the period)",
+    ),
+    "comparison_end": (
+        str,
+        "",
+        "last month of the comparison period (blank: the first year of the period)",
+    ),
     "reference": (str, "White", "the reference group of every ratio"),
     "ethnicity": (str, "self_defined", "'self_defined', 'officer_defined' or 'fallback'"),
-    "alpha": (float, 0.05, "significance level: intervals are at 1 - alpha confidence (after Benjamini-Hochberg)"),
+    "alpha": (
+        float,
+        0.05,
+        "significance level: intervals are at 1 - alpha confidence (after Benjamini-Hochberg)",
+    ),
     "suppression_threshold": (int, 4, "counts from 1 to this are suppressed ([c])"),
-    "data": (str, "demo", "'demo' (bundled synthetic Wessex data) or a YAML data configuration file"),
+    "data": (
+        str,
+        "demo",
+        "'demo' (bundled synthetic Wessex data) or a YAML data configuration file",
+    ),
     "seed": (int, 2026, "seed of the synthetic demo data"),
-    "scale": (float, 1.0, "size of the synthetic demo data (1.0 gives a few tens of thousands of records)"),
+    "scale": (
+        float,
+        1.0,
+        "size of the synthetic demo data (1.0 gives a few tens of thousands of records)",
+    ),
     "title": (str, "", "report title (blank: built from the area and period)"),
 }
 
 #: Chapter notebooks of each report kind, in order.
 CHAPTERS = {
-    "wessex": ["summary", "stop_search", "out_of_court", "charging", "sentencing", "data_quality", "methods"],
+    "wessex": [
+        "summary",
+        "stop_search",
+        "out_of_court",
+        "charging",
+        "sentencing",
+        "data_quality",
+        "methods",
+    ],
     "scrutiny": ["summary", "stop_search", "data_quality", "methods"],
 }
 _INTERNAL = ("work_dir",)
@@ -123,10 +156,14 @@ def check_parameters(params: dict) -> dict:
             )
         out[name] = value
     if out["report"] not in CHAPTERS:
-        raise ParameterError(f"`report` must be one of {tuple(CHAPTERS)}, but {out['report']!r} was passed")
+        raise ParameterError(
+            f"`report` must be one of {tuple(CHAPTERS)}, but {out['report']!r} was passed"
+        )
     for key in ("period_start", "period_end", "comparison_start", "comparison_end"):
         if out[key] and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", out[key]):
-            raise ParameterError(f"`{key}` must be a month written YYYY-MM, but {out[key]!r} was passed")
+            raise ParameterError(
+                f"`{key}` must be a month written YYYY-MM, but {out[key]!r} was passed"
+            )
     if out["period_start"] > out["period_end"]:
         raise ParameterError("`period_start` is after `period_end`")
     if not out["comparison_start"]:
@@ -149,7 +186,11 @@ def _slug(text: str) -> str:
 
 def report_name(params: dict) -> str:
     """The output folder and file name built from the parameters."""
-    kind = "wessex-disproportionality-report" if params["report"] == "wessex" else "stop-search-scrutiny-pack"
+    kind = (
+        "wessex-disproportionality-report"
+        if params["report"] == "wessex"
+        else "stop-search-scrutiny-pack"
+    )
     return f"{kind}_{_slug(params['area'])}_{params['period_start']}_{params['period_end']}"
 
 
@@ -168,7 +209,9 @@ def _load_data(params: dict, work: Path) -> tuple[dict[str, pd.DataFrame], list[
 
         start, end = params["period_start"], params["period_end"]
         folder = work / "demo_inputs"
-        paths = synth.write(folder, start=start, end=end, scale=params["scale"], seed=params["seed"])
+        paths = synth.write(
+            folder, start=start, end=end, scale=params["scale"], seed=params["seed"]
+        )
         data = {}
         for dataset in ("disposals", "charging", "sentencing"):
             matches = sorted(folder.glob(f"synthetic_{dataset}_*"))
@@ -178,7 +221,9 @@ def _load_data(params: dict, work: Path) -> tuple[dict[str, pd.DataFrame], list[
         for p in paths:
             p = Path(p)
             if p.is_file():
-                inputs.append({"file": f"synthetic demo: {p.relative_to(folder)}", "sha256": _sha256(p)})
+                inputs.append(
+                    {"file": f"synthetic demo: {p.relative_to(folder)}", "sha256": _sha256(p)}
+                )
         return data, inputs
     config_path = Path(params["data"])
     if not config_path.is_file():
@@ -188,9 +233,15 @@ def _load_data(params: dict, work: Path) -> tuple[dict[str, pd.DataFrame], list[
     config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
     base = config_path.parent
     data = {}
-    unknown = [k for k in config if k not in ("stop_search", "disposals", "charging", "sentencing", "mappings")]
+    unknown = [
+        k
+        for k in config
+        if k not in ("stop_search", "disposals", "charging", "sentencing", "mappings")
+    ]
     if unknown:
-        raise ReportError(f"{config_path}: unknown dataset(s) {unknown}; use stop_search, disposals, charging, sentencing")
+        raise ReportError(
+            f"{config_path}: unknown dataset(s) {unknown}; use stop_search, disposals, charging, sentencing"
+        )
     mappings = config.get("mappings") or {}
     for dataset, spec in config.items():
         if dataset == "mappings":
@@ -238,11 +289,15 @@ def _filter(data: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.DataFra
         keep &= np.asarray((month >= start) & (month <= end))
         sub = frame.loc[keep].copy()
         sub.attrs = {k: (list(v) if isinstance(v, list) else v) for k, v in frame.attrs.items()}
-        ledger.record(sub, "report", f"{name}: rows outside {area} {start} to {end}", int((~keep).sum()))
+        ledger.record(
+            sub, "report", f"{name}: rows outside {area} {start} to {end}", int((~keep).sum())
+        )
         if "coverage" in frame.attrs:
             cov = pd.DataFrame(frame.attrs["coverage"])
             cm = pd.PeriodIndex(cov["month"].astype(str), freq="M")
-            cov = cov[cov["force"].isin(forces).to_numpy() & np.asarray((cm >= start) & (cm <= end))]
+            cov = cov[
+                cov["force"].isin(forces).to_numpy() & np.asarray((cm >= start) & (cm <= end))
+            ]
             sub.attrs["coverage"] = cov.to_dict("records")
         out[name] = sub
     return out
@@ -294,8 +349,16 @@ class Chapter:
         self.blocks.append({"type": "bullets", "items": [str(i) for i in items]})
         self._save()
 
-    def table(self, name: str, frame: pd.DataFrame, *, caption: str, notes: str = "",
-              counts: tuple[str, ...] | None = None, decimals: int = 2) -> pd.DataFrame:
+    def table(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        *,
+        caption: str,
+        notes: str = "",
+        counts: tuple[str, ...] | None = None,
+        decimals: int = 2,
+    ) -> pd.DataFrame:
         """Record a table; returns the published (suppressed, rounded) version."""
         if len(frame) > _MAX_ROWS:
             raise ReportError(
@@ -304,13 +367,23 @@ class Chapter:
             )
         for ident in ("record_id", "latitude", "longitude", "date"):
             if ident in frame.columns:
-                raise ReportError(f"table {name!r} has a record-level column {ident!r}; publish aggregates only")
+                raise ReportError(
+                    f"table {name!r} has a record-level column {ident!r}; publish aggregates only"
+                )
         published = publish(frame, threshold=self.threshold, counts=counts, decimals=decimals)
         sheet = f"{self.name[:12]}_{name}"[:31]
         self.tables.append({"name": name, "sheet": sheet, "caption": caption, "notes": notes})
         published.to_pickle(self.work_dir / "content" / f"{self.name}__{name}.pkl")
-        self.blocks.append({"type": "table", "name": name, "sheet": sheet, "caption": caption, "notes": notes,
-                            "count_columns": [c for c in published.columns if c in (counts or _COUNT_COLUMNS)]})
+        self.blocks.append(
+            {
+                "type": "table",
+                "name": name,
+                "sheet": sheet,
+                "caption": caption,
+                "notes": notes,
+                "count_columns": [c for c in published.columns if c in (counts or _COUNT_COLUMNS)],
+            }
+        )
         self._save()
         return published
 
@@ -330,7 +403,9 @@ class Chapter:
 
     def _save(self) -> None:
         path = self.work_dir / "content" / f"{self.name}.json"
-        path.write_text(json.dumps({"name": self.name, "title": self.title, "blocks": self.blocks}, indent=1))
+        path.write_text(
+            json.dumps({"name": self.name, "title": self.title, "blocks": self.blocks}, indent=1)
+        )
 
 
 def chapter(name: str, *, title: str, work_dir: str, suppression_threshold: int) -> Chapter:
@@ -357,7 +432,15 @@ def publish(frame: pd.DataFrame, *, threshold: int, counts=None, decimals: int =
         if c in count_cols:
             num = pd.to_numeric(col, errors="coerce")
             small = ((num >= 1) & (num <= threshold)).to_numpy()
-            text = num.map(lambda v: NOT_AVAILABLE if pd.isna(v) else f"{int(round(v)):,}" if float(v).is_integer() else f"{v:,.1f}")
+            text = num.map(
+                lambda v: (
+                    NOT_AVAILABLE
+                    if pd.isna(v)
+                    else f"{int(round(v)):,}"
+                    if float(v).is_integer()
+                    else f"{v:,.1f}"
+                )
+            )
             text[small] = CONFIDENTIAL
             out[c] = text.astype(object)
         elif pd.api.types.is_float_dtype(col):
@@ -365,9 +448,15 @@ def publish(frame: pd.DataFrame, *, threshold: int, counts=None, decimals: int =
             text[hide_row] = CONFIDENTIAL
             out[c] = text.astype(object)
         elif pd.api.types.is_bool_dtype(col) or str(col.dtype) == "boolean":
-            out[c] = col.map(lambda v: NOT_AVAILABLE if pd.isna(v) else ("yes" if v else "no")).astype(object)
+            out[c] = col.map(
+                lambda v: NOT_AVAILABLE if pd.isna(v) else ("yes" if v else "no")
+            ).astype(object)
         else:
-            out[c] = col.map(lambda v: NOT_AVAILABLE if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)).astype(object)
+            out[c] = col.map(
+                lambda v: (
+                    NOT_AVAILABLE if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                )
+            ).astype(object)
     return out
 
 
@@ -421,7 +510,9 @@ def _numeric(v) -> bool:
     return bool(re.fullmatch(r"-?[\d,]+(\.\d+)?", str(v)))
 
 
-def _assemble_html(chapters: list[dict], work: Path, params: dict, synthetic: bool) -> tuple[str, list]:
+def _assemble_html(
+    chapters: list[dict], work: Path, params: dict, synthetic: bool
+) -> tuple[str, list]:
     title = params["title"] or (
         f"{params['area']} disproportionality report, {params['period_start']} to {params['period_end']}"
         if params["report"] == "wessex"
@@ -433,15 +524,20 @@ def _assemble_html(chapters: list[dict], work: Path, params: dict, synthetic: bo
         if synthetic
         else ""
     )
-    parts = [f"<h1>{html.escape(title)}</h1>", banner,
-             f"<p>Produced by dispro {html.escape(__version__)} on "
-             f"{html.escape(_dt.date.today().isoformat())}.</p>"]
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        banner,
+        f"<p>Produced by dispro {html.escape(__version__)} on "
+        f"{html.escape(_dt.date.today().isoformat())}.</p>",
+    ]
     nav = ["<nav><h3>Contents</h3><ol>"]
     tables = []
     for i, ch in enumerate(chapters):
         anchor = _slug(ch["name"])
         nav.append(f'<li><a href="#{anchor}">{html.escape(ch["title"])}</a></li>')
-        parts.append(f'<h2 id="{anchor}" class="{"first" if i == 0 else ""}">{html.escape(ch["title"])}</h2>')
+        parts.append(
+            f'<h2 id="{anchor}" class="{"first" if i == 0 else ""}">{html.escape(ch["title"])}</h2>'
+        )
         if synthetic and i > 0:
             parts.append(banner)
         for block in ch["blocks"]:
@@ -452,7 +548,9 @@ def _assemble_html(chapters: list[dict], work: Path, params: dict, synthetic: bo
             elif kind == "text":
                 parts.append(f"<p>{html.escape(block['text'])}</p>")
             elif kind == "bullets":
-                parts.append("<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in block["items"]) + "</ul>")
+                parts.append(
+                    "<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in block["items"]) + "</ul>"
+                )
             elif kind == "table":
                 frame = pd.read_pickle(work / "content" / f"{ch['name']}__{block['name']}.pkl")
                 parts.append(_html_table(frame, block))
@@ -466,7 +564,7 @@ def _assemble_html(chapters: list[dict], work: Path, params: dict, synthetic: bo
     nav.append("</ol></nav>")
     body = parts[:3] + nav + parts[3:]
     document = (
-        "<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
@@ -547,6 +645,35 @@ def _write_pdf(html_text: str, path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def _execute(chapter_name: str, final_stage: Path, nb_params: dict, failed_dir: Path) -> float:
+    """Execute one chapter notebook with papermill; returns its wall time."""
+    import papermill as pm
+
+    source = _notebooks_dir() / f"{chapter_name}.ipynb"
+    target = final_stage / "notebooks" / f"{chapter_name}.ipynb"
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(target),
+            parameters=nb_params,
+            cwd=str(_project_root()),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            report_mode=True,
+        )
+    except Exception as exc:  # papermill raises its own and kernel errors
+        failed_dir.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            shutil.copy2(target, failed_dir / target.name)
+        raise ReportError(
+            f"the {chapter_name!r} chapter failed ({type(exc).__name__}: {str(exc).strip()[:2000]}). "
+            f"The executed notebook is kept at {failed_dir / target.name}; no report was written."
+        ) from exc
+    return round(time.perf_counter() - t0, 3)
+
+
 def render(params: dict, out_dir: str | Path = "reports", *, pdf: bool = True) -> Path:
     """Render a report from its parameters into ``out_dir/<name>/``; returns that folder.
 
@@ -567,8 +694,6 @@ def render(params: dict, out_dir: str | Path = "reports", *, pdf: bool = True) -
         A notebook failed: the message names it and where its executed copy was kept
         (``out_dir/<name>.failed/``); no report files are left.
     """
-    import papermill as pm
-
     params = check_parameters(params)
     name = report_name(params)
     out_dir = Path(out_dir).resolve()
@@ -590,26 +715,24 @@ def render(params: dict, out_dir: str | Path = "reports", *, pdf: bool = True) -
             pickle.dump(data, fh)
         timings["load_data"] = round(time.perf_counter() - t0, 3)
         nb_params = {**{k: params[k] for k in PARAMETERS}, "work_dir": str(work)}
-        chapters = []
-        for chapter_name in CHAPTERS[params["report"]]:
-            source = _notebooks_dir() / f"{chapter_name}.ipynb"
-            target = final_stage / "notebooks" / f"{chapter_name}.ipynb"
-            t0 = time.perf_counter()
-            try:
-                pm.execute_notebook(
-                    str(source), str(target), parameters=nb_params, cwd=str(_project_root()),
-                    kernel_name="python3", progress_bar=False, log_output=False, report_mode=True,
-                )
-            except Exception as exc:  # papermill raises its own and kernel errors
-                failed_dir.mkdir(parents=True, exist_ok=True)
-                if target.exists():
-                    shutil.copy2(target, failed_dir / target.name)
-                raise ReportError(
-                    f"the {chapter_name!r} chapter failed ({type(exc).__name__}: {str(exc).strip()[:2000]}). "
-                    f"The executed notebook is kept at {failed_dir / target.name}; no report was written."
-                ) from exc
-            timings[chapter_name] = round(time.perf_counter() - t0, 3)
-            chapters.append(json.loads((work / "content" / f"{chapter_name}.json").read_text()))
+        names = CHAPTERS[params["report"]]
+        workers = max(
+            1, min(int(os.environ.get("DISPRO_REPORT_WORKERS", os.cpu_count() or 1)), len(names))
+        )
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # each chapter runs in its own kernel; they share only the read-only data file
+            futures = {
+                n: pool.submit(_execute, n, final_stage, nb_params, failed_dir) for n in names
+            }
+            errors = []
+            for n in names:
+                try:
+                    timings[n] = futures[n].result()
+                except ReportError as exc:
+                    errors.append(exc)
+            if errors:
+                raise errors[0]
+        chapters = [json.loads((work / "content" / f"{n}.json").read_text()) for n in names]
         synthetic = params["data"] == "demo"
         t0 = time.perf_counter()
         document, tables = _assemble_html(chapters, work, params, synthetic)
@@ -630,9 +753,11 @@ def render(params: dict, out_dir: str | Path = "reports", *, pdf: bool = True) -
             "inputs": inputs,
             "tables": [{"sheet": b["sheet"], "caption": b["caption"]} for b, _, _ in tables],
             "timings_seconds": timings,
-            "rendered_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "rendered_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }
-        (final_stage / "provenance.json").write_text(json.dumps(provenance, indent=2), encoding="utf-8")
+        (final_stage / "provenance.json").write_text(
+            json.dumps(provenance, indent=2), encoding="utf-8"
+        )
         destination = out_dir / name
         if destination.exists():
             trash = out_dir / f".{name}.old-{run_id}"
@@ -646,7 +771,9 @@ def render(params: dict, out_dir: str | Path = "reports", *, pdf: bool = True) -
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def render_batch(params: dict, out_dir: str | Path = "reports", *, pdf: bool = True, progress: bool = False) -> Path:
+def render_batch(
+    params: dict, out_dir: str | Path = "reports", *, pdf: bool = True, progress: bool = False
+) -> Path:
     """Render the report for Wessex and for each Wessex force, and an index page linking them.
 
     Returns the path of ``index.html`` in ``out_dir``.
@@ -675,7 +802,7 @@ def render_batch(params: dict, out_dir: str | Path = "reports", *, pdf: bool = T
     )
     index = out_dir / "index.html"
     index.write_text(
-        "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>dispro reports</title>"
+        '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>dispro reports</title>'
         f"<style>{_CSS}</style></head><body><h1>Disproportionality reports</h1><ul>{items}</ul></body></html>\n",
         encoding="utf-8",
     )

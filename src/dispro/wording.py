@@ -73,9 +73,7 @@ def describe_rri(
     excludes_one = lo > 1 or hi < 1
     if not (significant and excludes_one):
         allowing = (
-            ", once the number of comparisons in this report is allowed for"
-            if excludes_one
-            else ""
+            ", once the number of comparisons in this report is allowed for" if excludes_one else ""
         )
         return (
             f"There is no clear evidence of a difference between {group} and {reference} "
@@ -102,13 +100,19 @@ def describe_rri(
 
 
 def describe_table(
-    table: pd.DataFrame, *, reference: str, outcome: str, alpha: float = 0.05, population: str = "people"
+    table: pd.DataFrame,
+    *,
+    reference: str,
+    outcome: str,
+    alpha: float = 0.05,
+    population: str = "people",
 ) -> pd.DataFrame:
     """:func:`describe_rri` for every row: the table's key columns plus ``sentence`` and ``kind``."""
     out = []
     for _, row in table.iterrows():
-        sentence, kind = describe_rri(row, reference=reference, outcome=outcome, level=1 - alpha,
-                                      population=population)
+        sentence, kind = describe_rri(
+            row, reference=reference, outcome=outcome, level=1 - alpha, population=population
+        )
         out.append((sentence, kind))
     result = table.copy()
     result["sentence"] = [s for s, _ in out]
