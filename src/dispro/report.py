@@ -674,7 +674,9 @@ def _execute(chapter_name: str, final_stage: Path, nb_params: dict, failed_dir: 
     return round(time.perf_counter() - t0, 3)
 
 
-def render(params: dict, out_dir: str | Path = "reports", *, pdf: bool = True) -> Path:
+def render(
+    params: dict, out_dir: str | Path = "reports", *, pdf: bool = True, _loaded: tuple | None = None
+) -> Path:
     """Render a report from its parameters into ``out_dir/<name>/``; returns that folder.
 
     Parameters
@@ -709,7 +711,7 @@ def render(params: dict, out_dir: str | Path = "reports", *, pdf: bool = True) -
     failed_dir = out_dir / f"{name}.failed"
     try:
         t0 = time.perf_counter()
-        data, inputs = _load_data(params, work)
+        data, inputs = _loaded if _loaded is not None else _load_data(params, work)
         data = _filter(data, params)
         with open(work / "data.pkl", "wb") as fh:
             pickle.dump(data, fh)
@@ -782,18 +784,26 @@ def render_batch(
 
     areas = ["Wessex", *wessex_forces()]
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     folders = []
-    if progress:
-        from rich.progress import Progress
+    checked = check_parameters({**params, "area": areas[0]})
+    scratch = out_dir / f".batch-{uuid.uuid4().hex[:12]}"
+    scratch.mkdir()
+    try:
+        loaded = _load_data(checked, scratch)  # once for every area: each render keeps its own
+        if progress:
+            from rich.progress import Progress
 
-        with Progress() as bar:
-            task = bar.add_task("rendering", total=len(areas))
+            with Progress() as bar:
+                task = bar.add_task("rendering", total=len(areas))
+                for area in areas:
+                    folders.append((area, render({**params, "area": area}, out_dir, pdf=pdf, _loaded=loaded)))
+                    bar.advance(task)
+        else:
             for area in areas:
-                folders.append((area, render({**params, "area": area}, out_dir, pdf=pdf)))
-                bar.advance(task)
-    else:
-        for area in areas:
-            folders.append((area, render({**params, "area": area}, out_dir, pdf=pdf)))
+                folders.append((area, render({**params, "area": area}, out_dir, pdf=pdf, _loaded=loaded)))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     items = "".join(
         f'<li><a href="{html.escape(f.name)}/{html.escape(f.name)}.html">{html.escape(a)}</a> '
         f'(<a href="{html.escape(f.name)}/{html.escape(f.name)}.pdf">PDF</a>, '
