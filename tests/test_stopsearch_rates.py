@@ -209,3 +209,16 @@ def test_trend_test_size_and_power_by_simulation():
     alt = [trend_test(simulate(0.8)).query("test == 'trend'").iloc[0] for _ in range(50)]
     assert np.mean([a["p_value"] < 0.05 for a in alt]) > 0.9
     assert np.mean([a["estimate"] for a in alt]) == pytest.approx(0.8, abs=0.05)
+
+
+def test_wessex_combined_sums_events_and_person_years(wessex_records):
+    records, per_month = wessex_records
+    table = search_rates(records, period="financial_year", combine="Wessex")
+    row = table[(table.force == "Wessex") & (table.group == "Black")].iloc[0]
+    events = sum(per_month[f]["Black"] * (11 if f == "Wiltshire" else 12) for f in per_month)
+    person_years = sum(POP[(f, "Black")] * (11 if f == "Wiltshire" else 12) / 12 for f in per_month)
+    ref_events = sum(per_month[f]["White"] * (11 if f == "Wiltshire" else 12) for f in per_month)
+    ref_py = sum(POP[(f, "White")] * (11 if f == "Wiltshire" else 12) / 12 for f in per_month)
+    assert row["events"] == events and row["base"] == pytest.approx(person_years)
+    assert row["rri"] == pytest.approx((events / person_years) / (ref_events / ref_py))
+    assert set(table.force) == {"Dorset", "Hampshire", "Wiltshire", "Wessex"}

@@ -170,6 +170,7 @@ def search_rates(
     method: str = "poisson_exact",
     alpha: float = 0.05,
     per: float = 1000,
+    combine: str | None = None,
     **kwargs,
 ) -> pd.DataFrame:
     """Person searches per 1,000 residents a year by ethnic group, and the RRI against a reference.
@@ -191,6 +192,10 @@ def search_rates(
     ethnicity : {"self_defined", "officer_defined", "fallback"}
         Self-defined 5+1 groups (default, as official statistics), officer-defined 4+1 groups, or
         the clearly labelled fallback (officer-defined where self-defined was not stated).
+    combine : str, optional
+        Also give the areas together as one area of this name (e.g. ``"Wessex"``): events summed,
+        person-years summed over each area's own covered months. Only areas that all have a
+        population are combined; otherwise the combined rows get status ``no_base``.
     reference, method, alpha, per, **kwargs
         Passed to :func:`dispro.rri` (default exact Poisson intervals).
 
@@ -240,6 +245,8 @@ def search_rates(
     )
     exposure = cells.merge(pop, on=[c for c in pop_keys if c != "ethnicity"], how="inner")
     exposure["population"] = exposure["population"] * exposure["months_covered"] / 12
+    if combine:
+        counts, exposure = _combine(counts, exposure, area, by, combine, notes)
     table = rri(
         counts, group="ethnicity", reference=reference, events="events", base=exposure,
         by=[area, "period", *by], per=per, method=method, alpha=alpha, **kwargs,
@@ -266,6 +273,25 @@ def search_rates(
     table.attrs["ethnicity_basis"] = ethnicity
     ledger.carry(counts, table)
     return table
+
+
+def _combine(counts, exposure, area, by, name, notes):
+    """Add rows for all areas together: summed events and summed person-years."""
+    keys = ["period", *by, "ethnicity"]
+    summed = counts.groupby(keys, observed=True, dropna=False)["events"].sum().reset_index()
+    months = counts.groupby("period")[["months_covered", "months_in_period"]].max().reset_index()
+    summed = summed.merge(months, on="period", how="left").assign(**{area: name})
+    areas = set(counts[area])
+    pop_keys = [c for c in ["period", *by, "ethnicity"] if c in exposure.columns]
+    have = exposure.groupby(pop_keys, observed=True)[area].nunique().rename("_n").reset_index()
+    pop = exposure.groupby(pop_keys, observed=True)["population"].sum(min_count=1).reset_index()
+    pop = pop.merge(have, on=pop_keys)
+    pop = pop[pop["_n"] == len(areas)].drop(columns="_n").assign(**{area: name})
+    if len(pop) == 0:
+        notes[name] = "not every area has a resident population, so they are not combined"
+    counts = pd.concat([counts, summed[counts.columns]], ignore_index=True)
+    exposure = pd.concat([exposure, pop[[c for c in exposure.columns if c in pop.columns]]], ignore_index=True)
+    return counts, exposure
 
 
 # --------------------------------------------------------------------------------------------
