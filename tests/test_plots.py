@@ -51,3 +51,37 @@ def test_trend_plot_and_bad_table():
     assert plot_forest(table(), ax=ax2) is ax2
     with pytest.raises(ValidationError):
         plot_forest(pd.DataFrame({"x": [1]}))
+
+
+def pathway():
+    from dispro.pathway import pathway_matrix
+    from dispro.synth import wessex
+
+    data = wessex(scale=0.2, datasets=["disposals", "sentencing"])
+    return pathway_matrix(data, by=None)
+
+
+def test_pathway_heatmap_and_where_disparity():
+    from dispro.plots import plot_pathway_heatmap, plot_where_disparity
+
+    matrix = pathway()
+    ax = plot_pathway_heatmap(matrix[matrix.measure == "rate"], reference="White")
+    texts = [t.get_text() for t in ax.texts]
+    black = matrix[(matrix.group == "Black") & (matrix.stage == "custody")].iloc[0]
+    assert f"{black['rri']:.2f}" + ("*" if black["significant"] else "") in texts
+    ax = plot_where_disparity(matrix, group="Black")
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(matrix[matrix.group == "Black"].sort_values("order")["label"])
+
+
+def test_adjusted_side_by_side():
+    from dispro import models
+    from dispro.plots import plot_adjusted
+    from dispro.synth import wessex
+
+    d = wessex(scale=0.2, datasets=["sentencing"])["sentencing"]
+    d = d[d.ethnicity != "Not stated"]
+    fit = models.logistic(d, outcome={"outcome": ["immediate_custody"]}, controls=["offence_group"], dropna=True)
+    ax = plot_adjusted(fit.adjusted)
+    shown = fit.adjusted[fit.adjusted.ci_lower.notna()]
+    xs = sorted(np.concatenate([np.asarray(c.lines[0].get_xdata(), dtype=float) for c in ax.containers]))
+    np.testing.assert_allclose(xs, sorted([*shown.rri, *shown.adjusted_rr]))

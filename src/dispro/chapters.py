@@ -547,34 +547,23 @@ def adjusted(ch, data, params, stage_name: str) -> None:
     }.get(stage_name, [])
     if records is None or records.empty:
         return
-    try:
-        from . import models
-    except ImportError:  # pragma: no cover - the models module is part of the package
-        return
+    from . import models
+    from .plots import plot_adjusted
+
     controls = [c for c in controls if c in records.columns and records[c].nunique() > 1]
-    events = {
-        "column": spec["events"]["where"][0]["column"],
-        "in": spec["events"]["where"][0]["in"],
-    }
+    where = spec["events"]["where"][0]
     base_cond = spec["base"]["where"][0]
     subset = records[records[base_cond["column"]].isin(base_cond["in"])]
     subset = subset[subset["ethnicity"] != NOT_STATED]
-    subset = subset.dropna(subset=controls)
-    outcome = {events["column"]: list(events["in"])}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fit = models.logistic(
-                subset,
-                outcome=outcome,
-                reference=params["reference"],
-                controls=controls,
-                alpha=params["alpha"],
-            )
+            fit = models.logistic(subset, outcome={where["column"]: list(where["in"])},
+                                  reference=params["reference"], controls=controls,
+                                  alpha=params["alpha"], dropna=True)
         except DisproError as exc:
             ch.text(f"The adjusted model could not be fitted: {exc}")
             return
-    adjusted_table = models.adjusted_table(fit) if hasattr(models, "adjusted_table") else None
     ch.heading("Taking case mix into account", level=3)
     ch.text(
         "The adjusted comparison asks how different the outcomes are for people alike in "
@@ -582,9 +571,15 @@ def adjusted(ch, data, params, stage_name: str) -> None:
         + ". It uses a logistic regression; the adjusted risk ratio (marginal standardisation) is on the "
         "same scale as the unadjusted relative rate index, so the two can be compared directly."
     )
-    if adjusted_table is not None:
-        ch.table(
-            f"{stage_name}_adjusted",
-            adjusted_table,
-            caption=f"{spec['label']}: unadjusted and adjusted ratios against {params['reference']} people",
-        )
+    shown = fit.adjusted[["group", "events", "base", "rri", "rri_ci_lower", "rri_ci_upper", "adjusted_rr",
+                          "ci_lower", "ci_upper", "share_explained", "e_value"]]
+    ch.table(
+        f"{stage_name}_adjusted",
+        shown,
+        caption=f"{spec['label']}: unadjusted relative rate and adjusted risk ratio against {params['reference']} people",
+        notes="Adjusted risk ratio by marginal standardisation from a logistic regression fitted on "
+        "collapsed cells (delta-method intervals). share_explained = 1 - ln(adjusted RR) / ln(RRI), "
+        "shown when both lie on the same side of 1. E-value: how strong unmeasured confounding would "
+        "have to be to explain away the adjusted ratio (VanderWeele and Ding 2017).",
+    )
+    ch.figure(plot_adjusted(fit.adjusted), caption=f"{spec['label']}: unadjusted and adjusted ratios (log scale)")
