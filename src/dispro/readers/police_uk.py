@@ -400,9 +400,10 @@ def read_police_uk(
 
     Examples
     --------
-    >>> import dispro  # doctest: +SKIP
-    >>> searches = dispro.read_police_uk("2024-03.zip")  # doctest: +SKIP
-    >>> dispro.coverage(searches)  # doctest: +SKIP
+    A data.police.uk monthly archive, then its force x month coverage::
+
+        searches = dispro.read_police_uk("2024-03.zip")
+        dispro.coverage(searches)
     """
     check_choice("clock", clock, CLOCKS)
     mapping = load_mapping("police_uk")

@@ -125,9 +125,10 @@ def read_records(
 
     Examples
     --------
-    >>> import dispro  # doctest: +SKIP
-    >>> sentences = dispro.read_records("courts_2024.csv", dataset="sentencing",
-    ...                                 mapping="my_court_extract.yaml")  # doctest: +SKIP
+    A court extract with its own layout, described by a YAML mapping::
+
+        sentences = dispro.read_records("courts_2024.csv", dataset="sentencing",
+                                        mapping="my_court_extract.yaml")
     """
     _check_dataset(dataset, RECORD_DATASETS)
     spec = load_mapping(mapping)
@@ -204,9 +205,10 @@ def read_counts(
 
     Examples
     --------
-    >>> import dispro  # doctest: +SKIP
-    >>> uof = dispro.read_counts("april2019-march2020.csv",
-    ...                          mapping="home_office_use_of_force_by_ethnicity")  # doctest: +SKIP
+    The Home Office use-of-force table by ethnicity and force, through the shipped mapping::
+
+        uof = dispro.read_counts("april2019-march2020.csv",
+                                 mapping="home_office_use_of_force_by_ethnicity")
     """
     if dataset is not None:
         _check_dataset(dataset, datasets())
