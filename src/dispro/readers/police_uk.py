@@ -209,7 +209,7 @@ def _read_one(src: _Source, mapping, canonical: set[str], strict: bool) -> pd.Da
         # header is an error (with header=0 pandas silently takes the first column as the index
         # when the first data row has one field more, shifting every column of the file)
         cells = pd.read_csv(
-            io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_values=[""],
+            io.StringIO(text), header=None, dtype=object, keep_default_na=False, na_values=[""],
             skipinitialspace=False,
         )  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
