@@ -172,3 +172,16 @@ def test_population_command(tmp_path):
     assert got["population"].sum() == 3_521_790
     result = runner.invoke(app, ["population", "--area", "City of London"])
     assert result.exit_code == 2 and "Westminster" in result.output
+
+
+def test_synth_command_writes_files_that_say_synthetic(tmp_path):
+    out = tmp_path / "synthetic"
+    result = runner.invoke(app, ["synth", "--out", str(out), "--scale", "0.05", "--start", "2023-01", "--end", "2023-03"])
+    assert result.exit_code == 0, result.output
+    files = [p for p in out.rglob("*") if p.is_file()]
+    data_files = [p for p in files if p.suffix == ".csv"]
+    assert data_files and all("synthetic" in p.name for p in data_files)
+    assert (out / "SYNTHETIC.md").is_file()
+    searches = dispro.read_police_uk(out / "stop_search")
+    assert set(searches["force"]) == {"Dorset", "Hampshire", "Wiltshire"}
+    assert dispro.coverage(searches)["present"].all()
