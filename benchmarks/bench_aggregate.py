@@ -8,10 +8,11 @@ force x quarter x ethnicity x legislation four ways, each in a fresh Python proc
 - ``pandas`` : plain pandas, ``pd.read_parquet(path)`` / ``pd.read_csv(path)`` of the whole file,
   the quarter from ``date``, then ``groupby(...).size()``.
 
-For each it prints the wall time of the work (measured inside the child, imports excluded), the
-wall time of the whole process, and the child's peak resident memory (``ru_maxrss`` from
-``os.wait4``, so each process is measured on its own). It then checks that the four count tables
-are identical. Run with::
+For each it prints the wall time of the work (measured inside the child, imports excluded), its
+CPU time (all threads), the wall time of the whole process, the child's peak resident memory
+(``ru_maxrss`` from ``os.wait4``, so each process is measured on its own) and the machine's load
+average (wall times on a shared machine are only comparable at low load). It then checks that the
+four count tables are identical. Run with::
 
     .venv/bin/python benchmarks/bench_aggregate.py            # 10M rows, best of 1
     .venv/bin/python benchmarks/bench_aggregate.py --repeat 3 --rows 10000000
@@ -65,6 +66,17 @@ def _column(rng, values, p, n, blank=0.0):
     return pa.DictionaryArray.from_arrays(pa.array(idx, mask=mask), pa.array(values))
 
 
+def _as_text(col):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(col.type):
+        return pc.cast(col, pa.string())
+    if pa.types.is_boolean(col.type):
+        return pc.if_else(col, "True", "False")
+    return col
+
+
 def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
     """Write ``rows`` synthetic records as parquet and CSV (skipped when both already exist)."""
     import pyarrow as pa
@@ -99,7 +111,12 @@ def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
     leg_p /= leg_p.sum()
     objects = _codes("object_of_search")
     outcomes = _codes("stop_search_outcome")
-    shares = {"arrest": 0.12, "summons_charged": 0.03, "caution": 0.01, "community_resolution": 0.06}
+    shares = {
+        "arrest": 0.12,
+        "summons_charged": 0.03,
+        "caution": 0.01,
+        "community_resolution": 0.06,
+    }
     outcome_p = np.array([shares.get(c, 0.02) for c in outcomes])
     outcome_p[outcomes.index("no_further_action")] = 0.68
     outcome_p /= outcome_p.sum()
@@ -123,9 +140,7 @@ def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
                 {
                     "date": date,
                     "force": _column(rng, forces, force_p, n),
-                    "search_type": _column(
-                        rng, _codes("search_type"), [0.8, 0.15, 0.05], n
-                    ),
+                    "search_type": _column(rng, _codes("search_type"), [0.8, 0.15, 0.05], n),
                     "sex": _column(rng, ["Male", "Female", "Other"], [0.85, 0.145, 0.005], n, 0.01),
                     "age_band": _column(
                         rng, _codes("age_band_police_uk"), [0.01, 0.2, 0.35, 0.24, 0.2], n, 0.03
@@ -152,20 +167,19 @@ def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
                 schema = table.schema
                 pq_writer = pq.ParquetWriter(parquet.with_name(parquet.name + ".part"), schema)
             pq_writer.write_table(table, row_group_size=CHUNK)
-            # the CSV as police.uk writes it: plain text, ISO 8601 dates with +00:00
+            # the CSV as police.uk writes it: unquoted text (no value holds a comma), ISO 8601
+            # dates with +00:00, True/False
             text = table.set_column(
-                0, "date", pc.strftime(
+                0,
+                "date",
+                pc.strftime(
                     pc.cast(table["date"], pa.timestamp("s", tz="UTC")),
                     format="%Y-%m-%dT%H:%M:%S+00:00",
                 ),
             )
             text = pa.table(
                 {
-                    name: (
-                        pc.cast(col, pa.string())
-                        if pa.types.is_dictionary(col.type)
-                        else col
-                    )
+                    name: _as_text(col)
                     for name, col in zip(text.column_names, text.columns, strict=True)
                 }
             )
@@ -173,7 +187,7 @@ def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
                 csv_writer = pacsv.CSVWriter(
                     csv_path.with_name(csv_path.name + ".part"),
                     text.schema,
-                    write_options=pacsv.WriteOptions(quoting_style="needed"),
+                    write_options=pacsv.WriteOptions(quoting_style="none"),
                 )
             csv_writer.write_table(text)
             print(f"  generated {offset + n:,} / {rows:,} records", file=sys.stderr)
@@ -199,21 +213,21 @@ def child(fmt: str, tool: str, path: str, result: str) -> None:
     if tool == "dispro":
         from dispro.aggregate import aggregate
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         counts = aggregate(path, dataset="stop_search", by=BY, engine="duckdb", dropna=True)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         counts = counts.rename(columns={"base": "records"})[[*BY, "records"]]
     else:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         records = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
         date = records["date"]
         if fmt == "csv":
             date = pd.to_datetime(date, format="ISO8601", utc=True)
         records["quarter"] = date.dt.year.astype(str) + "Q" + date.dt.quarter.astype(str)
         counts = records.groupby(BY).size().reset_index(name="records")
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     counts.to_parquet(result, index=False)
-    print(json.dumps({"seconds": seconds}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu}))
 
 
 def run_case(fmt: str, tool: str, path: Path) -> dict:
@@ -233,11 +247,12 @@ def run_case(fmt: str, tool: str, path: Path) -> dict:
     proc.stdout.close()
     if proc.returncode != 0:
         raise SystemExit(f"case {fmt}/{tool} failed (exit {proc.returncode})")
-    seconds = json.loads(out.strip().splitlines()[-1])["seconds"]
+    timing = json.loads(out.strip().splitlines()[-1])
     # ru_maxrss is in kilobytes on Linux (bytes on macOS)
     scale = 1 if sys.platform == "darwin" else 1024
     return {
-        "seconds": seconds,
+        "seconds": timing["seconds"],
+        "cpu_seconds": timing["cpu_seconds"],
         "process_seconds": wall,
         "peak_bytes": usage.ru_maxrss * scale,
         "result": result,
@@ -262,7 +277,9 @@ def _same_counts() -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=1, help="runs per case; the best is kept")
     parser.add_argument("--child", nargs=4, metavar=("FORMAT", "TOOL", "PATH", "RESULT"))
@@ -289,8 +306,10 @@ def main() -> None:
         best["peak_bytes"] = max(r["peak_bytes"] for r in runs)
         results[fmt, tool] = best
         print(
-            f"{fmt:8} {tool:7} {best['seconds']:8.2f} s  (process {best['process_seconds']:6.2f} s)"
-            f"  peak RSS {best['peak_bytes'] / 2**20:8,.0f} MiB",
+            f"{fmt:8} {tool:7} {best['seconds']:8.2f} s  (CPU {best['cpu_seconds']:6.2f} s,"
+            f" process {best['process_seconds']:6.2f} s)"
+            f"  peak RSS {best['peak_bytes'] / 2**20:8,.0f} MiB"
+            f"  (load average {os.getloadavg()[0]:.1f})",
             flush=True,
         )
     same = _same_counts()
