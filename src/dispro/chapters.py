@@ -303,6 +303,13 @@ def stop_search_trend(ch, data, params) -> None:
             alpha=params["alpha"],
         )
     ch.heading("Change over time")
+    latest = sorted(quarterly["period"].unique())[-4:]
+    recent = quarterly[quarterly["period"].isin(latest) & (quarterly["group"] != NOT_STATED)]
+    ch.table(
+        "quarters", recent[["force", "period", *_RRI_SHOW, "months_covered"]],
+        caption="The last four quarters: searches per 1,000 residents a year and the relative rate index",
+        notes="Quarterly rates are annualised (person-years covered); q: Benjamini-Hochberg over the table.",
+    )
     for force, rows in quarterly.groupby("force"):
         shown = rows[(rows["group"] != params["reference"]) & rows["ci_lower"].notna()]
         if len(shown):
