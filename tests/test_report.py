@@ -196,3 +196,24 @@ def test_a_failed_run_leaves_no_report(tmp_path, monkeypatch):
     left = sorted(p.name for p in out.iterdir())
     assert left == [report.report_name(report.check_parameters({**PARAMS, "report": "scrutiny", "area": "Dorset"})) + ".failed"]
     assert (out / left[0] / "stop_search.ipynb").is_file()
+
+
+def test_city_of_london_scrutiny_pack_from_real_data(tmp_path, realdata):
+    """The example config renders the scrutiny pack from the real police.uk files."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "reports" / "config" / "city_of_london.yaml").read_text())
+    config["data"] = str(root / "reports" / "config" / config["data"])
+    folder = report.render(config, tmp_path, pdf=False)
+    text = (folder / f"{folder.name}.html").read_text()
+    assert "SYNTHETIC" not in text and "City of London" in text
+    wb = openpyxl.load_workbook(folder / f"{folder.name}.xlsx")
+    rows = list(wb["stop_search_hit_rates"].iter_rows(values_only=True))
+    header_at = next(i for i, r in enumerate(rows) if r and "group" in r)
+    table = pd.DataFrame(rows[header_at + 1 :], columns=rows[header_at]).set_index("group")
+    # White: 876 hits in 2,303 person searches (outcome linked; s60 excluded), as test_hitrate
+    # computes from the raw files with the csv module
+    assert table.loc["White", "hits"] == 876 and table.loc["White", "searches"] == 2303
+    prov = json.loads((folder / "provenance.json").read_text())
+    assert prov["synthetic"] is False and len(prov["inputs"]) == 36
