@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import tempfile
+import uuid
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -639,7 +640,10 @@ class _DuckDB:
 
         self._duckdb = duckdb
         config = _duckdb_config()
-        self._tmp = config["temp_directory"] = tempfile.mkdtemp(prefix="dispro-duckdb-")
+        # where DuckDB spills beyond its memory limit; it creates the folder only if it spills
+        self._tmp = config["temp_directory"] = os.path.join(
+            tempfile.gettempdir(), f"dispro-duckdb-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        )
         try:
             self.con = duckdb.connect(":memory:", config=config)
         except duckdb.Error as exc:
