@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps test report lint bench clean population notebooks
+.PHONY: install system-deps test report lint bench bench-aggregate bench-models clean population notebooks
 
 # the PDF checks need poppler's pdftotext/pdftoppm; weasyprint needs pango (Debian packages)
 system-deps:
@@ -33,6 +33,13 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_rri.py
+	$(BIN)/python benchmarks/bench_police_uk.py
+
+bench-aggregate: install  # writes 2.4 GB of synthetic records to benchmarks/results/ on the first run
+	$(BIN)/python benchmarks/bench_aggregate.py --repeat 5
+
+bench-models: install
+	$(BIN)/python benchmarks/bench_models.py
 
 population: install
 	$(BIN)/python scripts/build_census2021.py

@@ -52,7 +52,7 @@ CHAPTERS = {
 
 def parameters_cell():
     lines = []
-    for name, (kind, default, description) in PARAMETERS.items():
+    for name, (_kind, default, description) in PARAMETERS.items():
         value = default if default is not None else "Wessex"
         lines.append(f"{name} = {value!r}  # {description}")
     lines.append('work_dir = ""  # set by the renderer: the run\'s private work folder')

@@ -21,8 +21,8 @@ from .errors import (
     ValidationError,
     ZeroCellWarning,
 )
-from .readers import coverage, person_searches, read_counts, read_police_uk, read_records
 from .rates import RRI_COLUMNS, count_events, practical_band, rri, rri_from_records
+from .readers import coverage, person_searches, read_counts, read_police_uk, read_records
 
 __all__ = [
     "__version__",

@@ -758,6 +758,11 @@ class _DuckDB:
             self.con.execute(sql, params)
         except self._duckdb.Error as exc:
             shown = ", ".join(f.path for f in files[:3]) + (" ..." if len(files) > 3 else "")
+            if isinstance(exc, self._duckdb.OutOfMemoryException):
+                raise DisproError(
+                    f"DuckDB ran out of memory aggregating {shown}; raise its limit with the "
+                    f"environment variable {MEMORY_ENV} (e.g. '8GB') or lower {THREADS_ENV}: {exc}"
+                ) from exc
             raise DisproError(f"DuckDB could not read the record files ({shown}): {exc}") from exc
 
     def sums(self, exprs: list) -> list[int]:

@@ -21,7 +21,8 @@ def exclusions(frame: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame
         ``step`` (the function that applied the rule), ``rule`` (plain English), ``rows`` (how many
-        rows it affected) and ``action`` (``excluded`` or ``relabelled``).
+        rows it affected) and ``action``: ``read`` (rows in), ``excluded`` (dropped: rows read =
+        rows kept + rows excluded), ``relabelled``, ``noted`` or ``kept`` (flagged, not dropped).
     """
     entries = frame.attrs.get("exclusions", [])
     return pd.DataFrame(list(entries), columns=list(LEDGER_COLUMNS)).astype({"rows": "int64"})
