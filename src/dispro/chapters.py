@@ -40,13 +40,6 @@ _OUTCOME_WORDS = {
 _RRI_SHOW = ["group", "events", "base", "rate", "rri", "ci_lower", "ci_upper", "q_value", "status"]
 
 
-def _quiet():
-    ctx = warnings.catch_warnings()
-    ctx.__enter__()
-    warnings.simplefilter("ignore", DisproWarning)
-    return ctx
-
-
 def _first_sentences(table, params, outcome, by):
     sentences = []
     text = describe_table(

@@ -56,6 +56,7 @@ from statsmodels.tools import sm_exceptions
 from threadpoolctl import threadpool_limits
 
 from . import ledger
+from ._checks import check_alpha as _check_alpha
 from .errors import (
     DataQualityWarning,
     DisproError,
@@ -437,13 +438,6 @@ def _separation(X, pos, neg, mixed):
 # --------------------------------------------------------------------------------------------
 # checks and preparation
 # --------------------------------------------------------------------------------------------
-
-
-def _check_alpha(alpha) -> None:
-    if isinstance(alpha, bool) or not (isinstance(alpha, float | int) and 0 < alpha < 1):
-        raise ParameterError(
-            f"`alpha` must be a number strictly between 0 and 1 (e.g. 0.05), but {alpha!r} was passed"
-        )
 
 
 def _check_frame(frame, name: str, func: str) -> None:

@@ -19,6 +19,7 @@ import yaml
 from scipy import stats
 
 from . import ledger
+from ._checks import as_list
 from ._paths import dictionary_dir
 from .errors import DataQualityWarning, ParameterError, ValidationError, check_choice, did_you_mean
 from .ethnicity import NOT_STATED
@@ -103,7 +104,7 @@ def stage_counts(
         blank are counted in the ledger.
     """
     spec = stage(name)
-    by = [by] if isinstance(by, str) else list(by or [])
+    by = as_list(by)
     missing = [c for c in [group, *by] if c not in records.columns]
     if missing:
         raise ValidationError(f"stage {name!r}: the records lack {missing}")
@@ -157,7 +158,7 @@ def ratio_of_means(
         ``by..., `` then :data:`dispro.rates.RRI_COLUMNS`, with ``rate`` the mean, ``rri`` the
         ratio of means, ``events`` and ``base`` the number of values.
     """
-    by = [by] if isinstance(by, str) else list(by or [])
+    by = as_list(by)
     agg = counts.groupby([*by, group], observed=True)[["events", "value_sum", "value_sumsq"]].sum().reset_index()
     n = agg["events"].to_numpy(dtype=float)
     mean = agg["value_sum"].to_numpy(dtype=float) / n
@@ -241,7 +242,7 @@ def pathway_matrix(
         and group. ``sentence_length`` rows are ratios of means (``rate`` = mean months).
     """
     check_choice("basis", basis, BASES)
-    by = [by] if isinstance(by, str) else list(by or [])
+    by = as_list(by)
     names = list(stages_) if stages_ is not None else [s["name"] for s in _stages()]
     pieces, skipped = [], []
     entries: list[dict] = []

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import special, stats
 
 from . import ledger
+from ._checks import as_list as _as_list
 from .errors import (
     LowCountWarning,
     ParameterError,
@@ -157,14 +158,6 @@ _KERNELS: dict[str, Callable] = {
 # --------------------------------------------------------------------------------------------
 # checks
 # --------------------------------------------------------------------------------------------
-
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return list(value)
 
 
 def _require_columns(frame: pd.DataFrame, columns: dict[str, str], what: str = "the data") -> None:

@@ -24,6 +24,8 @@ import statsmodels.formula.api as smf
 from statsmodels.stats.proportion import proportion_confint
 
 from .. import ledger
+from .._checks import as_list as _as_list
+from .._checks import check_alpha as _check_alpha
 from ..dictionary import codelist
 from ..errors import (
     DataQualityWarning,
@@ -149,21 +151,6 @@ def _newcombe(k1, n1, k0, n0, alpha: float):
 # --------------------------------------------------------------------------------------------
 # checks and shared preparation (used by shares.py and concordance.py too)
 # --------------------------------------------------------------------------------------------
-
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return list(value)
-
-
-def _check_alpha(alpha) -> None:
-    if isinstance(alpha, bool) or not (isinstance(alpha, float | int) and 0 < alpha < 1):
-        raise ParameterError(
-            f"`alpha` must be a number strictly between 0 and 1, but {alpha!r} was passed"
-        )
 
 
 def _check_records(records, func: str) -> None:

@@ -18,6 +18,7 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from .. import ledger
+from .._checks import as_list
 from ..errors import (
     AreaError,
     DataQualityWarning,
@@ -120,7 +121,7 @@ def search_counts(
         every area-period so that a zero is a zero; a month with no file is not a zero but a
         smaller ``months_covered``.
     """
-    by = [by] if isinstance(by, str) else list(by or [])
+    by = as_list(by)
     _require(records, [area, "month", "ethnicity", "vehicle_only", *by], "search_counts")
     people = person_searches(records)
     people = people.assign(ethnicity=_group_column(people, ethnicity).to_numpy())
@@ -215,7 +216,7 @@ def search_rates(
     changed since March 2021, and people whose ethnicity was not stated have no population: state
     these caveats with every table.
     """
-    by = [by] if isinstance(by, str) else list(by or [])
+    by = as_list(by)
     counts = search_counts(records, period=period, by=by, ethnicity=ethnicity, area=area)
     notes: dict[str, str] = {}
     if population is None:
@@ -343,7 +344,7 @@ def missing_ethnicity_bounds(
     and base ``A`` in the group, ``b`` and ``B`` in the reference: lower ``(a/A) / ((b+U)/B)``,
     upper ``((a+U)/A) / (b/B)``, parity share ``(a·B/A − b) / U``.
     """
-    by = [by] if isinstance(by, str) else list(by or [])
+    by = as_list(by)
     for c in [group, events, base, *by]:
         if c not in counts.columns:
             raise ValidationError(f"column {c!r} is not in the counts{did_you_mean(c, counts.columns)}")
