@@ -5,11 +5,15 @@ BIN := $(VENV)/bin
 
 .PHONY: install system-deps test report lint bench bench-aggregate bench-models clean population notebooks
 
-# the PDF checks need poppler's pdftotext/pdftoppm; weasyprint needs pango (Debian packages)
+# the PDF checks need poppler's pdftotext/pdftoppm; weasyprint needs pango; the Spark test needs
+# a Java runtime (Debian packages)
 system-deps:
 	@command -v pdftotext >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
 	  (apt-get update -qq && apt-get install -y -qq poppler-utils libpango-1.0-0 libpangoft2-1.0-0 >/dev/null) || \
 	  echo "install poppler-utils (pdftotext, pdftoppm) for the PDF tests"; }
+	@command -v java >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null) || \
+	  echo "install a Java 17 runtime (openjdk-17-jre-headless) for the Spark test"; }
 
 $(BIN)/dispro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -56,7 +56,7 @@ __all__ = [
 COUNT_COLUMNS = ("events", "base")
 #: Period columns derived from ``date`` that ``by`` (and conditions) may name.
 PERIODS = ("month", "quarter", "financial_year", "year")
-ENGINES = ("auto", "pandas", "duckdb")
+ENGINES = ("auto", "pandas", "duckdb", "ibis")
 #: ``engine="auto"`` uses DuckDB when the input files together are at least this large.
 DEFAULT_THRESHOLD_BYTES = 256 * 2**20
 THRESHOLD_ENV = "DISPRO_DUCKDB_THRESHOLD_BYTES"
@@ -1408,6 +1408,32 @@ def aggregate(
         if not isinstance(value, bool | np.bool_):
             raise ParameterError(f"`{name}` must be True or False, but {value!r} was passed")
     plan = _plan(dataset, by, events, at_risk)
+    from . import engines
+
+    if engines.is_table(source) or engine == "ibis":
+        if engine not in ("auto", "ibis"):
+            raise ParameterError(
+                f"an Ibis table is counted by the engine that holds it; pass engine='ibis' or "
+                f"'auto', not {engine!r}"
+            )
+        table = source if engines.is_table(source) else engines.read(source)
+        engines.check_columns(table, plan)
+        cells = engines.IbisCells(table, plan)
+        try:
+            result = _count(
+                cells, plan, engines._table_label(table), False, dropna=dropna, strict=strict
+            )
+        finally:
+            cells.close()
+        result.attrs.update(
+            {
+                "engine": f"ibis-{cells.backend}",
+                "files": [] if engines.is_table(source) else _resolve(source)[0],
+                "dataset": dataset,
+                "input_bytes": None,
+            }
+        )
+        return result
     threshold = _threshold(threshold_bytes)
     paths, shown = _resolve(source)
     files = [_inspect(p, plan) for p in paths]

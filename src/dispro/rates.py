@@ -713,8 +713,11 @@ def count_events(
 
     Parameters
     ----------
-    records : DataFrame
-        One row per person or decision.
+    records : DataFrame or Ibis table
+        One row per person or decision. An Ibis table (DuckDB, Spark, a warehouse: see
+        :mod:`dispro.engines`) is counted where it lives, by one ``GROUP BY``; only the counts
+        come back. With a table, ``events`` and ``at_risk`` are a True/False column, a mapping
+        or a function of the table returning an Ibis True/False expression.
     events : str, dict, callable or boolean array
         Which rows are events: the name of a boolean column (e.g. ``"arrest"``), an expression
         (``"outcome == 'arrest'"``), a mapping ``{"disposal": ["caution", "community_resolution"]}``,
@@ -742,13 +745,33 @@ def count_events(
     1     White       1     2
     """
     by = _as_list(by)
+    from . import engines
+
+    if engines.is_table(records):  # counted on the engine that holds the table
+        risk = engines.condition(records, at_risk, "at_risk")
+        hit = engines.condition(records, events, "events")
+        cells = engines.count_cells(records, [*by, group], {"__risk": risk, "__hit": hit})
+        for name, cond in (("__risk", risk), ("__hit", hit)):
+            if cond is None:  # every record
+                cells[name] = pd.array(np.ones(len(cells), dtype=bool), dtype="boolean")
+        return _count_core(
+            cells, cells["__risk"], cells["__hit"], group=group, by=by, dropna=dropna,
+            weights=cells["n"].to_numpy(dtype="int64"), carry=None,
+        )  # fmt: skip
     _require_columns(records, {group: "group", **{c: "by" for c in by}}, "the records")
     risk = _condition(records, at_risk, "at_risk")
     hit = _condition(records, events, "events")
+    return _count_core(records, risk, hit, group=group, by=by, dropna=dropna, carry=records)
+
+
+def _count_core(records, risk, hit, *, group, by, dropna, weights=None, carry=None):
+    """count_events on rows (``weights`` None) or on cells of ``weights`` records each."""
+    w = np.ones(len(records), dtype="int64") if weights is None else weights
     risk_known = risk.fillna(False).to_numpy(dtype=bool)
     result_ledger = pd.DataFrame()
-    ledger.carry(records, result_ledger)
-    n_risk_unknown = int(risk.isna().sum())
+    if carry is not None:
+        ledger.carry(carry, result_ledger)
+    n_risk_unknown = int(w[risk.isna().to_numpy()].sum())
     problems = {
         f"missing {group!r}": risk_known & records[group].isna().to_numpy(),
         "missing event status": risk_known & hit.isna().to_numpy(),
@@ -759,16 +782,19 @@ def count_events(
     for what, mask in problems.items():
         if mask.any():
             if not dropna:
+                where = (
+                    f" (first rows: {records.index[mask][:10].tolist()})" if weights is None else ""
+                )
                 raise ValidationError(
-                    f"{int(mask.sum())} record(s) at risk have a {what} (first rows: "
-                    f"{records.index[mask][:10].tolist()}). Label them (e.g. 'Not stated') or pass "
-                    "dropna=True to exclude them; exclusions are counted in the ledger."
+                    f"{int(w[mask].sum())} record(s) at risk have a {what}{where}. Label them "
+                    "(e.g. 'Not stated') or pass dropna=True to exclude them; exclusions are "
+                    "counted in the ledger."
                 )
             ledger.record(
                 result_ledger,
                 "count_events",
                 f"records at risk with a {what}",
-                int((mask & ~drop).sum()),
+                int(w[mask & ~drop].sum()),
             )
             drop |= mask
     if n_risk_unknown:
@@ -781,8 +807,9 @@ def count_events(
             result_ledger, "count_events", "records with a missing at-risk status", n_risk_unknown
         )
     keep = risk_known & ~drop
+    wk = w[keep]
     sub = records.loc[keep, [*by, group]].assign(
-        events=hit.to_numpy()[keep].astype(bool).astype("int64"), base=1
+        events=hit.to_numpy()[keep].astype(bool).astype("int64") * wk, base=wk
     )
     counts = (
         sub.groupby([*by, group], observed=True, sort=True)[["events", "base"]].sum().reset_index()

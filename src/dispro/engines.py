@@ -1,0 +1,384 @@
+"""Records where they live: the records-to-counts step as one Ibis expression on any engine.
+
+National and multi-year records sit in warehouses and Spark clusters, not in files on a laptop.
+Everything dispro measures starts from counts, so only the step from records to counts has to
+run where the records are. This module writes that step once, as an `Ibis
+<https://ibis-project.org>`_ expression, and lets Ibis compile it for the engine that holds the
+table: DuckDB by default, Spark, or a SQL warehouse (Postgres, BigQuery, Snowflake, Trino...).
+
+Wherever dispro accepts records it also accepts an Ibis table:
+
+- :func:`dispro.aggregate.aggregate` (records to ``by..., events, base`` with the code-list checks
+  and the exclusions ledger),
+- :func:`dispro.count_events` and :func:`dispro.rri_from_records`,
+- :func:`dispro.models.logistic` (the model is fitted on the collapsed cells the engine returns).
+
+In each case a single ``GROUP BY`` runs on the engine and only counts (one row per distinct
+combination of the values needed, with its number of records) come back to Python; the records
+never do. A table is obtained from a connection (``con.table("stop_search")``), from
+:func:`table` (a connection URL and a table name, credentials from the environment), or from
+files with :func:`read` (DuckDB).
+
+Connecting to a cluster or warehouse
+------------------------------------
+Credentials never go into a configuration file. :func:`connect` takes a URL without secrets
+(``"pyspark://"``, ``"postgres://analyst@warehouse.example.org/cjs"``, ``"trino://..."``) or
+reads it from the environment variable ``DISPRO_IBIS_URL``; the password or token is read by the
+backend's own driver from its usual environment variables (e.g. ``PGPASSWORD`` for Postgres,
+``GOOGLE_APPLICATION_CREDENTIALS`` for BigQuery). For Spark, pass an existing ``SparkSession``
+(``ibis.pyspark.connect(session)``); its master URL comes from ``spark-submit`` or
+``SPARK_REMOTE``. See ``docs/engines.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import DisproError, ParameterError
+
+__all__ = ["URL_ENV", "backend_name", "connect", "count_cells", "is_table", "read", "table"]
+
+#: The environment variable that :func:`connect` reads when no URL is given.
+URL_ENV = "DISPRO_IBIS_URL"
+
+_N = "__dispro_n"
+_WS = " \t\r\n"
+# the two usual date layouts, parsed on the engine; any other text comes back (grouped) and is
+# parsed in Python with the same rules as the other engines
+_FAST_DATE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\+00:00|Z)?)?$"
+
+
+def is_table(obj) -> bool:
+    """Whether ``obj`` is an Ibis table expression (without importing Ibis if it is not loaded).
+
+    >>> is_table([1, 2])
+    False
+    """
+    return type(obj).__module__.startswith("ibis.") and hasattr(obj, "schema")
+
+
+def _ibis():
+    try:
+        import ibis
+    except ImportError as exc:  # pragma: no cover - ibis is a dependency
+        raise DisproError(
+            "reading records from a database or Spark needs Ibis: pip install 'dispro[engines]'"
+        ) from exc
+    return ibis
+
+
+def connect(url: str | None = None, **kwargs):
+    """An Ibis connection from a URL without secrets, or from ``DISPRO_IBIS_URL``.
+
+    ``"duckdb://"`` (the default when neither is given) is an in-memory DuckDB;
+    ``"duckdb:///path/file.duckdb"`` a DuckDB file; other schemes go to :func:`ibis.connect`
+    (``pyspark://``, ``postgres://user@host/db``, ``trino://...``), whose drivers read passwords
+    and tokens from their own environment variables. ``kwargs`` go to the backend.
+    """
+    ibis = _ibis()
+    url = url or os.environ.get(URL_ENV, "").strip() or "duckdb://"
+    if re.match(r"^[a-z0-9+]+://[^/@\s]*:[^/@\s]+@", url):
+        raise ParameterError(
+            "the connection URL holds a password; leave it out and set it in the environment "
+            "variable the backend reads (e.g. PGPASSWORD), so that it never lands in a file"
+        )
+    if url.startswith("duckdb://"):
+        path = url.removeprefix("duckdb://")
+        con = ibis.duckdb.connect(path or ":memory:", **kwargs)
+        con.raw_sql("SET TimeZone = 'UTC'")
+        return con
+    if url.startswith("pyspark://"):
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+        return ibis.pyspark.connect(session, **kwargs)
+    return ibis.connect(url, **kwargs)
+
+
+def table(name: str, con=None, *, database=None):
+    """The Ibis table ``name`` on ``con`` (default: :func:`connect` from ``DISPRO_IBIS_URL``)."""
+    if not isinstance(name, str) or not name:
+        raise ParameterError(f"`name` must be a table name, but {name!r} was passed")
+    con = con if con is not None else connect()
+    try:
+        return con.table(name, database=database)
+    except Exception as exc:  # each backend raises its own type
+        raise DisproError(f"cannot open the table {name!r} on {backend_name(con)}: {exc}") from exc
+
+
+def read(source, con=None):
+    """Record files (CSV or parquet, a path, list or glob) as an Ibis table on DuckDB.
+
+    CSV columns are read as text, as :func:`dispro.aggregate.aggregate` reads them.
+    """
+    from .aggregate import _format, _resolve
+
+    paths, _ = _resolve(source)
+    con = con if con is not None else connect("duckdb://")
+    kinds = {_format(p) for p in paths}
+    if len(kinds) > 1:
+        raise ParameterError("`read` takes CSV or parquet files, not a mix of the two")
+    if kinds == {"csv"}:
+        return con.read_csv(paths, all_varchar=True)
+    return con.read_parquet(paths)
+
+
+def backend_name(obj) -> str:
+    """``"duckdb"``, ``"pyspark"``, ... for an Ibis table or connection."""
+    try:
+        con = obj._find_backend() if is_table(obj) else obj
+        return str(con.name)
+    except Exception:  # an unbound table
+        return "unbound"
+
+
+def _execute(expr, what: str) -> pd.DataFrame:
+    try:
+        out = expr.to_pyarrow().to_pandas()
+    except Exception as exc:  # each backend raises its own type
+        raise DisproError(f"the {backend_name(expr)} engine failed counting {what}: {exc}") from exc
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# aggregate(): the cells of an Ibis table
+# --------------------------------------------------------------------------------------------
+
+
+def _text(col):
+    return col if col.type().is_string() else col.cast("string")
+
+
+def _normalised(col, boolean: bool):
+    """Blank text is missing; True/False spellings become ``'true'``/``'false'`` (on the engine)."""
+    from .aggregate import _FALSE, _TRUE
+
+    ibis = _ibis()
+    raw = _text(col)
+    stripped = raw.strip()
+    if not boolean:
+        return ibis.cases((stripped == "", ibis.null("string")), else_=raw)
+    low = stripped.lower()
+    return ibis.cases(
+        (stripped == "", ibis.null("string")),
+        (low.isin(list(_TRUE)), ibis.literal("true")),
+        (low.isin(list(_FALSE)), ibis.literal("false")),
+        else_=raw,
+    )
+
+
+def _bucket(ym, bucket: str):
+    if bucket == "quarter":
+        return ym - ym % 3
+    if bucket == "financial_year":
+        return ((ym - 3) // 12) * 12 + 3
+    if bucket == "year":
+        return (ym // 12) * 12
+    return ym
+
+
+def _date_keys(col, bucket: str):
+    """``(ym, text)``: the bucket of the date where the engine can tell it, else its raw text."""
+    ibis = _ibis()
+    kind = col.type()
+    if kind.is_timestamp() or kind.is_date():
+        ym = col.year().cast("int64") * 12 + col.month().cast("int64") - 1
+        return _bucket(ym, bucket), ibis.null("string")
+    if not kind.is_string():
+        raise DisproError(
+            f"column 'date' has the type {kind}; it must hold ISO 8601 text, a date or a timestamp"
+        )
+    text = col
+    fast = text.re_search(_FAST_DATE)
+    y = text.substr(0, 4).cast("int64")
+    m = text.substr(5, 2).cast("int64")
+    d = text.substr(8, 2).cast("int64")
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    days = ibis.cases(
+        (m.isin([4, 6, 9, 11]), 30),
+        (m == 2, ibis.ifelse(leap, 29, 28)),
+        else_=31,
+    )
+    clock_ok = ibis.ifelse(
+        text.length() == 10,
+        True,
+        (text.substr(11, 2).cast("int64") <= 23)
+        & (text.substr(14, 2).cast("int64") <= 59)
+        & (text.substr(17, 2).cast("int64") <= 59),
+    )
+    # every cast sits behind `fast`, so text that is not all digits there is never cast
+    valid = ibis.ifelse(fast, (m >= 1) & (m <= 12) & (d >= 1) & (d <= days) & clock_ok, False)
+    ym = ibis.ifelse(valid, _bucket(y * 12 + m - 1, bucket), ibis.null("int64"))
+    blank = text.isnull() | (text.strip() == "")
+    rest = ibis.ifelse(valid | blank, ibis.null("string"), text)
+    return ym, rest
+
+
+class IbisCells:
+    """Cells of an Ibis table for :func:`dispro.aggregate.aggregate`: one ``GROUP BY`` on the engine.
+
+    The expression selects the needed columns, normalises them (blank text is missing,
+    True/False spellings unified), takes the period bucket of the date, groups and counts. The
+    cells come back as a small frame; checks, ledger and counts are then sums over them, exactly
+    as for the file engines.
+    """
+
+    name = "ibis"
+
+    def __init__(self, source, plan):
+        from .aggregate import _BAD_DATE, _YM, _bucket, _Pandas, _parse_dates, _period_labels
+
+        ibis = _ibis()
+        self.plan = plan
+        self.backend = backend_name(source)
+        t = source
+        keys = {c: _normalised(t[c], c in plan.boolean) for c in plan.columns}
+        if plan.need_date:
+            keys[_YM], keys[_BAD_DATE] = _date_keys(t["date"], plan.bucket)
+        self.expression = (
+            t.group_by(**keys).aggregate(**{_N: t.count()})
+            if keys
+            else t.aggregate(**{_N: t.count()})
+        )
+        raw = _execute(self.expression, "the records' cells")
+        raw[_N] = raw[_N].astype("int64")
+        for c in plan.columns:
+            raw[c] = raw[c].astype(object).where(raw[c].notna(), None)
+        if plan.need_date:
+            text = raw[_BAD_DATE].astype(object).where(raw[_BAD_DATE].notna(), None)
+            ym = pd.to_numeric(raw[_YM], errors="coerce").to_numpy(dtype=float, copy=True)
+            todo = text.notna().to_numpy()
+            if todo.any():  # layouts the engine did not parse: the same rules as pandas
+                parsed, bad = _parse_dates(text[todo].reset_index(drop=True))
+                ym[todo] = _bucket(parsed, plan.bucket)
+                text = text.copy()
+                text[todo] = bad
+            raw[_YM] = pd.array(np.where(np.isnan(ym), np.nan, ym), dtype="Float64").astype(
+                "Int64"
+            )
+            raw[_BAD_DATE] = text
+        group_keys = [c for c in raw.columns if c != _N]
+        if group_keys and len(raw):
+            cells = raw.groupby(group_keys, dropna=False, sort=False)[_N].sum().reset_index()
+        else:
+            cells = pd.DataFrame({_N: [int(raw[_N].sum()) if len(raw) else 0]})
+            for c in group_keys:
+                cells[c] = None
+        for p in plan.periods:
+            cells[p] = _period_labels(cells[_YM], p)
+        cells[_N] = cells[_N].astype("int64")
+        self.cells = cells
+        self._pandas = _Pandas.__new__(_Pandas)
+        self._pandas.plan, self._pandas.cells = plan, cells
+        del ibis
+
+    def close(self) -> None:
+        self.cells = None
+
+    def sums(self, exprs):
+        return self._pandas.sums(exprs)
+
+    def distinct(self, columns, where):
+        return self._pandas.distinct(columns, where)
+
+    def counts(self, by, keep, event):
+        return self._pandas.counts(by, keep, event)
+
+
+def check_columns(source, plan) -> None:
+    """The table has every column the plan needs (one error naming them all)."""
+    from .aggregate import _check_columns, _File
+
+    name = _table_label(source)
+    _check_columns([_File(name, "table", list(source.columns))], plan)
+
+
+def _table_label(source) -> str:
+    try:
+        op = source.op()
+        label = getattr(op, "name", None)
+    except Exception:  # pragma: no cover
+        label = None
+    return f"the {backend_name(source)} table {label!r}" if label else (
+        f"the {backend_name(source)} table"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# count_events(), rri_from_records(), models: records -> cells of a few columns
+# --------------------------------------------------------------------------------------------
+
+
+def condition(t, spec, param: str):
+    """An Ibis boolean for ``events``/``at_risk``: a column, ``{column: value(s)}`` or a callable."""
+    ibis = _ibis()
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        if spec not in t.columns:
+            from .errors import did_you_mean
+
+            raise ParameterError(
+                f"`{param}` names the column {spec!r}, which the table lacks"
+                f"{did_you_mean(spec, list(t.columns))}"
+            )
+        col = t[spec]
+        if col.type().is_boolean():
+            return col
+        raise ParameterError(
+            f"`{param}` names {spec!r}, a {col.type()} column; with a table, pass a True/False "
+            f"column, a mapping such as {{{spec!r}: ['value']}} or a function of the table"
+        )
+    if isinstance(spec, Mapping):
+        parts = []
+        for column, values in spec.items():
+            if column not in t.columns:
+                raise ParameterError(f"`{param}` names the column {column!r}, which the table lacks")
+            vals = list(values) if isinstance(values, list | tuple | set) else [values]
+            col = t[column]
+            part = col.isin(vals)
+            parts.append(ibis.ifelse(col.isnull(), ibis.null("boolean"), part))
+        out = parts[0]
+        for p in parts[1:]:
+            out = out & p
+        return out
+    if isinstance(spec, Callable):
+        out = spec(t)
+        if not hasattr(out, "type") or not out.type().is_boolean():
+            raise ParameterError(f"`{param}` as a function must return an Ibis True/False column")
+        return out
+    raise ParameterError(
+        f"with an Ibis table, `{param}` must be a True/False column name, a mapping "
+        f"{{column: values}} or a function of the table (an Ibis expression); "
+        f"{type(spec).__name__} is not supported"
+    )
+
+
+def count_cells(t, columns: Sequence[str], flags: Mapping[str, object]) -> pd.DataFrame:
+    """Group ``t`` by ``columns`` and the boolean ``flags`` (Ibis expressions): ``..., n``.
+
+    The flags keep their missing values (``None``), so that the caller can count and exclude
+    them exactly as for records.
+    """
+    missing = [c for c in columns if c not in t.columns]
+    if missing:
+        from .errors import did_you_mean
+
+        raise ParameterError(
+            f"{_table_label(t)} lacks the column(s) {missing}"
+            f"{did_you_mean(missing[0], list(t.columns))}"
+        )
+    keys = {c: t[c] for c in columns}
+    keys.update({k: v for k, v in flags.items() if v is not None})
+    expr = t.group_by(**keys).aggregate(n=t.count())
+    out = _execute(expr, "records")
+    out["n"] = out["n"].astype("int64")
+    for k, v in flags.items():
+        if v is not None:
+            out[k] = out[k].astype("boolean")
+    return out
