@@ -172,6 +172,51 @@ def test_pdf_has_headings_tables_and_pages(rendered, tmp_path):
     assert len(list(tmp_path.glob("p-*.png"))) == 2
 
 
+A4_PT = (595.28, 841.89)
+MARGIN_PT = {"top": 18 / 25.4 * 72, "right": 14 / 25.4 * 72, "bottom": 20 / 25.4 * 72,
+             "left": 14 / 25.4 * 72}  # the report's @page margins (18mm 14mm 20mm 14mm)
+
+
+def test_pdf_nothing_overflows_the_page(rendered, tmp_path):
+    """Every word inside the page's text area; no ink in the side margins; every figure there."""
+    pdf = rendered / f"{rendered.name}.pdf"
+    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout
+    pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)">', boxes)
+    assert pages and all(abs(float(w) - A4_PT[0]) < 1 and abs(float(h) - A4_PT[1]) < 1
+                         for w, h in pages)
+    words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+                       r"([^<]*)</word>", boxes)
+    assert len(words) > 1000
+    left, right = MARGIN_PT["left"] - 1, A4_PT[0] - MARGIN_PT["right"] + 1
+    outside = [(w, float(x0), float(x1)) for x0, _, x1, _, w in words
+               if float(x0) < left or float(x1) > right]
+    assert not outside, f"words outside the text area: {outside[:10]}"
+    # as a person would see it: the pages as images, with nothing drawn in the side margins
+    from PIL import Image
+
+    dpi = 36
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", str(pdf), str(tmp_path / "pg")],
+                   check=True)
+    images = sorted(tmp_path.glob("pg-*.png"))
+    assert len(images) == len(pages)
+    px = dpi / 72
+    for path in images:
+        page = Image.open(path).convert("L")
+        w, h = page.size
+        top, bottom = int(MARGIN_PT["top"] * px) + 1, h - int(MARGIN_PT["bottom"] * px) - 1
+        band = int(MARGIN_PT["left"] * px) - 2
+        for x0, x1 in ((0, band), (w - band, w)):
+            strip = page.crop((x0, top, x1, bottom))
+            assert strip.getextrema()[0] >= 250, f"ink in a side margin of {path.name}"
+    # every figure of the HTML is an image in the PDF
+    html_text = (rendered / f"{rendered.name}.html").read_text(encoding="utf-8")
+    figures = html_text.count("<img ")
+    listed = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True,
+                            check=True).stdout.splitlines()[2:]
+    assert figures >= 5 and len(listed) >= figures
+
+
 def test_labels_are_escaped():
     block = {"sheet": "s", "caption": "<b>caption</b>", "notes": "", "count_columns": []}
     frame = pd.DataFrame({"group": ["<script>alert(1)</script>"], "rri": ["1.00"]})
@@ -196,6 +241,49 @@ def test_a_failed_run_leaves_no_report(tmp_path, monkeypatch):
     left = sorted(p.name for p in out.iterdir())
     assert left == [report.report_name(report.check_parameters({**PARAMS, "report": "scrutiny", "area": "Dorset"})) + ".failed"]
     assert (out / left[0] / "stop_search.ipynb").is_file()
+
+
+def test_batch_renders_every_area_with_an_index(tmp_path):
+    index = report.render_batch({**PARAMS, "report": "scrutiny"}, tmp_path, pdf=False)
+    text = index.read_text(encoding="utf-8")
+    for area in ("Wessex", "Dorset", "Hampshire", "Wiltshire"):
+        name = report.report_name(report.check_parameters({**PARAMS, "report": "scrutiny",
+                                                           "area": area}))
+        folder = tmp_path / name
+        assert f'href="{name}/{name}.html"' in text and f">{area}</a>" in text
+        assert {p.name for p in folder.iterdir()} == {f"{name}.html", f"{name}.xlsx",
+                                                      "provenance.json", "notebooks"}
+        prov = json.loads((folder / "provenance.json").read_text())
+        assert prov["parameters"]["area"] == area
+        assert set(prov["timings_seconds"]) >= set(report.CHAPTERS["scrutiny"])
+        html_text = (folder / f"{name}.html").read_text(encoding="utf-8")
+        assert area in html_text
+    # nothing half-written is left behind
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failed_area_in_a_batch_leaves_no_report_for_that_area(tmp_path, monkeypatch):
+    broken = tmp_path / "nb"
+    broken.mkdir()
+    for name in report.CHAPTERS["scrutiny"]:
+        shutil.copy(report._notebooks_dir() / f"{name}.ipynb", broken / f"{name}.ipynb")
+    nb = json.loads((broken / "data_quality.ipynb").read_text())
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                        "id": "boom",
+                        "source": "if area == 'Dorset':\n    raise RuntimeError('planted failure')"})
+    (broken / "data_quality.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(report, "_notebooks_dir", lambda: broken)
+    out = tmp_path / "out"
+    with pytest.raises(report.ReportError, match="(?s)'data_quality' chapter failed.*planted"):
+        report.render_batch({**PARAMS, "report": "scrutiny"}, out, pdf=False)
+    names = {a: report.report_name(report.check_parameters({**PARAMS, "report": "scrutiny",
+                                                             "area": a}))
+             for a in ("Wessex", "Dorset", "Hampshire", "Wiltshire")}
+    left = sorted(p.name for p in out.iterdir())
+    assert left == sorted([names["Wessex"], names["Hampshire"], names["Wiltshire"],
+                           names["Dorset"] + ".failed"])
+    assert not (out / "index.html").exists()
+    assert (out / f"{names['Wessex']}" / f"{names['Wessex']}.html").is_file()
 
 
 def test_city_of_london_scrutiny_pack_from_real_data(tmp_path, realdata):

@@ -481,7 +481,9 @@ th { background: #eef; } td.text, th.text { text-align: left; }
 caption { caption-side: top; text-align: left; font-weight: bold; padding: 3px 0; }
 .notes { font-size: 8pt; color: #333; margin-bottom: 1em; } figure { margin: 0.5em 0; page-break-inside: avoid; }
 figure img { max-width: 100%; height: auto; } figcaption { font-size: 8.5pt; color: #333; }
-nav ol { columns: 2; } @media print { nav { display: none; } }
+nav ol { columns: 2; } @media print { nav { display: none; }
+  table.wide { font-size: 6.5pt; } table.wide th, table.wide td { padding: 1px 2px; }
+  table.wider { font-size: 5.8pt; } table.wider th, table.wider td { padding: 1px 1.5px; } }
 """
 
 
@@ -497,11 +499,17 @@ def _html_table(frame: pd.DataFrame, block: dict) -> str:
         cells = []
         for c, v in zip(frame.columns, values, strict=True):
             cls = "count" if c in counts else ("num" if _numeric(v) else "text")
-            cells.append(f'<td class="{cls}">{html.escape(str(v))}</td>')
+            text = html.escape(str(v))
+            if cls == "text":  # a line may break after an underscore (codes such as partly_supplied)
+                text = text.replace("_", "_<wbr>")
+            cells.append(f'<td class="{cls}">{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     notes = f'<p class="notes">{html.escape(block["notes"])}</p>' if block.get("notes") else ""
+    # wide tables get a smaller type and tighter cells so that they fit an A4 page in print
+    ncol = len(frame.columns)
+    width = ' class="wide"' if 10 < ncol <= 14 else ' class="wider"' if ncol > 14 else ""
     return (
-        f'<table data-sheet="{html.escape(block["sheet"])}"><caption>{html.escape(block["caption"])}</caption>'
+        f'<table{width} data-sheet="{html.escape(block["sheet"])}"><caption>{html.escape(block["caption"])}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}"
     )
 
@@ -645,8 +653,79 @@ def _write_pdf(html_text: str, path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _execute(chapter_name: str, final_stage: Path, nb_params: dict, failed_dir: Path) -> float:
-    """Execute one chapter notebook with papermill; returns its wall time."""
+class _Kernels:
+    """Jupyter kernels started once and reused by the chapters of one run (or of a batch).
+
+    Starting a kernel and importing the scientific stack costs about 3 seconds; a report has 7
+    chapters and a batch 28. Each chapter still runs in a clean namespace: the kernel's
+    variables are cleared and open figures closed before it starts (imported modules stay).
+    """
+
+    def __init__(self, n: int):
+        import queue
+
+        self._n = n
+        self._free: queue.Queue = queue.Queue()
+        self._all: list = []
+
+    def __enter__(self):
+        for _ in range(self._n):
+            km = self._start()
+            self._all.append(km)
+            self._free.put(km)
+        return self
+
+    def __exit__(self, *exc):
+        for km in self._all:
+            try:
+                km.shutdown_kernel(now=True)
+            except Exception:  # pragma: no cover - a kernel that is already gone
+                pass
+        return False
+
+    @staticmethod
+    def _start():
+        from jupyter_client.manager import KernelManager
+
+        km = KernelManager(kernel_name="python3")
+        km.start_kernel(cwd=str(_project_root()))
+        return km
+
+    def run(self, fn, *args):
+        km = self._free.get()
+        try:
+            if not km.is_alive():  # a chapter crashed its kernel: start another
+                self._all.remove(km)
+                km = self._start()
+                self._all.append(km)
+            _clean(km)
+            return fn(*args, km=km)
+        finally:
+            self._free.put(km)
+
+
+def _clean(km) -> None:
+    """Clear the kernel's namespace and close its figures before the next chapter."""
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        kc.execute_interactive(
+            "get_ipython().run_line_magic('reset', '-f')\n"
+            "import sys as _s\n"
+            "if 'matplotlib.pyplot' in _s.modules: _s.modules['matplotlib.pyplot'].close('all')\n"
+            "del _s",
+            timeout=120,
+            store_history=False,
+        )
+    finally:
+        kc.stop_channels()
+
+
+def _execute(
+    chapter_name: str, final_stage: Path, nb_params: dict, failed_dir: Path, *, km=None
+) -> float:
+    """Execute one chapter notebook with papermill (in kernel ``km`` if given); its wall time."""
     import papermill as pm
 
     source = _notebooks_dir() / f"{chapter_name}.ipynb"
@@ -662,6 +741,7 @@ def _execute(chapter_name: str, final_stage: Path, nb_params: dict, failed_dir: 
             progress_bar=False,
             log_output=False,
             report_mode=True,
+            **({"km": km} if km is not None else {}),
         )
     except Exception as exc:  # papermill raises its own and kernel errors
         failed_dir.mkdir(parents=True, exist_ok=True)
@@ -672,6 +752,90 @@ def _execute(chapter_name: str, final_stage: Path, nb_params: dict, failed_dir: 
             f"The executed notebook is kept at {failed_dir / target.name}; no report was written."
         ) from exc
     return round(time.perf_counter() - t0, 3)
+
+
+def _workers(jobs: int) -> int:
+    return max(1, min(int(os.environ.get("DISPRO_REPORT_WORKERS", os.cpu_count() or 1)), jobs))
+
+
+class _Run:
+    """One report being rendered: a staging folder, its chapters, then the assembled outputs."""
+
+    def __init__(self, params: dict, out_dir: Path, loaded: tuple | None):
+        self.params = params = check_parameters(params)
+        self.name = report_name(params)
+        self.out_dir = out_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.run_id = uuid.uuid4().hex[:12]
+        self.staging = out_dir / f".{self.name}.partial-{self.run_id}"
+        self.final_stage = self.staging / self.name
+        self.work = self.staging / "work"
+        (self.final_stage / "notebooks").mkdir(parents=True)
+        (self.work / "content").mkdir(parents=True)
+        self.timings: dict[str, float] = {}
+        self.started = time.perf_counter()
+        self.failed_dir = out_dir / f"{self.name}.failed"
+        t0 = time.perf_counter()
+        try:
+            data, self.inputs = loaded if loaded is not None else _load_data(params, self.work)
+            data = _filter(data, params)
+            with open(self.work / "data.pkl", "wb") as fh:
+                pickle.dump(data, fh)
+        except BaseException:
+            self.cleanup()
+            raise
+        self.timings["load_data"] = round(time.perf_counter() - t0, 3)
+        self.nb_params = {**{k: params[k] for k in PARAMETERS}, "work_dir": str(self.work)}
+        self.chapters = list(CHAPTERS[params["report"]])
+
+    def chapter(self, name: str, *, km=None) -> None:
+        self.timings[name] = _execute(name, self.final_stage, self.nb_params, self.failed_dir, km=km)
+
+    def finish(self, pdf: bool) -> Path:
+        """Assemble the HTML, workbook, PDF and provenance, and move the report into place."""
+        params, name, final_stage = self.params, self.name, self.final_stage
+        chapters = [
+            json.loads((self.work / "content" / f"{n}.json").read_text()) for n in self.chapters
+        ]
+        synthetic = params["data"] == "demo"
+        t0 = time.perf_counter()
+        document, tables = _assemble_html(chapters, self.work, params, synthetic)
+        (final_stage / f"{name}.html").write_text(document, encoding="utf-8")
+        _write_xlsx(final_stage / f"{name}.xlsx", tables, params, synthetic)
+        self.timings["html_xlsx"] = round(time.perf_counter() - t0, 3)
+        if pdf:
+            t0 = time.perf_counter()
+            _write_pdf(document, final_stage / f"{name}.pdf")
+            self.timings["pdf"] = round(time.perf_counter() - t0, 3)
+        self.timings["total"] = round(time.perf_counter() - self.started, 3)
+        timings = {k: self.timings[k] for k in ["load_data", *self.chapters, "html_xlsx", "pdf",
+                                                 "total"] if k in self.timings}  # fmt: skip
+        provenance = {
+            "dispro_version": __version__,
+            "report": name,
+            "run_id": self.run_id,
+            "parameters": {k: params[k] for k in PARAMETERS},
+            "synthetic": synthetic,
+            "inputs": self.inputs,
+            "tables": [{"sheet": b["sheet"], "caption": b["caption"]} for b, _, _ in tables],
+            "timings_seconds": timings,
+            "rendered_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+        (final_stage / "provenance.json").write_text(
+            json.dumps(provenance, indent=2), encoding="utf-8"
+        )
+        destination = self.out_dir / name
+        if destination.exists():
+            trash = self.out_dir / f".{name}.old-{self.run_id}"
+            os.replace(destination, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        os.replace(final_stage, destination)
+        if self.failed_dir.exists():
+            shutil.rmtree(self.failed_dir, ignore_errors=True)
+        return destination
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def render(
@@ -695,82 +859,29 @@ def render(
     ReportError
         A notebook failed: the message names it and where its executed copy was kept
         (``out_dir/<name>.failed/``); no report files are left.
+
+    Notes
+    -----
+    The chapters run as many at a time as there are cores (``DISPRO_REPORT_WORKERS`` to
+    change it), each in a kernel started once for the run and cleared between chapters.
     """
     params = check_parameters(params)
-    name = report_name(params)
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    run_id = uuid.uuid4().hex[:12]
-    staging = out_dir / f".{name}.partial-{run_id}"
-    final_stage = staging / name
-    work = staging / "work"
-    (final_stage / "notebooks").mkdir(parents=True)
-    (work / "content").mkdir(parents=True)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    failed_dir = out_dir / f"{name}.failed"
+    run = _Run(params, Path(out_dir).resolve(), _loaded)
     try:
-        t0 = time.perf_counter()
-        data, inputs = _loaded if _loaded is not None else _load_data(params, work)
-        data = _filter(data, params)
-        with open(work / "data.pkl", "wb") as fh:
-            pickle.dump(data, fh)
-        timings["load_data"] = round(time.perf_counter() - t0, 3)
-        nb_params = {**{k: params[k] for k in PARAMETERS}, "work_dir": str(work)}
-        names = CHAPTERS[params["report"]]
-        workers = max(
-            1, min(int(os.environ.get("DISPRO_REPORT_WORKERS", os.cpu_count() or 1)), len(names))
-        )
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            # each chapter runs in its own kernel; they share only the read-only data file
-            futures = {
-                n: pool.submit(_execute, n, final_stage, nb_params, failed_dir) for n in names
-            }
-            errors = []
-            for n in names:
-                try:
-                    timings[n] = futures[n].result()
-                except ReportError as exc:
-                    errors.append(exc)
-            if errors:
-                raise errors[0]
-        chapters = [json.loads((work / "content" / f"{n}.json").read_text()) for n in names]
-        synthetic = params["data"] == "demo"
-        t0 = time.perf_counter()
-        document, tables = _assemble_html(chapters, work, params, synthetic)
-        (final_stage / f"{name}.html").write_text(document, encoding="utf-8")
-        _write_xlsx(final_stage / f"{name}.xlsx", tables, params, synthetic)
-        timings["html_xlsx"] = round(time.perf_counter() - t0, 3)
-        if pdf:
-            t0 = time.perf_counter()
-            _write_pdf(document, final_stage / f"{name}.pdf")
-            timings["pdf"] = round(time.perf_counter() - t0, 3)
-        timings["total"] = round(time.perf_counter() - started, 3)
-        provenance = {
-            "dispro_version": __version__,
-            "report": name,
-            "run_id": run_id,
-            "parameters": {k: params[k] for k in PARAMETERS},
-            "synthetic": synthetic,
-            "inputs": inputs,
-            "tables": [{"sheet": b["sheet"], "caption": b["caption"]} for b, _, _ in tables],
-            "timings_seconds": timings,
-            "rendered_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
-        (final_stage / "provenance.json").write_text(
-            json.dumps(provenance, indent=2), encoding="utf-8"
-        )
-        destination = out_dir / name
-        if destination.exists():
-            trash = out_dir / f".{name}.old-{run_id}"
-            os.replace(destination, trash)
-            shutil.rmtree(trash, ignore_errors=True)
-        os.replace(final_stage, destination)
-        if failed_dir.exists():
-            shutil.rmtree(failed_dir, ignore_errors=True)
-        return destination
+        with _Kernels(_workers(len(run.chapters))) as kernels:
+            with ThreadPoolExecutor(max_workers=kernels._n) as pool:
+                futures = [pool.submit(kernels.run, run.chapter, n) for n in run.chapters]
+                errors = []
+                for f in futures:
+                    try:
+                        f.result()
+                    except ReportError as exc:
+                        errors.append(exc)
+                if errors:
+                    raise errors[0]
+        return run.finish(pdf)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        run.cleanup()
 
 
 def render_batch(
@@ -778,32 +889,79 @@ def render_batch(
 ) -> Path:
     """Render the report for Wessex and for each Wessex force, and an index page linking them.
 
-    Returns the path of ``index.html`` in ``out_dir``.
+    Returns the path of ``index.html`` in ``out_dir``. The data are loaded once; the chapters of
+    every area share one pool of kernels (one per core), and each area's HTML, workbook and PDF
+    are written while the next areas' chapters run. A failed area leaves no report of its own
+    (the others are written) and the first failure is raised at the end.
     """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     from .forces import wessex_forces
 
     areas = ["Wessex", *wessex_forces()]
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    folders = []
     checked = check_parameters({**params, "area": areas[0]})
+    for area in areas[1:]:
+        check_parameters({**params, "area": area})
     scratch = out_dir / f".batch-{uuid.uuid4().hex[:12]}"
     scratch.mkdir()
+    runs: list[_Run] = []
+    folders: dict[str, Path] = {}
+    errors: list[ReportError] = []
+    bar = None
     try:
-        loaded = _load_data(checked, scratch)  # once for every area: each render keeps its own
+        loaded = _load_data(checked, scratch)  # once for every area: each run keeps its own
+        runs = [_Run({**params, "area": a}, out_dir, loaded) for a in areas]
+        jobs = sum(len(r.chapters) for r in runs)
         if progress:
             from rich.progress import Progress
 
-            with Progress() as bar:
-                task = bar.add_task("rendering", total=len(areas))
-                for area in areas:
-                    folders.append((area, render({**params, "area": area}, out_dir, pdf=pdf, _loaded=loaded)))
-                    bar.advance(task)
-        else:
-            for area in areas:
-                folders.append((area, render({**params, "area": area}, out_dir, pdf=pdf, _loaded=loaded)))
+            bar = Progress()
+            bar.start()
+            task = bar.add_task("rendering", total=jobs + len(runs))
+        with (
+            _Kernels(_workers(jobs)) as kernels,
+            ThreadPoolExecutor(max_workers=kernels._n) as pool,
+            ThreadPoolExecutor(max_workers=1) as finisher,
+        ):
+            pending = {}
+            for run in runs:
+                for n in run.chapters:
+                    pending[pool.submit(kernels.run, run.chapter, n)] = run
+            left = {id(r): len(r.chapters) for r in runs}
+            failed: set[int] = set()
+            finishing = {}
+            while pending or finishing:
+                done, _ = wait([*pending, *finishing], return_when=FIRST_COMPLETED)
+                for f in done:
+                    if f in pending:
+                        run = pending.pop(f)
+                        try:
+                            f.result()
+                        except ReportError as exc:
+                            errors.append(exc)
+                            failed.add(id(run))
+                        left[id(run)] -= 1
+                        if left[id(run)] == 0 and id(run) not in failed:
+                            finishing[finisher.submit(run.finish, pdf)] = run
+                    else:
+                        run = finishing.pop(f)
+                        try:
+                            folders[run.params["area"]] = f.result()
+                        except Exception as exc:  # noqa: BLE001 - reported below
+                            errors.append(ReportError(f"{run.name}: {exc}"))
+                    if bar is not None:
+                        bar.advance(task)
     finally:
+        if bar is not None:
+            bar.stop()
+        for run in runs:
+            run.cleanup()
         shutil.rmtree(scratch, ignore_errors=True)
+    if errors:
+        raise errors[0]
+    folders = [(a, folders[a]) for a in areas]
     items = "".join(
         f'<li><a href="{html.escape(f.name)}/{html.escape(f.name)}.html">{html.escape(a)}</a> '
         f'(<a href="{html.escape(f.name)}/{html.escape(f.name)}.pdf">PDF</a>, '
