@@ -17,7 +17,6 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 
 from .errors import ParameterError, ValidationError, check_choice, did_you_mean
 
@@ -575,6 +574,8 @@ def _system(grid: _Grid, hidden: np.ndarray):
 
 
 def _solve(objective, a_eq, b_eq, bounds):
+    from scipy.optimize import linprog
+
     result = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
     if result.status not in (0, 3):  # optimal or unbounded; the true table is always feasible
         raise RuntimeError(f"disclosure LP failed unexpectedly: {result.message}")

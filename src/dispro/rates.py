@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 from . import ledger
 from ._checks import as_list as _as_list
@@ -71,10 +70,14 @@ BAND_LABELS = ("notably_higher", "notably_lower", "not_notable", "unclear")
 
 
 def _z(alpha: float) -> float:
+    from scipy import stats  # SciPy is imported when an interval is first computed
+
     return float(stats.norm.ppf(1 - alpha / 2))
 
 
 def _log_ratio_interval(ratio, se, z):
+    from scipy import stats
+
     """Interval ``exp(ln ratio ± z·se)`` and the two-sided p-value of ``ln ratio / se``."""
     with np.errstate(divide="ignore", invalid="ignore"):
         log_r = np.log(ratio)
@@ -114,6 +117,8 @@ def _poisson_exact(a, P, b, Q, alpha):
     the Clopper-Pearson interval inverts: the interval excludes 1 exactly when ``p < alpha``.
     With ``a = 0`` the lower limit is 0 and the upper limit finite.
     """
+    from scipy import special, stats
+
     a, P, b, Q = (np.asarray(x, dtype=float) for x in (a, P, b, Q))
     n = a + b
     with np.errstate(divide="ignore", invalid="ignore"):
