@@ -22,6 +22,12 @@ CHAPTERS = {
         "matrix = chapters.pathway_summary(ch, data, params)",
     ]),
     "stop_search": ("Stop and search", [
+        # the quarterly scrutiny pack (report "scrutiny"); these add nothing to the full report
+        "quarterly = chapters.scrutiny_latest_quarter(ch, data, params)",
+        "changes = chapters.scrutiny_change(ch, quarterly, params)",
+        "chapters.scrutiny_rates_by_quarter(ch, quarterly, params)",
+        "outcomes = chapters.scrutiny_outcomes_by_quarter(ch, data, params)",
+        "concordance = chapters.scrutiny_concordance_by_quarter(ch, data, params)",
         "rates = chapters.stop_search_rates(ch, data, params)",
         "chapters.stop_search_outcomes(ch, data, params)",
         "chapters.stop_search_concordance(ch, data, params)",

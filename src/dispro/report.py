@@ -442,6 +442,7 @@ def publish(frame: pd.DataFrame, *, threshold: int, counts=None, decimals: int =
                 )
             )
             text[small] = CONFIDENTIAL
+            text[col.astype(object).eq(CONFIDENTIAL).to_numpy()] = CONFIDENTIAL  # withheld upstream
             out[c] = text.astype(object)
         elif pd.api.types.is_float_dtype(col):
             text = col.map(lambda v: NOT_AVAILABLE if pd.isna(v) else f"{v:,.{decimals}f}")

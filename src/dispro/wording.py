@@ -120,19 +120,63 @@ def describe_table(
     return result
 
 
+#: Row statuses of a change test that mean too few cases to test (see :func:`describe_change`).
+_TOO_FEW = ("suppressed", "too_few", "zero_events", "reference_zero")
+
+
 def describe_change(row, *, group: str, reference: str, since: str, alpha: float = 0.05) -> str:
-    """A sentence about a change test row (from :func:`dispro.stopsearch.trend_test`)."""
+    """A sentence about a change test row (from :func:`dispro.stopsearch.trend_test`).
+
+    The change is called clear only when the test's p-value, or its ``q_value`` (a
+    multiple-testing correction over the table) where the row has one, is below ``alpha`` and
+    the interval of ``estimate`` (``ci_lower``, ``ci_upper``), where the row has one, excludes 1.
+    A row whose ``status`` is one of ``suppressed``, ``too_few``, ``zero_events`` or
+    ``reference_zero`` gets "too few cases to tell". With ``earlier_rri`` and ``latest_rri`` in
+    the row, "grown" and "narrowed" say whether the relative rate moved away from or towards 1
+    (on the log scale), and "reversed" that it crossed 1; without them, whether ``estimate`` (the
+    ratio of the relative rates) is above or below 1.
+
+    Examples
+    --------
+    >>> describe_change({"p_value": 0.4, "estimate": 1.1}, group="Black", reference="White",
+    ...                 since="2022")
+    'There is no clear evidence that the difference between Black and White people has changed since 2022 (p = 0.40).'
+    >>> describe_change({"status": "too_few", "p_value": float("nan")}, group="Black",
+    ...                 reference="White", since="the previous quarter")
+    'There are too few cases to tell whether the difference between Black and White people has changed since the previous quarter.'
+    """
+    if str(row.get("status", "ok")) in _TOO_FEW:
+        return (
+            f"There are too few cases to tell whether the difference between {group} and "
+            f"{reference} people has changed since {since}."
+        )
     p = float(row["p_value"])
+    name = "p"
+    q = row.get("q_value", float("nan"))
+    if q is not None and not pd.isna(q):
+        p, name = float(q), "q"
     if math.isnan(p):
         return f"Whether the difference between {group} and {reference} people changed since {since} cannot be tested."
-    if p < alpha:
+    lo, hi = row.get("ci_lower", float("nan")), row.get("ci_upper", float("nan"))
+    includes_one = not (pd.isna(lo) or pd.isna(hi)) and float(lo) <= 1 <= float(hi)
+    if p < alpha and not includes_one:
         est = row.get("estimate", float("nan"))
         direction = "grown" if est > 1 else "narrowed" if est < 1 else "changed"
+        before, after = row.get("earlier_rri", float("nan")), row.get("latest_rri", float("nan"))
+        moved = ""
+        if not (pd.isna(before) or pd.isna(after)) and before > 0 and after > 0:
+            before, after = float(before), float(after)
+            # the gap is the distance of the relative rate from 1 (on the log scale)
+            if (before - 1) * (after - 1) < 0:
+                direction = "reversed"
+            else:
+                direction = "grown" if abs(math.log(after)) > abs(math.log(before)) else "narrowed"
+            moved = f"went from {_fmt(before)} to {_fmt(after)}"
         return (
             f"The difference between {group} and {reference} people has {direction} since {since} "
-            f"(the relative rate is {_fmt(est)} times what it was; p = {p:.3f})."
+            f"(the relative rate {moved or f'is {_fmt(est)} times what it was'}; {name} = {p:.3f})."
         )
     return (
         f"There is no clear evidence that the difference between {group} and {reference} people "
-        f"has changed since {since} (p = {p:.2f})."
+        f"has changed since {since} ({name} = {p:.2f})."
     )
