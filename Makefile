@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps test report lint bench bench-aggregate bench-models clean population notebooks
+.PHONY: install system-deps test report lint bench bench-aggregate bench-engines bench-models clean population notebooks
 
 # the PDF checks need poppler's pdftotext/pdftoppm; weasyprint needs pango; the Spark test needs
 # a Java runtime (Debian packages)
@@ -42,8 +42,17 @@ bench: install
 bench-aggregate: install  # writes 2.4 GB of synthetic records to benchmarks/results/ on the first run
 	$(BIN)/python benchmarks/bench_aggregate.py --repeat 5
 
+bench-engines: install  # writes 1.5 GB of synthetic parquet to benchmarks/results/ on the first run; needs Java
+	$(BIN)/python benchmarks/bench_engines.py --repeat 3
+
 bench-models: install
 	$(BIN)/python benchmarks/bench_models.py
+
+.PHONY: bench-peers
+bench-peers: install  # aequitas needs pandas < 3: its own environment, .venv-peers (git-ignored)
+	@test -x .venv-peers/bin/python || { $(PYTHON) -m venv .venv-peers && \
+	  .venv-peers/bin/pip install --quiet aequitas==1.1.0 fairlearn==0.15.0 pyarrow; }
+	$(BIN)/python benchmarks/bench_peers.py --records 1000000 --repeat 5
 
 population: install
 	$(BIN)/python scripts/build_census2021.py

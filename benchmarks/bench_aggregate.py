@@ -89,80 +89,10 @@ def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
     csv_path = OUT / f"stop_search_{rows}.csv"
     if parquet.exists() and csv_path.exists():
         return parquet, csv_path
-    rng = np.random.default_rng(seed)
-    forces = _codes("police_force_area")
-    force_p = _weights(len(forces), rng, skew=3.0)
-    self_defined = _codes("ethnicity_police_self_defined")
-    with open(
-        ROOT / "data_dictionary" / "codelists" / "ethnicity_police_self_defined.csv",
-        encoding="utf-8",
-    ) as fh:
-        import csv
-
-        group_of = {r["code"]: r["group"] for r in csv.DictReader(fh)}
-    sde_p = _weights(len(self_defined), rng, skew=2.0)
-    officer = ["White", "Black", "Asian", "Other"]
-    legislation = _codes("legislation")
-    leg_p = np.full(len(legislation), 0.002)
-    leg_p[legislation.index("Misuse of Drugs Act 1971 (section 23)")] = 0.6
-    leg_p[legislation.index("Police and Criminal Evidence Act 1984 (section 1)")] = 0.3
-    leg_p[legislation.index("Criminal Justice and Public Order Act 1994 (section 60)")] = 0.03
-    leg_p[legislation.index("Firearms Act 1968 (section 47)")] = 0.02
-    leg_p /= leg_p.sum()
-    objects = _codes("object_of_search")
-    outcomes = _codes("stop_search_outcome")
-    shares = {
-        "arrest": 0.12,
-        "summons_charged": 0.03,
-        "caution": 0.01,
-        "community_resolution": 0.06,
-    }
-    outcome_p = np.array([shares.get(c, 0.02) for c in outcomes])
-    outcome_p[outcomes.index("no_further_action")] = 0.68
-    outcome_p /= outcome_p.sum()
-    start = np.datetime64("2021-04-01T00:00:00", "s").astype("int64")
-    end = np.datetime64("2024-04-01T00:00:00", "s").astype("int64")
     schema = None
     pq_writer = csv_writer = None
     try:
-        for offset in range(0, rows, CHUNK):
-            n = min(CHUNK, rows - offset)
-            seconds = rng.integers(start, end, n)
-            date = pa.array(seconds * 1_000_000, pa.timestamp("us", tz="UTC"))
-            sde_idx = rng.choice(len(self_defined), size=n, p=sde_p)
-            sde = pa.DictionaryArray.from_arrays(
-                pa.array(sde_idx.astype("int32")), pa.array(self_defined)
-            )
-            groups = np.array([group_of[c] for c in self_defined], dtype=object)[sde_idx]
-            lat = rng.uniform(50.5, 53.5, n)
-            lat_mask = rng.random(n) < 0.25
-            table = pa.table(
-                {
-                    "date": date,
-                    "force": _column(rng, forces, force_p, n),
-                    "search_type": _column(rng, _codes("search_type"), [0.8, 0.15, 0.05], n),
-                    "sex": _column(rng, ["Male", "Female", "Other"], [0.85, 0.145, 0.005], n, 0.01),
-                    "age_band": _column(
-                        rng, _codes("age_band_police_uk"), [0.01, 0.2, 0.35, 0.24, 0.2], n, 0.03
-                    ),
-                    "self_defined_ethnicity": sde,
-                    "officer_defined_ethnicity": _column(
-                        rng, officer, [0.72, 0.12, 0.12, 0.04], n, 0.05
-                    ),
-                    "ethnicity": pa.array(groups).dictionary_encode(),
-                    "legislation": _column(rng, legislation, leg_p, n, 0.01),
-                    "object_of_search": _column(
-                        rng, objects, _weights(len(objects), rng, 4.0), n, 0.01
-                    ),
-                    "outcome": _column(rng, outcomes, outcome_p, n, 0.01),
-                    "outcome_linked": pa.array(rng.random(n) < 0.2, mask=rng.random(n) < 0.1),
-                    "removal_outer_clothing": pa.array(
-                        rng.random(n) < 0.03, mask=rng.random(n) < 0.1
-                    ),
-                    "latitude": pa.array(np.round(lat, 6), mask=lat_mask),
-                    "longitude": pa.array(np.round(rng.uniform(-4.0, 1.0, n), 6), mask=lat_mask),
-                }
-            )
+        for offset, n, table in record_tables(rows, seed):
             if schema is None:
                 schema = table.schema
                 pq_writer = pq.ParquetWriter(parquet.with_name(parquet.name + ".part"), schema)
@@ -199,6 +129,82 @@ def generate(rows: int, seed: int = 20261122) -> tuple[Path, Path]:
     parquet.with_name(parquet.name + ".part").rename(parquet)
     csv_path.with_name(csv_path.name + ".part").rename(csv_path)
     return parquet, csv_path
+
+
+def record_tables(rows: int, seed: int = 20261122):
+    """``(offset, n, table)`` for each chunk of ``rows`` synthetic records (arrow, seeded)."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    forces = _codes("police_force_area")
+    force_p = _weights(len(forces), rng, skew=3.0)
+    self_defined = _codes("ethnicity_police_self_defined")
+    with open(
+        ROOT / "data_dictionary" / "codelists" / "ethnicity_police_self_defined.csv",
+        encoding="utf-8",
+    ) as fh:
+        import csv
+
+        group_of = {r["code"]: r["group"] for r in csv.DictReader(fh)}
+    sde_p = _weights(len(self_defined), rng, skew=2.0)
+    officer = ["White", "Black", "Asian", "Other"]
+    legislation = _codes("legislation")
+    leg_p = np.full(len(legislation), 0.002)
+    leg_p[legislation.index("Misuse of Drugs Act 1971 (section 23)")] = 0.6
+    leg_p[legislation.index("Police and Criminal Evidence Act 1984 (section 1)")] = 0.3
+    leg_p[legislation.index("Criminal Justice and Public Order Act 1994 (section 60)")] = 0.03
+    leg_p[legislation.index("Firearms Act 1968 (section 47)")] = 0.02
+    leg_p /= leg_p.sum()
+    objects = _codes("object_of_search")
+    outcomes = _codes("stop_search_outcome")
+    shares = {
+        "arrest": 0.12,
+        "summons_charged": 0.03,
+        "caution": 0.01,
+        "community_resolution": 0.06,
+    }
+    outcome_p = np.array([shares.get(c, 0.02) for c in outcomes])
+    outcome_p[outcomes.index("no_further_action")] = 0.68
+    outcome_p /= outcome_p.sum()
+    start = np.datetime64("2021-04-01T00:00:00", "s").astype("int64")
+    end = np.datetime64("2024-04-01T00:00:00", "s").astype("int64")
+    for offset in range(0, rows, CHUNK):
+        n = min(CHUNK, rows - offset)
+        seconds = rng.integers(start, end, n)
+        date = pa.array(seconds * 1_000_000, pa.timestamp("us", tz="UTC"))
+        sde_idx = rng.choice(len(self_defined), size=n, p=sde_p)
+        sde = pa.DictionaryArray.from_arrays(
+            pa.array(sde_idx.astype("int32")), pa.array(self_defined)
+        )
+        groups = np.array([group_of[c] for c in self_defined], dtype=object)[sde_idx]
+        lat = rng.uniform(50.5, 53.5, n)
+        lat_mask = rng.random(n) < 0.25
+        table = pa.table(
+            {
+                "date": date,
+                "force": _column(rng, forces, force_p, n),
+                "search_type": _column(rng, _codes("search_type"), [0.8, 0.15, 0.05], n),
+                "sex": _column(rng, ["Male", "Female", "Other"], [0.85, 0.145, 0.005], n, 0.01),
+                "age_band": _column(
+                    rng, _codes("age_band_police_uk"), [0.01, 0.2, 0.35, 0.24, 0.2], n, 0.03
+                ),
+                "self_defined_ethnicity": sde,
+                "officer_defined_ethnicity": _column(
+                    rng, officer, [0.72, 0.12, 0.12, 0.04], n, 0.05
+                ),
+                "ethnicity": pa.array(groups).dictionary_encode(),
+                "legislation": _column(rng, legislation, leg_p, n, 0.01),
+                "object_of_search": _column(
+                    rng, objects, _weights(len(objects), rng, 4.0), n, 0.01
+                ),
+                "outcome": _column(rng, outcomes, outcome_p, n, 0.01),
+                "outcome_linked": pa.array(rng.random(n) < 0.2, mask=rng.random(n) < 0.1),
+                "removal_outer_clothing": pa.array(rng.random(n) < 0.03, mask=rng.random(n) < 0.1),
+                "latitude": pa.array(np.round(lat, 6), mask=lat_mask),
+                "longitude": pa.array(np.round(rng.uniform(-4.0, 1.0, n), 6), mask=lat_mask),
+            }
+        )
+        yield offset, n, table
 
 
 # --------------------------------------------------------------------------------------------

@@ -559,7 +559,8 @@ def _period_labels(ym: pd.Series, period: str) -> pd.Series:
     """Labels of a period from ``year * 12 + month - 1`` (the same formulas as in SQL)."""
     out = pd.Series(pd.NA, index=ym.index, dtype=object)
     ok = ym.notna().to_numpy()
-    v = ym[ok].astype("int64").to_numpy()
+    codes, uniques = pd.factorize(ym[ok].astype("int64").to_numpy())  # a few dozen periods
+    v = np.asarray(uniques, dtype="int64")
     y, m = v // 12, v % 12 + 1
     if period == "month":
         text = [f"{a:04d}-{b:02d}" for a, b in zip(y, m, strict=True)]
@@ -570,7 +571,7 @@ def _period_labels(ym: pd.Series, period: str) -> pd.Series:
         text = [f"{a:04d}-{(a + 1) % 100:02d}" for a in fy]
     else:
         text = [f"{a:04d}" for a in y]
-    out[ok] = text
+    out[ok] = np.asarray(text, dtype=object)[codes] if len(v) else []
     return out
 
 

@@ -183,12 +183,13 @@ def _bucket(ym, bucket: str):
 
 
 def _date_keys(col, bucket: str):
-    """``(ym, text)``: the bucket of the date where the engine can tell it, else its raw text."""
+    """``(ym, text)``: the bucket of the date where the engine can tell it, else its raw text
+    (``text`` is None for date and timestamp columns)."""
     ibis = _ibis()
     kind = col.type()
     if kind.is_timestamp() or kind.is_date():
         ym = col.year().cast("int64") * 12 + col.month().cast("int64") - 1
-        return _bucket(ym, bucket), ibis.null("string")
+        return _bucket(ym, bucket), None
     if not kind.is_string():
         raise DisproError(
             f"column 'date' has the type {kind}; it must hold ISO 8601 text, a date or a timestamp"
@@ -237,15 +238,24 @@ class IbisCells:
         self.plan = plan
         self.backend = backend_name(source)
         t = source
-        keys = {c: _normalised(t[c], c in plan.boolean) for c in plan.columns}
+        # stage 1 groups the raw text of the needed columns (and the date's bucket) over the
+        # records; stage 2 normalises the few distinct values and groups again: one expression
+        keys = {c: _text(t[c]) for c in plan.columns}
         if plan.need_date:
-            keys[_YM], keys[_BAD_DATE] = _date_keys(t["date"], plan.bucket)
-        self.expression = (
-            t.group_by(**keys).aggregate(**{_N: t.count()})
-            if keys
-            else t.aggregate(**{_N: t.count()})
-        )
+            ym, rest = _date_keys(t["date"], plan.bucket)
+            keys[_YM] = ym
+            if rest is not None:
+                keys[_BAD_DATE] = rest
+        if keys:
+            cells = t.group_by(**keys).aggregate(**{_N: t.count()})
+            norm = {c: _normalised(cells[c], c in plan.boolean) for c in plan.columns}
+            norm.update({k: cells[k] for k in keys if k not in plan.columns})
+            self.expression = cells.group_by(**norm).aggregate(**{_N: cells[_N].sum()})
+        else:
+            self.expression = t.aggregate(**{_N: t.count()})
         raw = _execute(self.expression, "the records' cells")
+        if plan.need_date and _BAD_DATE not in raw.columns:
+            raw[_BAD_DATE] = None
         raw[_N] = raw[_N].astype("int64")
         for c in plan.columns:
             raw[c] = raw[c].astype(object).where(raw[c].notna(), None)
