@@ -10,12 +10,18 @@ would hold them), notes its memory, then times one case (imports are not timed):
   whole call: outcome, missing-value checks, collapsing to cells, the separation check, the fit,
   and adjusted risk ratios by marginal standardisation with delta-method intervals;
 - ``logit``: building the one-hot design (``pd.get_dummies`` with the same reference levels, plus
-  an intercept) and fitting ``statsmodels.api.Logit`` on it (Newton, statsmodels' defaults).
+  an intercept) and fitting ``statsmodels.api.Logit`` on it (Newton, statsmodels' defaults);
+- ``sklearn``: building the same one-hot design (without the intercept column: scikit-learn fits
+  its own) and fitting scikit-learn's unpenalised ``LogisticRegression`` on it (``C=np.inf``, the
+  spelling of ``penalty=None`` since scikit-learn 1.8; ``solver="newton-cholesky"`` by default,
+  ``tol=1e-10``, ``max_iter=1000``). It gives coefficients only, no standard errors.
 
-The parent compares the coefficients and standard errors of the two fits and prints one line per
-case plus a Markdown table for docs/performance.md. Not a test: nothing here asserts a time.
+The parent compares the coefficients (and, for ``Logit``, the standard errors) with dispro's and
+prints one line per case plus a Markdown table for docs/performance.md. Times are the best of the
+runs of each case, and the median is printed beside them. Not a test: nothing here asserts a time.
 
-Run: ``.venv/bin/python benchmarks/bench_models.py`` (``--sizes 1000000 5000000 --repeat 3``).
+Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_models.py`` (``--sizes 1000000 5000000
+--repeat 3 --blas-threads 1``; ``--help`` for the rest).
 """
 
 from __future__ import annotations
@@ -85,7 +91,28 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def worker(case: str, n: int) -> dict:
+def one_hot(records: pd.DataFrame, controls: list[str], *, intercept: bool):
+    """The one-hot design with dispro's reference levels (White, and each control's most frequent
+    level), as a float64 matrix, with names ``variable|level``."""
+    n = len(records)
+    columns, names = ([np.ones(n)], ["Intercept|"]) if intercept else ([], [])
+    refs = {"ethnicity": "White"}
+    for c in controls:
+        counts = records[c].value_counts()
+        refs[c] = str(sorted(counts.index[counts == counts.max()])[0])
+    for c in ["ethnicity", *controls]:
+        dummies = pd.get_dummies(records[c], dtype=np.float64)
+        for level in dummies.columns:
+            if str(level) != refs[c]:
+                columns.append(dummies[level].to_numpy())
+                names.append(f"{c}|{level}")
+        del dummies
+    X = np.column_stack(columns)
+    del columns
+    return X, names
+
+
+def worker(case: str, n: int, solver: str = "newton-cholesky") -> dict:
     import warnings
 
     import statsmodels.api as sm
@@ -113,27 +140,25 @@ def worker(case: str, n: int) -> dict:
         }
         extra = {"cells": int(fit.info["rows_fitted"]), "reference": fit.info["control_reference"]}
     elif case == "logit":
-        # the same reference levels as dispro: White, and each control's most frequent level
-        columns, names = [np.ones(n)], ["Intercept|"]
-        refs = {"ethnicity": "White"}
-        for c in controls:
-            counts = records[c].value_counts()
-            refs[c] = str(sorted(counts.index[counts == counts.max()])[0])
-        for c in ["ethnicity", *controls]:
-            dummies = pd.get_dummies(records[c], dtype=np.float64)
-            for level in dummies.columns:
-                if str(level) != refs[c]:
-                    columns.append(dummies[level].to_numpy())
-                    names.append(f"{c}|{level}")
-            del dummies
-        X = np.column_stack(columns)
-        del columns
+        X, names = one_hot(records, controls, intercept=True)
         y = records["custody"].to_numpy(dtype=np.float64)
         res = sm.Logit(y, X).fit(disp=0)
         elapsed = time.perf_counter() - t0
         coef = dict(zip(names, map(float, res.params), strict=True))
         se = dict(zip(names, map(float, res.bse), strict=True))
         extra = {"iterations": int(res.mle_retvals.get("iterations", -1))}
+    elif case == "sklearn":
+        from sklearn.linear_model import LogisticRegression
+
+        X, names = one_hot(records, controls, intercept=False)
+        y = records["custody"].to_numpy()
+        lr = LogisticRegression(C=np.inf, solver=solver, tol=1e-10, max_iter=1000)
+        lr.fit(X, y)
+        elapsed = time.perf_counter() - t0
+        coef = {"Intercept|": float(lr.intercept_[0])}
+        coef.update(zip(names, map(float, lr.coef_[0]), strict=True))
+        se = {}
+        extra = {"iterations": int(np.max(lr.n_iter_)), "solver": solver}
     else:
         raise SystemExit(f"unknown case {case!r}")
     return {
@@ -143,12 +168,14 @@ def worker(case: str, n: int) -> dict:
     }  # fmt: skip
 
 
-def run(case: str, n: int, blas_threads: int | None = None) -> dict:
+def run(
+    case: str, n: int, blas_threads: int | None = None, solver: str = "newton-cholesky"
+) -> dict:
     env = dict(os.environ)
     if blas_threads:
         env.update(OPENBLAS_NUM_THREADS=str(blas_threads), OMP_NUM_THREADS=str(blas_threads))
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", case, str(n)],
+        [sys.executable, __file__, "--worker", case, str(n), "--solver", solver],
         check=True, capture_output=True, text=True, env=env,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -160,49 +187,72 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each case (best is kept)")
     parser.add_argument("--logit-repeat", type=int, default=1, help="runs of the raw Logit")
     parser.add_argument(
+        "--sklearn-repeat", type=int, default=1, help="runs of scikit-learn's LogisticRegression"
+    )
+    parser.add_argument(
+        "--sklearn-solver",
+        default="newton-cholesky",
+        choices=["newton-cholesky", "lbfgs"],
+        help="solver of scikit-learn's LogisticRegression",
+    )
+    parser.add_argument(
         "--blas-threads",
         type=int,
         default=None,
         help="BLAS threads in the workers (OPENBLAS_NUM_THREADS); default: the library's own",
     )
     parser.add_argument("--worker", nargs=2, metavar=("CASE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--solver", default="newton-cholesky", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker[0], int(args.worker[1]))))
+        print(json.dumps(worker(args.worker[0], int(args.worker[1]), args.solver)))
         return
     print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"pandas {pd.__version__}, numpy {np.__version__}; BLAS threads "
           f"{args.blas_threads or 'default'}; load average {os.getloadavg()}")  # fmt: skip
     rows = []
+    cases = (
+        ("dispro", args.repeat),
+        ("logit", args.logit_repeat),
+        ("sklearn", args.sklearn_repeat),
+    )
     for n in args.sizes:
         results = {}
-        for case, reps in (("dispro", args.repeat), ("logit", args.logit_repeat)):
-            runs = [run(case, n, args.blas_threads) for _ in range(reps)]
+        for case, reps in cases:
+            runs = [run(case, n, args.blas_threads, args.sklearn_solver) for _ in range(reps)]
             best = min(runs, key=lambda r: r["seconds"])
             best["all_seconds"] = [round(r["seconds"], 3) for r in runs]
+            best["median"] = float(np.median([r["seconds"] for r in runs]))
             results[case] = best
-            print(f"{case:7s} n={n:>9,}: best {best['seconds']:8.3f} s of {best['all_seconds']}; "
-                  f"peak RSS {best['peak_mib']:8.0f} MiB (records alone {best['rss_before_mib']:.0f} MiB, "
-                  f"peak while building them {best['peak_before_mib']:.0f} MiB)",
-                  flush=True)  # fmt: skip
-        d, lg = results["dispro"], results["logit"]
+            print(f"{case:7s} n={n:>9,}: best {best['seconds']:8.3f} s, median {best['median']:.3f} s "
+                  f"of {best['all_seconds']}; peak RSS {best['peak_mib']:8.0f} MiB (records alone "
+                  f"{best['rss_before_mib']:.0f} MiB, peak while building them "
+                  f"{best['peak_before_mib']:.0f} MiB)", flush=True)  # fmt: skip
+        d, lg, sk = results["dispro"], results["logit"], results["sklearn"]
         keys = sorted(d["coef"])
-        assert keys == sorted(lg["coef"]), (keys, sorted(lg["coef"]))
+        assert keys == sorted(lg["coef"]) == sorted(sk["coef"]), (keys, sorted(lg["coef"]))
         dcoef = max(abs(d["coef"][k] - lg["coef"][k]) for k in keys)
         dse = max(abs(d["se"][k] - lg["se"][k]) for k in keys)
+        dsk = max(abs(d["coef"][k] - sk["coef"][k]) for k in keys)
         speedup = lg["seconds"] / d["seconds"]
-        print(f"  {len(keys)} coefficients, {d['cells']:,} cells: max |Δ coef| {dcoef:.2e}, "
-              f"max |Δ SE| {dse:.2e}; speed-up {speedup:.0f}x", flush=True)  # fmt: skip
-        rows.append((n, d, lg, dcoef, dse, speedup, len(keys)))
+        speedup_sk = sk["seconds"] / d["seconds"]
+        print(f"  {len(keys)} coefficients, {d['cells']:,} cells: Logit max |Δ coef| {dcoef:.2e}, "
+              f"max |Δ SE| {dse:.2e}, speed-up {speedup:.0f}x; scikit-learn ({sk['solver']}, "
+              f"{sk['iterations']} iterations) max |Δ coef| {dsk:.2e}, speed-up {speedup_sk:.0f}x",
+              flush=True)  # fmt: skip
+        rows.append((n, d, lg, sk, dcoef, dse, dsk, speedup, speedup_sk))
     print(f"# load average at the end {os.getloadavg()}")
     print(
-        "\n| records | cells | dispro `logistic` | peak RSS | statsmodels `Logit` (one-hot) | peak RSS | speed-up | max abs diff coef / SE |"
+        "\n| records | cells | dispro `logistic` | peak RSS | statsmodels `Logit` (one-hot) | peak RSS "
+        "| speed-up | max abs diff coef / SE | scikit-learn `LogisticRegression` (one-hot) | peak RSS "
+        "| speed-up | max abs diff coef |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---|")
-    for n, d, lg, dcoef, dse, speedup, _k in rows:
-        print(f"| {n:,} | {d['cells']:,} | {d['seconds']:.2f} s | {d['peak_mib'] / 1024:.2f} GiB | "
+    print("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|")
+    for n, d, lg, sk, dcoef, dse, dsk, speedup, speedup_sk in rows:
+        print(f"| {n:,} | {d['cells']:,} | {d['seconds']:.3f} s | {d['peak_mib'] / 1024:.2f} GiB | "
               f"{lg['seconds']:.1f} s | {lg['peak_mib'] / 1024:.2f} GiB | {speedup:.0f}x | "
-              f"{dcoef:.1e} / {dse:.1e} |")  # fmt: skip
+              f"{dcoef:.1e} / {dse:.1e} | {sk['seconds']:.2f} s | {sk['peak_mib'] / 1024:.2f} GiB | "
+              f"{speedup_sk:.0f}x | {dsk:.1e} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -299,6 +299,174 @@ def test_continuous_control_falls_back_to_records(big):
 
 
 # --------------------------------------------------------------------------------------------
+# the design from categorical codes and the IRLS fit equal statsmodels' formula API
+# --------------------------------------------------------------------------------------------
+
+
+def _design_frame(rng, n=400):
+    """Categoricals with unused categories and category orders that are not alphabetical, numeric
+    columns (float, integer, a name that needs ``Q()``), and two responses."""
+    offence = pd.Categorical(
+        rng.choice(["theft", "robbery", "drugs"], n),
+        categories=["theft", "robbery", "drugs", "fraud"],  # "fraud" unused
+    )
+    band = pd.Categorical(
+        rng.choice(["0", "1-2", "3-6"], n), categories=["3-6", "0", "1-2", "15+"], ordered=True
+    )
+    return pd.DataFrame(
+        {
+            "ethnicity": pd.Categorical(rng.choice(["White", "Black", "Asian", "Mixed"], n)),
+            "offence": offence,
+            "previous band": band,
+            "year": pd.Categorical(rng.choice(["2022", "2023", "2024"], n)),
+            "age": rng.normal(35, 10, n),
+            "count": rng.integers(0, 5, n),
+            "days in custody": rng.gamma(2, 30, n),
+            "_events": rng.integers(0, 10, n),
+            "_nonevents": rng.integers(0, 10, n),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "rhs",
+    [
+        # non-default references, an ordered categorical, an unused category, Q() names
+        ["ethnicity:Black", "offence:drugs", "previous band:1-2", "days in custody"],
+        # numeric controls first and between categoricals: patsy moves them to the end
+        ["age", "ethnicity:White", "count", "offence:theft"],
+        # a group x period interaction with its main effects, as change_over_time writes it
+        ["ethnicity:White", "year:2023", "ethnicity:White*year:2023", "offence:robbery", "age"],
+        ["year:2022*ethnicity:Mixed", "ethnicity:Mixed", "year:2022"],
+    ],
+)
+def test_design_from_codes_equals_patsy(rng, rhs):
+    """dispro's design (names, order and values) equals the one patsy builds for the formula."""
+    import patsy
+
+    frame = _design_frame(rng)
+
+    def term(spec):
+        if "*" in spec:
+            return ":".join(term(part) for part in spec.split("*"))
+        column, _, reference = spec.partition(":")
+        return models._cat_term(column, reference) if reference else models._formula_name(column)
+
+    formula = "_events + _nonevents ~ " + " + ".join(term(t) for t in rhs)
+    endog, exog = models._design(formula, frame)
+    p_endog, p_exog = patsy.dmatrices(formula, frame, return_type="dataframe")
+    assert list(exog.columns) == list(p_exog.columns)
+    assert list(endog.columns) == list(p_endog.columns) == ["_events", "_nonevents"]
+    np.testing.assert_array_equal(exog.to_numpy(), p_exog.to_numpy())
+    np.testing.assert_array_equal(endog.to_numpy(), p_endog.to_numpy())
+
+
+def test_design_leaves_other_formulas_to_patsy(rng):
+    frame = _design_frame(rng)
+    for formula in (
+        "_events ~ np.log(age)",  # a transform
+        "_events ~ C(offence)",  # no stated reference
+        "_events ~ 0 + age",  # no intercept
+        "_events ~ age:count",  # a numeric interaction
+        '_events ~ C(offence, Treatment(reference="theft")):year',  # no main effects
+        '_events ~ C(offence, Treatment(reference="shoplifting"))',  # not a level
+    ):
+        assert models._design(formula, frame) is None, formula
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = models._model(smf.glm, "_events ~ np.log(age)", frame)
+    assert isinstance(model, sm.GLM) and "np.log(age)" in model.exog_names
+
+
+def test_model_is_the_formula_model(mid, fit_mid):
+    """The fitted model is what smf.glm would give: names, formula, predict on data frames."""
+    cells = fit_mid.data
+    formula_fit = smf.glm(
+        fit_mid.info["formula"], data=cells, family=sm.families.Binomial()
+    ).fit(atol=1e-10, rtol=1e-13)  # fmt: skip
+    assert fit_mid.model.model.formula == fit_mid.info["formula"]
+    assert list(fit_mid.model.params.index) == list(formula_fit.params.index)
+    assert fit_mid.model.model.endog_names == formula_fit.model.endog_names
+    assert fit_mid.model.df_model == formula_fit.df_model
+    assert fit_mid.model.df_resid == formula_fit.df_resid
+    np.testing.assert_allclose(fit_mid.model.params, formula_fit.params, rtol=0, atol=1e-10)
+    assert fit_mid.model.llf == pytest.approx(formula_fit.llf, rel=1e-12)
+    # predict takes records, through patsy's design information made from the formula
+    records = mid.iloc[:200]
+    np.testing.assert_allclose(
+        fit_mid.model.predict(records), formula_fit.predict(records), rtol=1e-10
+    )
+    np.testing.assert_allclose(fit_mid.model.predict(cells), fit_mid.model.fittedvalues, rtol=1e-12)
+    assert "GLM" in str(fit_mid.model.summary())
+
+
+@pytest.mark.parametrize("case", ["binomial", "cluster", "gamma", "quasi_poisson", "offset"])
+def test_fast_irls_equals_statsmodels_irls(big, stop_counts, case):
+    """dispro's IRLS (normal equations) gives statsmodels' fit (SVD steps) to rounding."""
+    if case in ("binomial", "cluster"):
+        fit = models.logistic(big.iloc[:20_000], outcome="custody", controls=CONTROLS)
+        kwargs = {**models._IRLS, "maxiter": 100}
+        family = sm.families.Binomial()
+        if case == "cluster":
+            groups = np.arange(len(fit.data)) % 25
+            kwargs.update(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False})
+    elif case == "gamma":
+        fit = models.sentence_length(big.iloc[:20_000], controls=["offence_group"])
+        kwargs = {**models._IRLS, "maxiter": 200, "scale": 0.7, "start_params": None}
+        family = sm.families.Gamma(sm.families.links.Log())
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataQualityWarning)
+            fit = models.poisson_rates(stop_counts, covariates=["force"])
+        kwargs = {
+            **models._IRLS,
+            "maxiter": 100,
+            "scale": "X2" if case == "quasi_poisson" else None,
+        }
+        family = sm.families.Poisson()
+    extra = {}
+    if fit.info["function"] == "sentence_length":
+        extra["var_weights"] = fit.data["_n"].to_numpy(dtype=float)
+    if fit.info["function"] == "poisson_rates":
+        extra["offset"] = np.log(fit.data["_exposure"].to_numpy())
+    model = models._model(smf.glm, fit.info["formula"], fit.data, family=family, **extra)
+    ours, conv_a, _ = models._quiet_fit(model, **kwargs)
+    theirs, conv_b, _ = models._quiet_fit(model, fast=False, **kwargs)
+    assert conv_a and conv_b
+    assert ours.mle_settings["optimizer"] == "IRLS" and ours.cov_type == theirs.cov_type
+    np.testing.assert_allclose(ours.params, theirs.params, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ours.bse, theirs.bse, rtol=1e-9)
+    np.testing.assert_allclose(ours.cov_params(), theirs.cov_params(), rtol=1e-8, atol=1e-15)
+    for attr in ("scale", "llf", "deviance", "pearson_chi2", "df_model", "df_resid"):
+        assert getattr(ours, attr) == pytest.approx(getattr(theirs, attr), rel=1e-9), attr
+
+
+def test_full_rank_shortcut_agrees_with_the_svd(rng):
+    X = (rng.random((500, 8)) < 0.4).astype(float)
+    X[:, 0] = 1.0
+    assert models._clearly_full_rank(X, 1e-10)
+    assert np.linalg.matrix_rank(X) == 8
+    collinear = np.column_stack([X, X[:, 1] + X[:, 2]])
+    assert not models._clearly_full_rank(collinear, 1e-10)
+    assert models._null_space(collinear).shape == (9, 1)
+    assert models._null_space(X).shape == (8, 0)
+    assert not models._clearly_full_rank(X[:5], 1e-10)  # wide: not decided here
+
+
+def test_collapse_counts_a_boolean_outcome_as_the_float_sums(big):
+    frame = big.iloc[:5000]
+    prep = models._prepare(
+        frame, func="t", group="ethnicity", reference="White", controls=CONTROLS, dropna=False
+    )
+    keys = ["ethnicity", *CONTROLS]
+    y = frame["custody"].to_numpy()
+    a = models._collapse(prep, keys, {"_events": y})
+    b = models._collapse(prep, keys, {"_events": y.astype(float)})
+    pd.testing.assert_frame_equal(a, b)
+    assert a["_events"].sum() == y.sum() and a["_n"].sum() == len(frame)
+
+
+# --------------------------------------------------------------------------------------------
 # marginal standardisation
 # --------------------------------------------------------------------------------------------
 

@@ -35,11 +35,22 @@ trials for :func:`logistic` (a two-column ``events + nonevents`` endog), and ``n
 ``Σy²`` for the Gamma and log-OLS sentence-length models. Estimates, standard errors and
 cluster-robust standard errors equal those of the record-level fit (tested to 1e-8; see
 ``tests/test_models.py``) and the fit takes a fraction of the time (``docs/performance.md``).
+
+Formulas and designs
+--------------------
+Every model is stated as a statsmodels formula with its reference levels
+(``C(ethnicity, Treatment(reference="White"))``), kept in ``info["formula"]`` and on the model
+(``.model.model.formula``). The design matrix is built from the categorical codes with the names and
+column order patsy gives that formula (:func:`_design`, tested equal to patsy's), because patsy
+codes each value of a ``C(...)`` term in a Python loop; GLMs are fitted by statsmodels' IRLS with
+each step solved on the normal equations (:func:`_irls`). The fitted model is a statsmodels
+``GLMResults`` as ``smf.glm(...).fit()`` returns it, and ``predict`` takes data frames.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import warnings
 from collections.abc import Mapping, Sequence
@@ -51,9 +62,9 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from scipy import optimize, special, stats
+from scipy import linalg, optimize, special, stats
 from statsmodels.tools import sm_exceptions
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import ledger
 from ._checks import check_alpha as _check_alpha
@@ -227,11 +238,18 @@ def _blas(n_elements: int):
     On tall-skinny matrices of a few thousand rows a multi-threaded OpenBLAS gains nothing, and on
     a busy machine its spinning threads make each call up to 100 times slower (measured: a thin SVD
     of 2,762 x 24 took 0.8 s with 2 threads on a loaded 2-core machine, 0.008 s with 1). The limit
-    is set with threadpoolctl for the duration of the call only, as scikit-learn does.
+    is set with threadpoolctl for the duration of the call only, as scikit-learn does. The
+    controller (which lists the loaded BLAS libraries, about 4 ms) is made once per process.
     """
     if n_elements <= _SMALL_BLAS:
-        return threadpool_limits(limits=1, user_api="blas")
+        global _CONTROLLER
+        if _CONTROLLER is None:
+            _CONTROLLER = ThreadpoolController()
+        return _CONTROLLER.limit(limits=1, user_api="blas")
     return contextlib.nullcontext()
+
+
+_CONTROLLER: ThreadpoolController | None = None
 
 
 class SeparationWarning(DisproWarning):
@@ -350,9 +368,11 @@ def _standardise(X, w, beta, cov, group_col, kind, skip_cols=()):
     """
     W = float(w.sum())
     cols = [c for c in group_col.values() if c is not None]
-    base = np.array(X, dtype=float, copy=True)
-    base[:, cols] = 0.0
-    eta0 = base @ beta
+    # the design with the group's columns set to 0, without copying it: those columns of a
+    # product with it are 0 (X @ beta0 with beta0 zero there; gradients zeroed below)
+    beta0 = np.array(beta, dtype=float, copy=True)
+    beta0[cols] = 0.0
+    eta0 = X @ beta0
     skip = list(skip_cols)
     out = {}
     for g, col in group_col.items():
@@ -360,7 +380,8 @@ def _standardise(X, w, beta, cov, group_col, kind, skip_cols=()):
         eta = eta0 + shift
         if kind == "log_ols":
             rate = float(np.exp(w @ eta / W))
-            grad = rate * (w @ base) / W
+            grad = rate * (w @ X) / W
+            grad[cols] = 0.0
             if col is not None:
                 grad[col] = rate
         else:
@@ -372,7 +393,8 @@ def _standardise(X, w, beta, cov, group_col, kind, skip_cols=()):
                 dmu = mu
             rate = float(w @ mu / W)
             wd = w * dmu
-            grad = (wd @ base) / W
+            grad = (wd @ X) / W
+            grad[cols] = 0.0
             if col is not None:
                 grad[col] = wd.sum() / W
         if skip:
@@ -385,6 +407,8 @@ def _null_space(A, rcond=1e-10):
     """Orthonormal basis of the null space of ``A`` from its thin SVD (``A`` may be tall: never
     forms the m x m factor that ``scipy.linalg.null_space`` does)."""
     m, p = A.shape
+    if _clearly_full_rank(A, rcond):  # the usual case, without the SVD
+        return np.zeros((p, 0))
     _, s, vt = np.linalg.svd(A, full_matrices=m < p)
     rank = int(np.sum(s > rcond * s[0])) if len(s) and s[0] > 0 else 0
     return vt[rank:].T.copy()
@@ -476,6 +500,17 @@ def _order_levels(levels) -> list[str]:
     return sorted(levels, key=lambda g: (rank.get(g, len(rank)), g))
 
 
+def _count_codes(codes: np.ndarray, k: int) -> np.ndarray:
+    """``np.bincount(codes, minlength=k)``, by one comparison per level when there are few.
+
+    With few levels ``np.bincount``'s increments of the same few counters wait on each other:
+    9 ms for 1,000,000 codes in 12 levels, against 2 ms for twelve vectorised comparisons.
+    """
+    if k * codes.dtype.itemsize <= 64:
+        return np.array([np.count_nonzero(codes == j) for j in range(k)], dtype=np.intp)
+    return np.bincount(codes, minlength=k)
+
+
 def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integer codes (0..k-1, only levels present), the levels as strings and their counts.
 
@@ -487,7 +522,7 @@ def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         uniques = values.cat.categories
     else:
         codes, uniques = pd.factorize(values, sort=True)
-    counts = np.bincount(codes, minlength=len(uniques))
+    counts = _count_codes(codes, len(uniques))
     present = counts > 0
     if not present.all():
         remap = np.cumsum(present) - 1
@@ -712,11 +747,23 @@ def _collapse(prep: _Prepared, keys: list[str], sums: Mapping[str, np.ndarray]) 
     cards = [len(d[1]) for d in decoders]
     space = float(np.prod([float(c) for c in cards]))
     if space < 2**62:
-        key = np.zeros(prep.n_used, dtype=np.int64)
-        for codes, card in zip(codes_list, cards, strict=True):
+        # int32 where it fits: combining the codes is then three times faster than in int64
+        key = codes_list[0].astype(np.int32 if 2 * space < 2**31 else np.int64)
+        for codes, card in zip(codes_list[1:], cards[1:], strict=True):
             key *= card
             key += codes
-        if space <= 2**26:
+        flag = next(iter(sums.values())) if len(sums) == 1 else None
+        if flag is not None and flag.dtype == bool and space <= 2**25:
+            # a single boolean sum (events) is folded into the key: one count gives both
+            key *= 2
+            key += flag
+            both = np.bincount(key, minlength=2 * int(space)).reshape(-1, 2)
+            n = both.sum(axis=1)
+            present = np.flatnonzero(n)
+            sums_out = {next(iter(sums)): both[present, 1].astype(float)}
+            n = n[present]
+            cell_key = present.astype(np.int64)
+        elif space <= 2**26:
             n = np.bincount(key, minlength=int(space))
             present = np.flatnonzero(n)
             sums_out = {
@@ -810,22 +857,370 @@ _SM_WARNINGS = (
 )
 
 
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split ``text`` on ``sep`` outside parentheses and string literals."""
+    parts, depth, quote, start, i = [], 0, None, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            start = i + len(sep)
+            i = start
+            continue
+        i += 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts]
+
+
+def _parse_factor(code: str, columns) -> tuple[str, str | None] | None:
+    """``(column, reference)`` of a factor written by :func:`_cat_term` (reference ``None``: a
+    numeric factor written by :func:`_formula_name`), or ``None`` for anything else."""
+    reference = None
+    if code.startswith("C(") and code.endswith("))") and ", Treatment(reference=" in code:
+        code, ref = code[2:-2].rsplit(", Treatment(reference=", 1)
+        try:
+            reference = json.loads(ref)
+        except ValueError:
+            return None
+        if not isinstance(reference, str):
+            return None
+    if code.startswith('Q("') and code.endswith('")'):
+        try:
+            code = json.loads(code[2:-1])
+        except ValueError:
+            return None
+    elif not code.isidentifier():
+        return None
+    return (code, reference) if code in columns else None
+
+
+def _design(formula: str, data: pd.DataFrame):
+    """The design statsmodels' formula API (patsy) builds for ``formula`` on ``data``, from codes.
+
+    For the formulas dispro writes: numeric columns on the left; on the right an intercept,
+    categoricals with treatment coding and a stated reference (``C(x, Treatment(reference="a"))``,
+    levels = the pandas categories), numeric columns, and interactions of categoricals whose main
+    effects are in the formula. Columns are named and ordered as patsy does (terms without numeric
+    factors first, by degree, then each numeric factor's terms; in an interaction the left-most
+    factor varies fastest), so names and matrix equal patsy's (tested). patsy itself codes every
+    value of a categorical wrapped in ``C(...)`` in a Python loop: 0.4 s for the 17,556 cells of
+    1,000,000 records, against 2 ms here.
+
+    Returns ``(endog, exog)`` DataFrames with patsy's column names, or ``None`` for any other
+    formula (statsmodels' formula API is then used).
+    """
+    if formula.count("~") != 1:
+        return None
+    lhs_text, rhs_text = formula.split("~")
+    columns = set(data.columns)
+    n = len(data)
+    lhs_names, lhs_cols = [], []
+    for code in _split_top(lhs_text, "+"):
+        parsed = _parse_factor(code, columns)
+        if parsed is None or parsed[1] is not None or not _is_continuous(data[parsed[0]]):
+            return None
+        lhs_names.append(code)
+        lhs_cols.append(data[parsed[0]].to_numpy(dtype=float))
+    # the right-hand side: terms as tuples of factors (code, column, reference)
+    terms = []
+    for text in _split_top(rhs_text, "+"):
+        factors = []
+        for code in _split_top(text, ":"):
+            parsed = _parse_factor(code, columns)
+            if parsed is None:
+                return None
+            factors.append((code, *parsed))
+        if len({f[0] for f in factors}) != len(factors):
+            return None
+        if frozenset(f[0] for f in factors) in {frozenset(f[0] for f in t) for t in terms}:
+            return None  # a repeated term (patsy drops it)
+        terms.append(tuple(factors))
+    mains = {t[0][0] for t in terms if len(t) == 1}
+    for t in terms:
+        if len(t) > 1 and any(f[2] is None or f[0] not in mains for f in t):
+            return None  # numeric interactions and interactions without main effects: patsy's
+    # patsy's order: terms with no numeric factor first, then one group per numeric factor in
+    # order of appearance; within a group by degree, then as written
+    groups: dict[tuple, list] = {(): []}
+    for t in terms:
+        groups.setdefault(tuple(f[0] for f in t if f[2] is None), []).append(t)
+    ordered = [t for g in groups.values() for t in sorted(g, key=len)]
+    # each column is a product of factors: (codes, level) for an indicator, or numeric values
+    names, columns = ["Intercept"], [[]]
+    for t in ordered:
+        parts = []  # per factor: [(name, indicator or values), ...]
+        for code, column, reference in t:
+            values = data[column]
+            if reference is None:
+                if not _is_continuous(values):
+                    return None
+                parts.append([(code, values.to_numpy(dtype=float))])
+                continue
+            if not isinstance(values.dtype, pd.CategoricalDtype):
+                return None
+            levels = list(values.cat.categories)
+            if reference not in levels or not all(isinstance(lv, str) for lv in levels):
+                return None
+            codes = values.cat.codes.to_numpy()
+            if (codes < 0).any():
+                return None
+            parts.append(
+                [(f"{code}[T.{lv}]", (codes, j)) for j, lv in enumerate(levels) if lv != reference]
+            )
+        # the left-most factor varies fastest
+        for combo in itertools.product(*reversed(parts)):
+            combo = combo[::-1]
+            names.append(":".join(name for name, _ in combo))
+            columns.append([factor for _, factor in combo])
+    X = np.empty((n, len(names)), order="F")  # column-major: what a DataFrame holds
+    for j, factors in enumerate(columns):
+        out = X[:, j]
+        out[:] = 1.0
+        for factor in factors:
+            if isinstance(factor, tuple):
+                out *= factor[0] == factor[1]
+            else:
+                out *= factor
+    endog = pd.DataFrame(dict(zip(lhs_names, lhs_cols, strict=True)), index=data.index)
+    exog = pd.DataFrame(X, columns=names, index=data.index, copy=False)
+    return endog, exog
+
+
+def _clearly_full_rank(A: np.ndarray, rtol: float) -> bool:
+    """Whether every singular value of ``A`` is certainly above ``rtol`` times the largest.
+
+    From the eigenvalues of the p x p Gram matrix of the column-equilibrated ``A`` (a few
+    milliseconds where an SVD of a tall ``A`` takes tens): with ``A = B·D``, ``s_min(A) / s_max(A)
+    >= (d_min / d_max) / cond(B)``. Only well-conditioned cases are decided here; ``False`` means
+    "not certain", and the caller then takes the SVD.
+    """
+    if A.shape[0] < A.shape[1] or A.shape[1] == 0:
+        return False
+    G = A.T @ A
+    d = np.sqrt(np.diag(G))
+    if not (np.all(np.isfinite(G)) and np.all(d > 0)):
+        return False
+    lam = np.linalg.eigvalsh(G / d[:, None] / d)
+    if not lam[0] > 1e-10 * lam[-1]:  # eigenvalues below that are not resolved
+        return False
+    return bool((d.min() / d.max()) / np.sqrt(lam[-1] / lam[0]) > 1e3 * rtol)
+
+
+class GLM(sm.GLM):
+    """statsmodels' ``GLM`` on a design made by :func:`_design`, as ``smf.glm`` would make it.
+
+    Two differences from ``sm.GLM``, neither in the results: the rank (for the model degrees of
+    freedom) comes from :func:`_clearly_full_rank` when the design is clearly of full rank, not
+    from an SVD of the n x p design (11 ms for the cells of 1,000,000 records; statsmodels' SVD
+    otherwise); and patsy's design information, which ``predict`` needs to take a data frame, is
+    made from the formula on first use (``model_spec``, ``design_info``), not up front (7 ms),
+    and left out when the model is pickled (patsy's cannot be pickled; a model from ``smf.glm``
+    cannot be pickled at all).
+    """
+
+    def initialize(self):
+        X = self.exog
+        if not _clearly_full_rank(X, max(X.shape) * np.finfo(float).eps):
+            return super().initialize()
+        # the rest as sm.GLM.initialize
+        self.df_model = X.shape[1] - 1
+        if (self.freq_weights is not None) and (self.freq_weights.shape[0] == self.endog.shape[0]):
+            self.wnobs = self.freq_weights.sum()
+            self.df_resid = self.wnobs - self.df_model - 1
+        else:
+            self.wnobs = X.shape[0]
+            self.df_resid = X.shape[0] - self.df_model - 1
+
+    @property
+    def model_spec(self):
+        """patsy's ``DesignInfo`` of the formula's right-hand side (used by ``predict``)."""
+        if getattr(self, "_design_info", None) is None:
+            import patsy
+
+            frame = self.data.frame.iloc[:1]  # levels come from the categories, not the values
+            self._design_info = patsy.incr_dbuilders(
+                self.formula, lambda: iter([frame]), eval_env=patsy.EvalEnvironment([{}])
+            )[1]
+        return self._design_info
+
+    design_info = model_spec  # the name statsmodels before 0.15 looks for
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_design_info", None)  # patsy's DesignInfo does not pickle; remade on use
+        return state
+
+
 def _model(factory, formula, data, **kwargs):
-    """Build a statsmodels formula model (its rank check runs an SVD: see :func:`_blas`)."""
-    with _blas(len(data) * 64):
-        return factory(formula, data=data, **kwargs)
+    """The statsmodels model of ``factory`` (e.g. ``smf.glm``) for ``formula`` on ``data``.
+
+    A GLM is built as ``factory(formula, data=data, **kwargs)`` would build it (same design,
+    names and formula; ``predict`` takes data frames) but with the design from :func:`_design`;
+    other models through the formula API. Either way the model's checks run with one BLAS thread
+    on small designs (see :func:`_blas`).
+    """
+    built = _design(formula, data) if factory is smf.glm else None
+    if built is None:
+        with _blas(len(data) * 64):
+            return factory(formula, data=data, **kwargs)
+    endog, exog = built
+    with _blas(exog.size):
+        model = GLM(endog, exog, missing="none", missing_idx=None, formula=formula, **kwargs)
+    model.formula = formula
+    model.data.frame = data
+    return model
 
 
-def _quiet_fit(model, **kwargs):
-    """Fit, collecting statsmodels' own warnings (dispro diagnoses separation itself)."""
+# the keyword arguments of GLM.fit that _irls handles
+_IRLS_KEYS = frozenset(
+    {"atol", "rtol", "tol", "maxiter", "start_params", "scale", "cov_type", "cov_kwds"}
+)
+
+
+def _wls_normal(X, w, z):
+    """Weighted least squares by the Cholesky factor of the equilibrated ``X'WX``.
+
+    Returns ``(beta, inverse of X'WX)``, or ``None`` when ``X'WX`` is singular or too
+    ill-conditioned for the normal equations (the caller then uses statsmodels' SVD).
+    """
+    sw = np.sqrt(w)
+    Xs = X * sw[:, None]
+    A = Xs.T @ Xs  # numpy computes this product of a matrix with itself by BLAS syrk
+    d = np.sqrt(np.diag(A))
+    if not (np.all(np.isfinite(A)) and np.all(d > 0)):
+        return None
+    A = A / d[:, None] / d
+    try:
+        factor = linalg.cho_factor(A, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        return None
+    diag = np.abs(np.diag(factor[0]))
+    if diag.min() < 1e-6 * diag.max():  # condition number of X'WX beyond about 1e12
+        return None
+    beta = linalg.cho_solve(factor, (Xs.T @ (sw * z)) / d, check_finite=False) / d
+    inv = linalg.cho_solve(factor, np.eye(len(d)), check_finite=False) / d[:, None] / d
+    return beta, inv
+
+
+def _irls(model, *, start_params=None, maxiter=100, tol=1e-8, atol=None, rtol=0.0, scale=None,
+          cov_type="nonrobust", cov_kwds=None):  # fmt: skip
+    """statsmodels' ``GLM.fit`` (IRLS, deviance criterion) followed by the polishing step of
+    :func:`_quiet_fit`, with the weighted least squares solved on the p x p normal equations.
+
+    The iterations and the results object are statsmodels' (``GLMResults`` from the estimates,
+    the inverse of ``X'WX`` at them, and the scale); only the linear algebra differs: statsmodels
+    solves each step by an SVD of the n x p weighted design and again for the covariance, which
+    on the cells of 1,000,000 records took 0.15 s of the 0.2 s fit. Returns ``(results,
+    converged)``, or ``None`` (the caller then uses statsmodels) when the design is singular or
+    ill-conditioned at some iterate (e.g. under separation) or a value is not finite.
+    """
+    from statsmodels.genmod.generalized_linear_model import GLMResults, GLMResultsWrapper
+
+    X = np.asarray(model.exog, dtype=float)
+    family = model.family
+    endog = model.endog
+    offset = model._offset_exposure
+    if isinstance(scale, str):
+        scale = scale.lower()
+    elif scale is not None:
+        scale = float(scale)
+    model.scaletype = scale
+    atol = tol if atol is None else atol
+    if start_params is None:
+        beta = np.zeros(X.shape[1])
+        mu = family.starting_mu(endog)
+        eta = family.predict(mu)
+    else:
+        beta = np.asarray(start_params, dtype=float)
+        eta = X @ beta + offset
+        mu = family.fitted(eta)
+    model.scale = model.estimate_scale(mu)
+    deviance = [family.deviance(endog, mu, model.var_weights, model.freq_weights, model.scale)]
+    params = [beta]
+
+    def step(eta, mu):
+        w = model.iweights * model.n_trials * family.weights(mu)
+        z = eta + family.link.deriv(mu) * (endog - mu) - offset
+        return _wls_normal(X, w, z), w
+
+    converged = False
+    iteration = 0
+    for iteration in range(maxiter):  # noqa: B007 - the count is reported
+        solved, w = step(eta, mu)
+        if solved is None:
+            return None
+        beta, inv = solved
+        eta = X @ beta + offset
+        mu = family.fitted(eta)
+        params.append(beta)
+        deviance.append(
+            family.deviance(endog, mu, model.var_weights, model.freq_weights, model.scale)
+        )
+        model.scale = model.estimate_scale(mu)
+        if np.allclose(deviance[-2], deviance[-1], atol=atol, rtol=rtol):
+            converged = True
+            break
+    history = {"params": [np.inf, *params], "deviance": [np.inf, *deviance]}
+    if converged:
+        # the polishing step: one more step from the estimates, whose inverse X'WX is at them
+        start_dev = deviance[-1]
+        solved, w = step(eta, mu)
+        if solved is None:
+            return None
+        beta, inv = solved
+        eta = X @ beta + offset
+        mu = family.fitted(eta)
+        end_dev = family.deviance(endog, mu, model.var_weights, model.freq_weights, model.scale)
+        model.scale = model.estimate_scale(mu)
+        history = {
+            "params": [np.inf, params[-1], beta],
+            "deviance": [np.inf, start_dev, end_dev],
+        }
+        iteration = 0
+        converged_polish = bool(np.allclose(start_dev, end_dev, atol=atol, rtol=rtol))
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(inv))):
+        return None
+    model.weights = w
+    model.mu = mu
+    res = GLMResults(model, beta, inv, model.scale, cov_type=cov_type, cov_kwds=cov_kwds)
+    res.method = "IRLS"
+    res.mle_settings = {"wls_method": "lstsq", "optimizer": "IRLS"}
+    history["iteration"] = iteration + 1
+    res.fit_history = history
+    res.converged = converged_polish if converged else False
+    return GLMResultsWrapper(res), converged
+
+
+def _quiet_fit(model, *, fast: bool = True, **kwargs):
+    """Fit, collecting statsmodels' own warnings (dispro diagnoses separation itself).
+
+    A GLM fitted by IRLS goes through :func:`_irls` (unless ``fast`` is False, e.g. under
+    separation), with statsmodels' own fit as the fallback.
+    """
     with warnings.catch_warnings(record=True) as caught, _blas(np.asarray(model.exog).size):
         for category in _SM_WARNINGS:
             warnings.simplefilter("always", category)
+        glm_irls = isinstance(model, sm.GLM) and kwargs.get("method", "IRLS") == "IRLS"
+        if fast and type(model) in (sm.GLM, GLM) and set(kwargs) <= _IRLS_KEYS:
+            done = _irls(model, **kwargs)
+            if done is not None:
+                return done[0], done[1], caught
         result = model.fit(**kwargs)
         converged = getattr(result, "converged", True)
         if hasattr(result, "mle_retvals") and result.mle_retvals:
             converged = result.mle_retvals.get("converged", converged)
-        if isinstance(model, sm.GLM) and converged and kwargs.get("method", "IRLS") == "IRLS":
+        if glm_irls and converged:
             # statsmodels takes the covariance from the last weighted least-squares step, whose
             # weights come from the previous iterate; one more step from the converged estimates
             # puts the covariance exactly at the estimates reported (the record-level fit's).
@@ -983,8 +1378,22 @@ def _check_separation(X, names, labels, data, keys, *, events, trials, func, kin
 # --------------------------------------------------------------------------------------------
 
 
+def _group_sums(data: pd.DataFrame, group: str, columns: list[str]) -> pd.DataFrame:
+    """Sums of ``columns`` by the levels of the categorical ``group`` (``np.bincount``)."""
+    col = data[group]
+    codes = col.cat.codes.to_numpy()
+    size = len(col.cat.categories)
+    return pd.DataFrame(
+        {
+            c: np.bincount(codes, weights=data[c].to_numpy(dtype=float), minlength=size)
+            for c in columns
+        },
+        index=pd.Index(col.cat.categories.astype(str), name=group),
+    )
+
+
 def _crude_binomial(data: pd.DataFrame, group: str, groups: list[str], reference: str, alpha):
-    sums = data.groupby(group, observed=True)[["_events", "_n"]].sum()
+    sums = _group_sums(data, group, ["_events", "_n"])
     a = sums["_events"].reindex(groups).to_numpy(dtype=float)
     A = sums["_n"].reindex(groups).to_numpy(dtype=float)
     b = float(sums.loc[reference, "_events"])
@@ -1164,10 +1573,9 @@ def adjusted_rates(
         rows = np.asarray(row_group == str(standard))
     X, w = spec["X"], spec["weights"]
     beta, cov = spec["beta"], spec["cov"]
+    Xs, ws = (X, w) if rows.all() else (X[rows], w[rows])
     with _blas(X.size):
-        std = _standardise(
-            X[rows], w[rows], beta, cov, spec["group_col"], spec["kind"], spec["skip"]
-        )
+        std = _standardise(Xs, ws, beta, cov, spec["group_col"], spec["kind"], spec["skip"])
     z = _z(alpha)
     rate = np.array([std[g][0] for g in groups])
     ref_i = groups.index(reference)
@@ -1234,37 +1642,35 @@ def adjusted_rates(
             f"({'clusters' if spec['boot'].get('cluster_codes') is not None else 'records'} "
             f"resampled; {failed} failed replicate(s) left out)."
         )
-    crude = spec["crude"].set_index("group").reindex(groups)
+    crude = spec["crude"]
+    if list(crude["group"]) != list(groups):
+        crude = crude.set_index("group").reindex(groups).reset_index()
+    per = spec["per"]
+    cr = {c: crude[c].to_numpy(dtype=float) for c in ("events", "base", "rate", "rri")}
+    cr.update({c: crude[c].to_numpy(dtype=float) for c in ("rri_ci_lower", "rri_ci_upper")})
+    is_ref = np.array([g == reference for g in groups])
+    share = np.where(is_ref, np.nan, _share_explained(arr, cr["rri"]))
+    if spec["e_values"]:
+        nearest = np.where(arr >= 1, lo, hi)
+        e_val = np.where(is_ref, np.nan, _e_value_kernel(arr))
+        e_ci = np.where(is_ref, np.nan, _e_value_limit(arr, nearest))
+    else:
+        e_val = e_ci = np.full(len(groups), np.nan)
+    columns = {
+        "group": groups, "adjusted_rate": rate * per, "adjusted_rr": arr, "ci_lower": lo,
+        "ci_upper": hi, "p_value": p, "rate_ci_lower": rlo * per, "rate_ci_upper": rhi * per,
+        "events": cr["events"], "base": cr["base"], "rate": cr["rate"] * per, "rri": cr["rri"],
+        "rri_ci_lower": cr["rri_ci_lower"], "rri_ci_upper": cr["rri_ci_upper"],
+        "share_explained": share, "e_value": e_val, "e_value_ci": e_ci,
+    }  # fmt: skip
+    order = np.argsort(~is_ref, kind="stable")  # the reference first
     out = pd.DataFrame(
         {
-            "group": groups,
-            "adjusted_rate": rate * spec["per"],
-            "adjusted_rr": arr,
-            "ci_lower": lo,
-            "ci_upper": hi,
-            "p_value": p,
-            "rate_ci_lower": rlo * spec["per"],
-            "rate_ci_upper": rhi * spec["per"],
-            "events": crude["events"].to_numpy(),
-            "base": crude["base"].to_numpy(),
-            "rate": crude["rate"].to_numpy() * spec["per"],
-            "rri": crude["rri"].to_numpy(),
-            "rri_ci_lower": crude["rri_ci_lower"].to_numpy(),
-            "rri_ci_upper": crude["rri_ci_upper"].to_numpy(),
-        }
+            c: np.asarray(v, dtype=object if c == "group" else float)[order]
+            for c, v in columns.items()
+        },
+        columns=list(ADJUSTED_COLUMNS),
     )
-    out["share_explained"] = _share_explained(out["adjusted_rr"], out["rri"])
-    is_ref = out["group"].to_numpy() == reference
-    out.loc[is_ref, "share_explained"] = np.nan
-    if spec["e_values"]:
-        nearest = np.where(out["adjusted_rr"] >= 1, out["ci_lower"], out["ci_upper"])
-        out["e_value"] = np.where(is_ref, np.nan, _e_value_kernel(out["adjusted_rr"]))
-        out["e_value_ci"] = np.where(is_ref, np.nan, _e_value_limit(out["adjusted_rr"], nearest))
-    else:
-        out["e_value"] = np.nan
-        out["e_value_ci"] = np.nan
-    order = np.argsort(~is_ref, kind="stable")
-    out = out.iloc[order].reset_index(drop=True)[list(ADJUSTED_COLUMNS)]
     ledger.carry(fit.table, out)
     out.attrs.update(
         method=method, standard=standard if standard is not None else "all records",
@@ -1274,6 +1680,14 @@ def adjusted_rates(
         out.attrs["bootstrap_failed"] = failed
         out.attrs["n_boot"] = int(n_boot)
     return out
+
+
+def _as_labels(values: pd.Series) -> np.ndarray:
+    """The values as an array of strings (a categorical's labels looked up by code)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and not values.isna().any():
+        labels = np.asarray(values.cat.categories.astype(str), dtype=object)
+        return labels[values.cat.codes.to_numpy()]
+    return np.asarray(values.astype(str))
 
 
 def _spec(fit_result, prep, data, *, kind, weights, crude, per, e_values, separated, boot=None):
@@ -1290,7 +1704,7 @@ def _spec(fit_result, prep, data, *, kind, weights, crude, per, e_values, separa
         "group_col": group_col,
         "groups": prep.groups,
         "reference": prep.reference,
-        "row_group": np.asarray(data[prep.group].astype(str)),
+        "row_group": _as_labels(data[prep.group]),
         "kind": kind,
         "skip": sorted(separated),
         "separated_groups": separated_groups,
@@ -1324,9 +1738,11 @@ def _fit_binomial(prep, outcome_values, *, func, extra_terms=(), extra_labels=No
     keys = [prep.group, *keys_extra, *prep.controls]
     if prep.cluster is not None and prep.cluster not in keys:
         keys.append(prep.cluster)
-    y = np.asarray(outcome_values, dtype=float)
+    y = np.asarray(outcome_values)
+    if y.dtype != bool:
+        y = y.astype(float)
     if level == "cells":
-        data = _collapse(prep, keys, {"_events": y})
+        data = _collapse(prep, keys, {"_events": y})  # a boolean outcome is counted faster
         data["_events"] = data["_events"].round().astype(np.int64)
         data["_nonevents"] = data["_n"] - data["_events"]
         lhs = "_events + _nonevents"
@@ -1381,7 +1797,8 @@ def _fit_binomial(prep, outcome_values, *, func, extra_terms=(), extra_labels=No
         fit_kwargs.update(
             cov_type="cluster", cov_kwds={"groups": cluster_codes, "use_correction": False}
         )
-    result, converged, _ = _quiet_fit(model, **fit_kwargs)
+    # separated fits run towards the boundary: statsmodels' SVD-based steps, as before
+    result, converged, _ = _quiet_fit(model, fast=not separated, **fit_kwargs)
     if prep.cluster is not None:
         _cluster_fix(result, cluster_codes, prep.n_used)
     if not exact:  # too many distinct patterns for the exact check: flag runaway coefficients
@@ -2011,7 +2428,7 @@ def poisson_rates(
     )  # fmt: skip
     info["records"] = len(data)
     # crude rates and Poisson Wald RRIs
-    sums = data.groupby(group, observed=True)[["_events", "_exposure"]].sum().reindex(prep.groups)
+    sums = _group_sums(data, group, ["_events", "_exposure"]).reindex(prep.groups)
     a = sums["_events"].to_numpy(dtype=float)
     P = sums["_exposure"].to_numpy(dtype=float)
     b_ref = float(sums.loc[prep.reference, "_events"])
@@ -2218,7 +2635,7 @@ def sentence_length(
     cb = np.asarray(crude_fit.params)
     cV = np.asarray(crude_fit.cov_params())
     zc = float(stats.t.ppf(1 - alpha / 2, df)) if df is not None else _z(alpha)
-    sums = data.groupby(group, observed=True)[["_months", "_n", "_s1"]].sum().reindex(prep.groups)
+    sums = _group_sums(data, group, ["_months", "_n", "_s1"]).reindex(prep.groups)
     crude_rate = np.exp(
         cb[0] + np.array([0.0 if gcol[g] is None else cb[gcol[g]] for g in prep.groups])
     )
