@@ -47,6 +47,8 @@ __all__ = ["URL_ENV", "backend_name", "connect", "count_cells", "is_table", "rea
 URL_ENV = "DISPRO_IBIS_URL"
 
 _N = "__dispro_n"
+#: The column of :func:`count_cells` holding the number of records of each cell.
+COUNT = "__dispro_records"
 _WS = " \t\r\n"
 # the two usual date layouts, parsed on the engine; any other text comes back (grouped) and is
 # parsed in Python with the same rules as the other engines
@@ -370,7 +372,8 @@ def condition(t, spec, param: str):
 
 
 def count_cells(t, columns: Sequence[str], flags: Mapping[str, object]) -> pd.DataFrame:
-    """Group ``t`` by ``columns`` and the boolean ``flags`` (Ibis expressions): ``..., n``.
+    """Group ``t`` by ``columns`` and the boolean ``flags`` (Ibis expressions), with the number
+    of records of each combination in the column :data:`COUNT`.
 
     The flags keep their missing values (``None``), so that the caller can count and exclude
     them exactly as for records.
@@ -383,12 +386,27 @@ def count_cells(t, columns: Sequence[str], flags: Mapping[str, object]) -> pd.Da
             f"{_table_label(t)} lacks the column(s) {missing}"
             f"{did_you_mean(missing[0], list(t.columns))}"
         )
-    keys = {c: t[c] for c in columns}
+    keys = {c: t[c] for c in dict.fromkeys(columns)}
     keys.update({k: v for k, v in flags.items() if v is not None})
-    expr = t.group_by(**keys).aggregate(n=t.count())
+    expr = t.group_by(**keys).aggregate(**{COUNT: t.count()})
     out = _execute(expr, "records")
-    out["n"] = out["n"].astype("int64")
+    out[COUNT] = out[COUNT].astype("int64")
     for k, v in flags.items():
         if v is not None:
             out[k] = out[k].astype("boolean")
     return out
+
+
+def model_cells(t, outcome, columns: Sequence[str]):
+    """Cells for a model: ``columns`` and the outcome flag, grouped on the engine.
+
+    Returns the cells (one row per combination of the columns' values and the outcome), the
+    outcome of each (nullable boolean) and the number of records each stands for.
+    """
+    flag = condition(t, outcome, "outcome")
+    if flag is None:
+        raise ParameterError("`outcome` is required")
+    cells = count_cells(t, [c for c in columns if c is not None], {"__outcome": flag})
+    y = cells.pop("__outcome")
+    weights = cells.pop(COUNT).to_numpy(dtype="int64")
+    return cells, y, weights

@@ -511,7 +511,7 @@ def _count_codes(codes: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(codes, minlength=k)
 
 
-def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _encode(values: pd.Series, weights=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integer codes (0..k-1, only levels present), the levels as strings and their counts.
 
     Levels keep a categorical column's category order (e.g. ordered bands) and are sorted
@@ -522,7 +522,11 @@ def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         uniques = values.cat.categories
     else:
         codes, uniques = pd.factorize(values, sort=True)
-    counts = _count_codes(codes, len(uniques))
+    counts = (
+        _count_codes(codes, len(uniques))
+        if weights is None  # records
+        else np.bincount(codes, weights=weights, minlength=len(uniques)).round().astype(np.intp)
+    )
     present = counts > 0
     if not present.all():
         remap = np.cumsum(present) - 1
@@ -552,6 +556,7 @@ class _Prepared:
     cluster: str | None
     entries: list[tuple[str, int]]
     notes: list[str]
+    weights: np.ndarray | None = None  # records per row when the rows are cells (Ibis tables)
 
 
 def _take(values, keep):
@@ -569,8 +574,12 @@ def _prepare(
     extra: Mapping[str, str] | None = None,
     responses: Mapping[str, Any] | None = None,
     dropna: bool,
+    weights: np.ndarray | None = None,
 ) -> _Prepared:
     """Check the records' columns and missing values; encode the categorical keys.
+
+    ``weights`` (cells counted by an engine): the number of records each row stands for; every
+    count, level frequency and ledger entry is then a sum of weights.
 
     ``extra`` maps a parameter name to a further categorical column (e.g. ``period``);
     ``responses`` maps a description to an array whose missing values also exclude a record.
@@ -598,7 +607,12 @@ def _prepare(
         named[col] = param
     _require_columns(records, named, "the records")
 
-    n = len(records)
+    w = None if weights is None else np.asarray(weights, dtype=np.int64)
+
+    def total(mask):
+        return int(mask.sum()) if w is None else int(w[mask].sum())
+
+    n = len(records) if w is None else int(w.sum())
     missing: dict[str, np.ndarray] = {}
     for col in named:
         mask = records[col].isna().to_numpy()
@@ -612,28 +626,28 @@ def _prepare(
     entries: list[tuple[str, int]] = []
     if missing:
         if not dropna:
-            detail = "; ".join(f"{k}: {int(m.sum())} record(s)" for k, m in missing.items())
+            detail = "; ".join(f"{k}: {total(m)} record(s)" for k, m in missing.items())
             first = np.flatnonzero(np.logical_or.reduce(list(missing.values())))[:10]
+            where = f"; first rows: {records.index[first].tolist()}" if w is None else ""
             raise ValidationError(
-                f"{func}: missing values ({detail}; first rows: {records.index[first].tolist()}). "
+                f"{func}: missing values ({detail}{where}). "
                 "A missing value is not a level of its own: label it (e.g. 'Not recorded') to "
                 "keep those records, or pass dropna=True to exclude them (they are counted in "
                 "the exclusions ledger)."
             )
-        drop = np.zeros(n, dtype=bool)
+        drop = np.zeros(len(records), dtype=bool)
         for label, mask in missing.items():
-            entries.append(
-                (f"records with a missing {label} (dropna=True)", int((mask & ~drop).sum()))
-            )
+            entries.append((f"records with a missing {label} (dropna=True)", total(mask & ~drop)))
             drop |= mask
         keep = ~drop
         if keep.sum() == 0:
             raise ValidationError(f"{func}: no records are left after dropping missing values")
-    n_used = n if keep is None else int(keep.sum())
+    n_used = n if keep is None else total(keep)
+    wk = _take(w, keep) if w is not None else None
 
     notes: list[str] = []
     gvalues = _take(records[group], keep)
-    gcodes, glevels, gcounts = _encode(gvalues)
+    gcodes, glevels, gcounts = _encode(gvalues, wk)
     reference_s = str(reference)
     if reference_s not in set(glevels):
         counts = pd.Series(gcounts, index=glevels).to_dict()
@@ -660,7 +674,7 @@ def _prepare(
                 continue
             continuous[c] = arr
         else:
-            encoded = _encode(values)
+            encoded = _encode(values, wk)
             if len(encoded[1]) < 2:
                 dropped.append(c)
                 continue
@@ -674,7 +688,7 @@ def _prepare(
         warnings.warn(message, DataQualityWarning, stacklevel=3)
         notes.append(message + ".")
     if cluster is not None and cluster not in categorical:
-        categorical[cluster] = _encode(_take(records[cluster], keep))
+        categorical[cluster] = _encode(_take(records[cluster], keep), wk)
     if cluster is not None:
         n_clusters = len(categorical[cluster][1])
         if n_clusters < 2:
@@ -691,7 +705,7 @@ def _prepare(
             warnings.warn(message, DataQualityWarning, stacklevel=3)
             notes.append(message + ".")
     for param, col in extra.items():
-        encoded = _encode(_take(records[col], keep))
+        encoded = _encode(_take(records[col], keep), wk)
         levels = encoded[1]
         if len(levels) < 2:
             raise DisproError(
@@ -713,6 +727,7 @@ def _prepare(
         cluster=cluster,
         entries=entries,
         notes=notes,
+        weights=wk,
     )
 
 
@@ -746,7 +761,26 @@ def _collapse(prep: _Prepared, keys: list[str], sums: Mapping[str, np.ndarray]) 
             decoders.append(("num", np.asarray(uniques, dtype=float)))
     cards = [len(d[1]) for d in decoders]
     space = float(np.prod([float(c) for c in cards]))
-    if space < 2**62:
+    w = prep.weights
+    if w is not None and space < 2**62:  # rows are cells already: sum their records
+        key = codes_list[0].astype(np.int64)
+        for codes, card in zip(codes_list[1:], cards[1:], strict=True):
+            key *= card
+            key += codes
+        cell_key, inverse = np.unique(key, return_inverse=True)
+        n = np.bincount(inverse, weights=w, minlength=len(cell_key)).round()
+        sums_out = {
+            name: np.bincount(inverse, weights=np.asarray(arr, dtype=float) * w,
+                              minlength=len(cell_key))
+            for name, arr in sums.items()
+        }  # fmt: skip
+        cell_codes = []
+        rem = cell_key.copy()
+        for card in reversed(cards):
+            cell_codes.append(rem % card)
+            rem //= card
+        cell_codes = cell_codes[::-1]
+    elif space < 2**62:
         # int32 where it fits: combining the codes is then three times faster than in int64
         key = codes_list[0].astype(np.int32 if 2 * space < 2**31 else np.int64)
         for codes, card in zip(codes_list[1:], cards[1:], strict=True):
@@ -1722,6 +1756,13 @@ def _spec(fit_result, prep, data, *, kind, weights, crude, per, e_values, separa
 
 def _choose_level(data_level: str, prep: _Prepared) -> str:
     check_choice("data_level", data_level, DATA_LEVELS)
+    if prep.weights is not None:  # cells counted by an engine: they are the data
+        if data_level == "records":
+            raise ParameterError(
+                "an Ibis table is counted on its engine and fitted on the cells it returns; "
+                "data_level='records' would bring every record to Python"
+            )
+        return "cells"
     if data_level == "auto":
         return "records" if prep.continuous else "cells"
     return data_level
@@ -1881,8 +1922,11 @@ def logistic(
 
     Parameters
     ----------
-    records : DataFrame
-        One row per person or decision (e.g. ``sentencing`` records).
+    records : DataFrame or Ibis table
+        One row per person or decision (e.g. ``sentencing`` records). An Ibis table (DuckDB,
+        Spark, a warehouse: :mod:`dispro.engines`) is grouped on its engine into cells of the
+        group, controls, cluster and outcome; only the cells come back, and the model is fitted
+        on them (``outcome`` is then a True/False column, a mapping or a function of the table).
     outcome : str, dict, callable or boolean array
         Which records had the event: a boolean column (``"custody"``), a mapping of a column to
         the codes that count (``{"outcome": ["immediate_custody"]}``), an expression
@@ -2003,11 +2047,19 @@ def logistic(
     func = "logistic"
     _check_alpha(alpha)
     check_choice("data_level", data_level, DATA_LEVELS)
-    _check_frame(records, "records", func)
-    y = _condition(records, outcome, "outcome")
+    from . import engines
+
+    weights = None
+    if engines.is_table(records):  # counted on its engine: only the cells come back
+        records, y, weights = engines.model_cells(
+            records, outcome, [group, *_as_list(controls), cluster]
+        )
+    else:
+        _check_frame(records, "records", func)
+        y = _condition(records, outcome, "outcome")
     prep = _prepare(
         records, func=func, group=group, reference=reference, controls=controls, cluster=cluster,
-        responses={"outcome": y}, dropna=dropna,
+        responses={"outcome": y}, dropna=dropna, weights=weights,
     )  # fmt: skip
     yv = _take(y.fillna(False).to_numpy(dtype=bool), prep.keep)
     fitted = _fit_binomial(prep, yv, func=func, data_level=data_level, alpha=alpha)

@@ -761,7 +761,7 @@ def count_events(
                 cells[name] = pd.array(np.ones(len(cells), dtype=bool), dtype="boolean")
         return _count_core(
             cells, cells["__risk"], cells["__hit"], group=group, by=by, dropna=dropna,
-            weights=cells["n"].to_numpy(dtype="int64"), carry=None,
+            weights=cells[engines.COUNT].to_numpy(dtype="int64"), carry=None,
         )  # fmt: skip
     _require_columns(records, {group: "group", **{c: "by" for c in by}}, "the records")
     risk = _condition(records, at_risk, "at_risk")
