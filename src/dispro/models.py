@@ -762,32 +762,22 @@ def _collapse(prep: _Prepared, keys: list[str], sums: Mapping[str, np.ndarray]) 
     cards = [len(d[1]) for d in decoders]
     space = float(np.prod([float(c) for c in cards]))
     w = prep.weights
-    if w is not None and space < 2**62:  # rows are cells already: sum their records
-        key = codes_list[0].astype(np.int64)
-        for codes, card in zip(codes_list[1:], cards[1:], strict=True):
-            key *= card
-            key += codes
-        cell_key, inverse = np.unique(key, return_inverse=True)
-        n = np.bincount(inverse, weights=w, minlength=len(cell_key)).round()
-        sums_out = {
-            name: np.bincount(inverse, weights=np.asarray(arr, dtype=float) * w,
-                              minlength=len(cell_key))
-            for name, arr in sums.items()
-        }  # fmt: skip
-        cell_codes = []
-        rem = cell_key.copy()
-        for card in reversed(cards):
-            cell_codes.append(rem % card)
-            rem //= card
-        cell_codes = cell_codes[::-1]
-    elif space < 2**62:
+    if space < 2**62:
         # int32 where it fits: combining the codes is then three times faster than in int64
         key = codes_list[0].astype(np.int32 if 2 * space < 2**31 else np.int64)
         for codes, card in zip(codes_list[1:], cards[1:], strict=True):
             key *= card
             key += codes
         flag = next(iter(sums.values())) if len(sums) == 1 else None
-        if flag is not None and flag.dtype == bool and space <= 2**25:
+        if w is not None:  # the rows are cells already (an engine's): sum their records
+            cell_key, inverse = np.unique(key, return_inverse=True)
+            n = np.bincount(inverse, weights=w, minlength=len(cell_key)).round()
+            sums_out = {
+                name: np.bincount(inverse, weights=np.asarray(arr, dtype=float) * w,
+                                  minlength=len(cell_key))
+                for name, arr in sums.items()
+            }  # fmt: skip
+        elif flag is not None and flag.dtype == bool and space <= 2**25:
             # a single boolean sum (events) is folded into the key: one count gives both
             key *= 2
             key += flag
