@@ -1276,8 +1276,11 @@ def aggregate(
 
     Parameters
     ----------
-    source : str, path or list of them
-        A record file, a list of files, or a glob such as ``"data/*.parquet"`` (``**`` recurses).
+    source : str, path, list of them, or Ibis table
+        A record file, a list of files, or a glob such as ``"data/*.parquet"`` (``**`` recurses);
+        or an Ibis table on DuckDB, Spark or a SQL warehouse (:mod:`dispro.engines`), counted on
+        its engine by one ``GROUP BY``: only the cells come back, and the checks, ledger and
+        counts are the same as for files.
         Files end in ``.csv``, ``.csv.gz`` or ``.parquet`` and may mix formats; their column names
         are those of ``data_dictionary/datasets/<dataset>.yaml``. CSV files are UTF-8 with a header
         row; a blank cell is a missing value (text such as ``NA`` is a value, not a blank).
@@ -1297,11 +1300,13 @@ def aggregate(
     at_risk : str or dict, optional
         Which records are at risk (the base), in the same forms as ``events``; default all.
         Records not at risk are excluded and counted in the exclusions ledger.
-    engine : {"auto", "pandas", "duckdb"}
+    engine : {"auto", "pandas", "duckdb", "ibis"}
         ``"duckdb"`` runs the group-by in DuckDB over the files, so records never enter pandas
         (memory stays small whatever the file size); ``"pandas"`` reads only the needed columns,
         a million rows at a time, and groups them in pandas; ``"auto"`` (default) uses DuckDB when
-        the files together are at least ``threshold_bytes`` large. Both give identical results.
+        the files together are at least ``threshold_bytes`` large; ``"ibis"`` reads the files
+        through Ibis on DuckDB (an Ibis table always uses its own engine). All give identical
+        results.
     dropna : bool
         Records at risk with a missing value in a ``by`` column, a missing or unparseable
         ``date`` (when a period is asked for), or a missing event or at-risk status raise an
