@@ -1166,6 +1166,10 @@ def methods(ch, params) -> None:
         [
             f"Counts from 1 to {params['suppression_threshold']} are suppressed and shown as [c] "
             "(Government Analysis Function symbols); [x] means not available, [z] not applicable.",
+            "In the quarterly scrutiny pack, where forces and Wessex appear in one table, further "
+            "counts are also shown as [c] (secondary suppression, with their rates and ratios) so "
+            "that no suppressed count can be worked out by subtraction from a total. Tables across "
+            "different sections are suppressed one at a time.",
             "No published table holds record-level data.",
             "The practical-significance band (0.8 to 1.25, judged on the interval) is dispro's convention, "
             "borrowed from the US four-fifths rule, not an official UK rule.",
