@@ -156,22 +156,14 @@ def _text(col):
     return col if col.type().is_string() else col.cast("string")
 
 
-def _bucket(ym, bucket: str):
-    if bucket == "quarter":
-        return ym - ym % 3
-    if bucket == "financial_year":
-        return ((ym - 3) // 12) * 12 + 3
-    if bucket == "year":
-        return (ym // 12) * 12
-    return ym
-
-
 def _date_keys(col, bucket: str):
     """``(ym, text)``: the bucket of the date where the engine can tell it, else its raw text.
 
     For date and timestamp columns ``ym`` is ``{name: year, name: month}`` (grouped as they are,
     bucketed on the cells) and ``text`` is None.
     """
+    from .aggregate import _bucket  # the same formulas as SQL and numpy, on Ibis expressions
+
     ibis = _ibis()
     kind = col.type()
     if kind.is_timestamp() or kind.is_date():
@@ -229,7 +221,6 @@ class IbisCells:
             _period_labels,
         )
 
-        ibis = _ibis()
         self.plan = plan
         self.backend = backend_name(source)
         t = source
@@ -288,7 +279,6 @@ class IbisCells:
         self.cells = cells
         self._pandas = _Pandas.__new__(_Pandas)
         self._pandas.plan, self._pandas.cells = plan, cells
-        del ibis
 
     def close(self) -> None:
         self.cells = None
