@@ -17,7 +17,7 @@ import pytest
 import dispro
 from dispro import engines, models, synth
 from dispro.aggregate import aggregate
-from dispro.errors import DataQualityWarning, ParameterError, ValidationError
+from dispro.errors import DataQualityWarning, DisproError, ParameterError, ValidationError
 from dispro.ledger import exclusions
 from test_aggregate import PERSON, make_records, near_misses, write
 
@@ -211,6 +211,24 @@ def test_logistic_on_a_table_equals_the_record_level_fit(rng):
         models.logistic(table, outcome="custody", data_level="records", dropna=True)
     with pytest.raises(ValidationError, match=r"'offence': \d+ record\(s\)"):
         models.logistic(table, outcome="custody", controls=["offence"])
+
+
+def test_a_connection_and_table_name_work_like_the_table(rng):
+    records = make_records(rng, 2000)
+    con = engines.connect("duckdb://")
+    con.create_table("searches", records)
+    pair = (con, "searches")
+    args = dict(dataset="stop_search", by=["force", "ethnicity"], events="arrest", dropna=True)
+    same(aggregate(con.table("searches"), **args), aggregate(pair, **args))
+    pd.testing.assert_frame_equal(
+        dispro.count_events(pair, events="arrest", by="force"),
+        dispro.count_events(records, events="arrest", by="force").astype({"ethnicity": str}),
+        check_dtype=False,
+    )
+    fit = models.logistic(pair, outcome="arrest", controls=["sex"])
+    assert fit.info["records"] == len(records) and fit.info["data_level"] == "cells"
+    with pytest.raises(DisproError, match="cannot open the table 'nope' on duckdb"):
+        aggregate((con, "nope"), **args)
 
 
 def test_connect_refuses_a_password_in_the_url(monkeypatch):

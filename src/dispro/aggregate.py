@@ -1278,7 +1278,8 @@ def aggregate(
     ----------
     source : str, path, list of them, or Ibis table
         A record file, a list of files, or a glob such as ``"data/*.parquet"`` (``**`` recurses);
-        or an Ibis table on DuckDB, Spark or a SQL warehouse (:mod:`dispro.engines`), counted on
+        or an Ibis table on DuckDB, Spark or a SQL warehouse (:mod:`dispro.engines`), or a
+        ``(connection, "table name")`` pair, counted on
         its engine by one ``GROUP BY``: only the cells come back, and the checks, ledger and
         counts are the same as for files.
         Files end in ``.csv``, ``.csv.gz`` or ``.parquet`` and may mix formats; their column names
@@ -1416,6 +1417,7 @@ def aggregate(
     plan = _plan(dataset, by, events, at_risk)
     from . import engines
 
+    source = engines.resolve(source)  # a (connection, table name) pair
     if engines.is_table(source) or engine == "ibis":
         if engine not in ("auto", "ibis"):
             raise ParameterError(

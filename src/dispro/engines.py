@@ -41,7 +41,16 @@ import pandas as pd
 
 from .errors import DisproError, ParameterError
 
-__all__ = ["URL_ENV", "backend_name", "connect", "count_cells", "is_table", "read", "table"]
+__all__ = [
+    "URL_ENV",
+    "backend_name",
+    "connect",
+    "count_cells",
+    "is_table",
+    "read",
+    "resolve",
+    "table",
+]
 
 #: The environment variable that :func:`connect` reads when no URL is given.
 URL_ENV = "DISPRO_IBIS_URL"
@@ -62,6 +71,22 @@ def is_table(obj) -> bool:
     False
     """
     return type(obj).__module__.startswith("ibis.") and hasattr(obj, "schema")
+
+
+def resolve(obj):
+    """``obj``, or the table it names: a ``(connection, "table name")`` pair becomes that Ibis table.
+
+    >>> resolve([1, 2])
+    [1, 2]
+    """
+    if (
+        isinstance(obj, tuple)
+        and len(obj) == 2
+        and isinstance(obj[1], str)
+        and type(obj[0]).__module__.startswith("ibis.backends")
+    ):
+        return table(obj[1], obj[0])
+    return obj
 
 
 def _ibis():

@@ -2040,6 +2040,7 @@ def logistic(
     from . import engines
 
     weights = None
+    records = engines.resolve(records)  # a (connection, table name) pair
     if engines.is_table(records):  # counted on its engine: only the cells come back
         records, y, weights = engines.model_cells(
             records, outcome, [group, *_as_list(controls), cluster]

@@ -752,6 +752,7 @@ def count_events(
     by = _as_list(by)
     from . import engines
 
+    records = engines.resolve(records)  # a (connection, table name) pair
     if engines.is_table(records):  # counted on the engine that holds the table
         risk = engines.condition(records, at_risk, "at_risk")
         hit = engines.condition(records, events, "events")
