@@ -665,12 +665,12 @@ class _Kernels:
     def __init__(self, n: int):
         import queue
 
-        self._n = n
+        self.size = n
         self._free: queue.Queue = queue.Queue()
         self._all: list = []
 
     def __enter__(self):
-        for _ in range(self._n):
+        for _ in range(self.size):
             km = self._start()
             self._all.append(km)
             self._free.put(km)
@@ -870,7 +870,7 @@ def render(
     run = _Run(params, Path(out_dir).resolve(), _loaded)
     try:
         with _Kernels(_workers(len(run.chapters))) as kernels:
-            with ThreadPoolExecutor(max_workers=kernels._n) as pool:
+            with ThreadPoolExecutor(max_workers=kernels.size) as pool:
                 futures = [pool.submit(kernels.run, run.chapter, n) for n in run.chapters]
                 errors = []
                 for f in futures:
@@ -923,7 +923,7 @@ def render_batch(
             task = bar.add_task("rendering", total=jobs + len(runs))
         with (
             _Kernels(_workers(jobs)) as kernels,
-            ThreadPoolExecutor(max_workers=kernels._n) as pool,
+            ThreadPoolExecutor(max_workers=kernels.size) as pool,
             ThreadPoolExecutor(max_workers=1) as finisher,
         ):
             pending = {}
