@@ -1857,6 +1857,19 @@ def _fit_binomial(prep, outcome_values, *, func, extra_terms=(), extra_labels=No
     }  # fmt: skip
 
 
+def _with_adjusted(table, result, data, info, spec, *, adjust=None) -> ModelResult:
+    """The result with its adjusted rates (marginal standardisation of the fitted model)."""
+    partial = ModelResult(
+        table=table, adjusted=None, model=result, data=data, info=info, _spec=spec
+    )
+    adjusted = adjusted_rates(partial)
+    if adjust is not None:
+        adjusted = adjust(adjusted)
+    return ModelResult(
+        table=table, adjusted=adjusted, model=result, data=data, info=info, _spec=spec
+    )
+
+
 def _finish(prep, table, func, notes, adjusted=None):
     """Ledger entries on the output tables."""
     for t in (table, adjusted):
@@ -2088,13 +2101,7 @@ def logistic(
         e_values=True, separated=fitted["separated"], boot=boot,
     )  # fmt: skip
     _finish(prep, table, func, notes)
-    partial = ModelResult(
-        table=table, adjusted=None, model=result, data=data, info=info, _spec=spec
-    )
-    adjusted = adjusted_rates(partial)
-    return ModelResult(
-        table=table, adjusted=adjusted, model=result, data=data, info=info, _spec=spec
-    )
+    return _with_adjusted(table, result, data, info, spec)
 
 
 # --------------------------------------------------------------------------------------------
@@ -2487,13 +2494,7 @@ def poisson_rates(
         separated=separated,
     )  # fmt: skip
     _finish(prep, table, func, notes)
-    partial = ModelResult(
-        table=table, adjusted=None, model=result, data=data, info=info, _spec=spec
-    )
-    adjusted = adjusted_rates(partial)
-    return ModelResult(
-        table=table, adjusted=adjusted, model=result, data=data, info=info, _spec=spec
-    )
+    return _with_adjusted(table, result, data, info, spec)
 
 
 # --------------------------------------------------------------------------------------------
@@ -2706,15 +2707,9 @@ def sentence_length(
         separated=set(),
     )  # fmt: skip
     _finish(prep, table, func, notes)
-    partial = ModelResult(
-        table=table, adjusted=None, model=result, data=data, info=info, _spec=spec
-    )
-    adjusted = adjusted_rates(partial)
-    if df is not None:  # log-OLS: t intervals, as the record-level OLS
-        adjusted = _t_adjust(adjusted, spec, df, alpha)
-    return ModelResult(
-        table=table, adjusted=adjusted, model=result, data=data, info=info, _spec=spec
-    )
+    # log-OLS: t intervals, as the record-level OLS
+    adjust = (lambda a: _t_adjust(a, spec, df, alpha)) if df is not None else None
+    return _with_adjusted(table, result, data, info, spec, adjust=adjust)
 
 
 def _t_adjust(adjusted, spec, df, alpha):
