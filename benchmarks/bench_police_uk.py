@@ -20,11 +20,18 @@ import pandas as pd
 
 import dispro
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "police_uk_stop_search_city_of_london"
+REAL = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "realdata"
+    / "police_uk_stop_search_city_of_london"
+)
 
 
 def make_files(folder: Path, rows: int, seed: int = 3) -> int:
-    real = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in sorted(REAL.glob("*/*.csv"))])
+    real = pd.concat(
+        [pd.read_csv(f, dtype=str, keep_default_na=False) for f in sorted(REAL.glob("*/*.csv"))]
+    )
     rng = np.random.default_rng(seed)
     per_month = rows // 12
     total = 0
@@ -32,8 +39,12 @@ def make_files(folder: Path, rows: int, seed: int = 3) -> int:
         month = f"2023-{m:02d}"
         sample = real.iloc[rng.integers(0, len(real), per_month)].copy()
         days = rng.integers(1, 28, per_month)
-        sample["Date"] = [f"{month}-{d:02d}T{h:02d}:{mi:02d}:00+00:00" for d, h, mi in
-                          zip(days, rng.integers(0, 24, per_month), rng.integers(0, 60, per_month), strict=True)]
+        sample["Date"] = [
+            f"{month}-{d:02d}T{h:02d}:{mi:02d}:00+00:00"
+            for d, h, mi in zip(
+                days, rng.integers(0, 24, per_month), rng.integers(0, 60, per_month), strict=True
+            )
+        ]
         sample.to_csv(folder / f"{month}-hampshire-stop-and-search.csv", index=False)
         total += len(sample)
     return total
@@ -53,9 +64,13 @@ def main() -> None:
             records = dispro.read_police_uk(folder)
             times.append(time.perf_counter() - start)
         assert len(records) == n
-        print(f"dispro {dispro.__version__}, Python {platform.python_version()}, pandas {pd.__version__}")
-        print(f"read_police_uk, 12 files, {n:,} rows: best {min(times):.2f} s, "
-              f"all {', '.join(f'{t:.2f}' for t in times)} s")
+        print(
+            f"dispro {dispro.__version__}, Python {platform.python_version()}, pandas {pd.__version__}"
+        )
+        print(
+            f"read_police_uk, 12 files, {n:,} rows: best {min(times):.2f} s, "
+            f"all {', '.join(f'{t:.2f}' for t in times)} s"
+        )
 
 
 if __name__ == "__main__":

@@ -17,42 +17,63 @@ from dispro.report import PARAMETERS
 ROOT = Path(__file__).resolve().parents[1]
 
 CHAPTERS = {
-    "summary": ("Summary", [
-        "chapters.intro(ch, params)",
-        "matrix = chapters.pathway_summary(ch, data, params)",
-    ]),
-    "stop_search": ("Stop and search", [
-        # the quarterly scrutiny pack (report "scrutiny"); these add nothing to the full report
-        "quarterly = chapters.scrutiny_latest_quarter(ch, data, params)",
-        "changes = chapters.scrutiny_change(ch, quarterly, params)",
-        "chapters.scrutiny_rates_by_quarter(ch, quarterly, params)",
-        "outcomes = chapters.scrutiny_outcomes_by_quarter(ch, data, params)",
-        "concordance = chapters.scrutiny_concordance_by_quarter(ch, data, params)",
-        "rates = chapters.stop_search_rates(ch, data, params)",
-        "chapters.stop_search_outcomes(ch, data, params)",
-        "chapters.stop_search_concordance(ch, data, params)",
-        "chapters.stop_search_darkness(ch, data, params)",
-        "chapters.stop_search_trend(ch, data, params)",
-    ]),
-    "out_of_court": ("Out-of-court disposals", [
-        'table = chapters.stage_chapter(ch, data, params, "out_of_court")',
-        'chapters.adjusted(ch, data, params, "out_of_court")',
-    ]),
-    "charging": ("CPS charging decisions", [
-        'table = chapters.stage_chapter(ch, data, params, "charge")',
-        'chapters.adjusted(ch, data, params, "charge")',
-    ]),
-    "sentencing": ("Sentencing", [
-        'table = chapters.stage_chapter(ch, data, params, "custody")',
-        'chapters.adjusted(ch, data, params, "custody")',
-        'lengths = chapters.stage_chapter(ch, data, params, "sentence_length")',
-    ]),
-    "data_quality": ("Data quality", [
-        "chapters.data_quality(ch, data, params)",
-    ]),
-    "methods": ("Methods, caveats and conventions", [
-        "chapters.methods(ch, params)",
-    ]),
+    "summary": (
+        "Summary",
+        [
+            "chapters.intro(ch, params)",
+            "matrix = chapters.pathway_summary(ch, data, params)",
+        ],
+    ),
+    "stop_search": (
+        "Stop and search",
+        [
+            # the quarterly scrutiny pack (report "scrutiny"); these add nothing to the full report
+            "quarterly = chapters.scrutiny_latest_quarter(ch, data, params)",
+            "changes = chapters.scrutiny_change(ch, quarterly, params)",
+            "chapters.scrutiny_rates_by_quarter(ch, quarterly, params)",
+            "outcomes = chapters.scrutiny_outcomes_by_quarter(ch, data, params)",
+            "concordance = chapters.scrutiny_concordance_by_quarter(ch, data, params)",
+            "rates = chapters.stop_search_rates(ch, data, params)",
+            "chapters.stop_search_outcomes(ch, data, params)",
+            "chapters.stop_search_concordance(ch, data, params)",
+            "chapters.stop_search_darkness(ch, data, params)",
+            "chapters.stop_search_trend(ch, data, params)",
+        ],
+    ),
+    "out_of_court": (
+        "Out-of-court disposals",
+        [
+            'table = chapters.stage_chapter(ch, data, params, "out_of_court")',
+            'chapters.adjusted(ch, data, params, "out_of_court")',
+        ],
+    ),
+    "charging": (
+        "CPS charging decisions",
+        [
+            'table = chapters.stage_chapter(ch, data, params, "charge")',
+            'chapters.adjusted(ch, data, params, "charge")',
+        ],
+    ),
+    "sentencing": (
+        "Sentencing",
+        [
+            'table = chapters.stage_chapter(ch, data, params, "custody")',
+            'chapters.adjusted(ch, data, params, "custody")',
+            'lengths = chapters.stage_chapter(ch, data, params, "sentence_length")',
+        ],
+    ),
+    "data_quality": (
+        "Data quality",
+        [
+            "chapters.data_quality(ch, data, params)",
+        ],
+    ),
+    "methods": (
+        "Methods, caveats and conventions",
+        [
+            "chapters.methods(ch, params)",
+        ],
+    ),
 }
 
 
@@ -84,10 +105,16 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     for name, (title, steps) in CHAPTERS.items():
         nb = new_notebook()
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         nb.cells = [
-            new_markdown_cell(f"# {title}\n\nA chapter of the dispro report. Run by `dispro report`; "
-                              "every step is a call into the package."),
+            new_markdown_cell(
+                f"# {title}\n\nA chapter of the dispro report. Run by `dispro report`; "
+                "every step is a call into the package."
+            ),
             parameters_cell(),
             check_cell(name, title),
             *[new_code_cell(step) for step in steps],

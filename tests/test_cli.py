@@ -176,7 +176,10 @@ def test_population_command(tmp_path):
 
 def test_synth_command_writes_files_that_say_synthetic(tmp_path):
     out = tmp_path / "synthetic"
-    result = runner.invoke(app, ["synth", "--out", str(out), "--scale", "0.05", "--start", "2023-01", "--end", "2023-03"])
+    result = runner.invoke(
+        app,
+        ["synth", "--out", str(out), "--scale", "0.05", "--start", "2023-01", "--end", "2023-03"],
+    )
     assert result.exit_code == 0, result.output
     files = [p for p in out.rglob("*") if p.is_file()]
     data_files = [p for p in files if p.suffix == ".csv"]

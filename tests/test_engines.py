@@ -173,7 +173,9 @@ def test_count_events_and_rri_on_a_table_equal_the_frame(rng):
     c = dispro.count_events(table, events=lambda t: t.arrest & (t.stype == "person"), dropna=True)
     d = dispro.count_events(rec, events=lambda r: r.arrest & (r.stype == "person"), dropna=True)
     pd.testing.assert_frame_equal(d.astype({"ethnicity": str}), c, check_dtype=False)
-    with pytest.raises(ValidationError, match=r"\d+ record\(s\) at risk have a missing 'ethnicity'"):
+    with pytest.raises(
+        ValidationError, match=r"\d+ record\(s\) at risk have a missing 'ethnicity'"
+    ):
         dispro.count_events(table, events="arrest")
     with pytest.raises(ParameterError, match="True/False column"):
         dispro.count_events(table, events="stype")
@@ -183,7 +185,9 @@ def test_logistic_on_a_table_equals_the_record_level_fit(rng):
     n = 20_000
     rec = pd.DataFrame(
         {
-            "ethnicity": rng.choice(["White", "Black", "Asian", "Mixed"], n, p=[0.7, 0.1, 0.15, 0.05]),
+            "ethnicity": rng.choice(
+                ["White", "Black", "Asian", "Mixed"], n, p=[0.7, 0.1, 0.15, 0.05]
+            ),
             "sex": rng.choice(["Male", "Female"], n, p=[0.8, 0.2]),
             "offence": rng.choice(["theft", "drugs", "violence"], n),
             "force": rng.choice([f"F{i}" for i in range(12)], n),
@@ -201,8 +205,10 @@ def test_logistic_on_a_table_equals_the_record_level_fit(rng):
         on_table = models.logistic(table, **args)
     np.testing.assert_allclose(on_table.model.params, on_rows.model.params, rtol=0, atol=1e-10)
     np.testing.assert_allclose(on_table.model.bse, on_rows.model.bse, rtol=0, atol=1e-10)
-    assert on_table.info["records"] == on_rows.info["records"] == int(
-        (rec.custody.notna() & rec.offence.notna()).sum()
+    assert (
+        on_table.info["records"]
+        == on_rows.info["records"]
+        == int((rec.custody.notna() & rec.offence.notna()).sum())
     )
     assert on_table.info["records_input"] == on_rows.info["records_input"] == n
     pd.testing.assert_frame_equal(exclusions(on_table.table), exclusions(on_rows.table))
@@ -307,9 +313,7 @@ def test_spark_and_duckdb_give_identical_counts_rris_and_models(spark, wessex_fi
     for engine in ("duckdb", "spark"):
         got = dispro.rri_from_records(tables[engine, "stop_search"], **rri_args)
         pd.testing.assert_frame_equal(frame_rri, got, check_dtype=False)
-    assert frame_rri["base"].sum() == int(
-        (person & data["stop_search"]["arrest"].notna()).sum()
-    )
+    assert frame_rri["base"].sum() == int((person & data["stop_search"]["arrest"].notna()).sum())
 
     # adjusted models on the collapsed cells the engines return
     model_args = dict(
@@ -321,8 +325,7 @@ def test_spark_and_duckdb_give_identical_counts_rris_and_models(spark, wessex_fi
         warnings.simplefilter("ignore", DataQualityWarning)
         reference = models.logistic(data["sentencing"], **model_args)
         fits = {
-            e: models.logistic(tables[e, "sentencing"], **model_args)
-            for e in ("duckdb", "spark")
+            e: models.logistic(tables[e, "sentencing"], **model_args) for e in ("duckdb", "spark")
         }
     for fit in fits.values():
         assert fit.info["data_level"] == "cells"

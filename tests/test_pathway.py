@@ -29,11 +29,37 @@ def datasets():
     )
     sentencing = pd.concat(
         [
-            rows(40, force="Dorset", ethnicity="White", outcome="immediate_custody", custody_months=10.0),
-            rows(10, force="Dorset", ethnicity="White", outcome="immediate_custody", custody_months=20.0),
-            rows(150, force="Dorset", ethnicity="White", outcome="community", custody_months=np.nan),
-            rows(15, force="Dorset", ethnicity="Black", outcome="immediate_custody", custody_months=15.0),
-            rows(5, force="Dorset", ethnicity="Black", outcome="immediate_custody", custody_months=np.nan),
+            rows(
+                40,
+                force="Dorset",
+                ethnicity="White",
+                outcome="immediate_custody",
+                custody_months=10.0,
+            ),
+            rows(
+                10,
+                force="Dorset",
+                ethnicity="White",
+                outcome="immediate_custody",
+                custody_months=20.0,
+            ),
+            rows(
+                150, force="Dorset", ethnicity="White", outcome="community", custody_months=np.nan
+            ),
+            rows(
+                15,
+                force="Dorset",
+                ethnicity="Black",
+                outcome="immediate_custody",
+                custody_months=15.0,
+            ),
+            rows(
+                5,
+                force="Dorset",
+                ethnicity="Black",
+                outcome="immediate_custody",
+                custody_months=np.nan,
+            ),
             rows(30, force="Dorset", ethnicity="Black", outcome="fine", custody_months=np.nan),
             rows(3, force="Dorset", ethnicity="Black", outcome=None, custody_months=np.nan),
         ],
@@ -45,7 +71,13 @@ def datasets():
 def test_stages_come_from_the_yaml_in_order():
     table = stages()
     assert table["name"].tolist() == [
-        "stop_search", "search_outcome", "out_of_court", "charge", "custody", "sentence_length"]
+        "stop_search",
+        "search_outcome",
+        "out_of_court",
+        "charge",
+        "custody",
+        "sentence_length",
+    ]
     assert table["order"].is_monotonic_increasing
 
 
@@ -76,8 +108,12 @@ def test_pathway_matrix_chained(datasets):
 
 def test_ratio_of_means_interval_by_hand():
     counts = pd.DataFrame(
-        {"ethnicity": ["White", "Black"], "events": [4, 3], "value_sum": [40.0, 36.0],
-         "value_sumsq": [10**2 + 8**2 + 12**2 + 10**2, 10**2 + 12**2 + 14**2]}
+        {
+            "ethnicity": ["White", "Black"],
+            "events": [4, 3],
+            "value_sum": [40.0, 36.0],
+            "value_sumsq": [10**2 + 8**2 + 12**2 + 10**2, 10**2 + 12**2 + 14**2],
+        }
     )
     out = ratio_of_means(counts).set_index("group").loc["Black"]
     m_w, m_b = 10.0, 12.0
@@ -90,11 +126,18 @@ def test_ratio_of_means_interval_by_hand():
 
 
 def test_population_basis_uses_residents():
-    pop = pd.DataFrame({"force": ["Dorset", "Dorset"], "ethnicity": ["White", "Black"],
-                        "population": [700_000.0, 5_000.0]})
+    pop = pd.DataFrame(
+        {
+            "force": ["Dorset", "Dorset"],
+            "ethnicity": ["White", "Black"],
+            "population": [700_000.0, 5_000.0],
+        }
+    )
     sentencing = pd.concat(
-        [rows(200, force="Dorset", ethnicity="White", outcome="immediate_custody"),
-         rows(10, force="Dorset", ethnicity="Black", outcome="immediate_custody")],
+        [
+            rows(200, force="Dorset", ethnicity="White", outcome="immediate_custody"),
+            rows(10, force="Dorset", ethnicity="Black", outcome="immediate_custody"),
+        ],
         ignore_index=True,
     )
     out = pathway_matrix({"sentencing": sentencing}, by="force", basis="population", population=pop)

@@ -24,8 +24,12 @@ def _close():
 
 def table():
     counts = pd.DataFrame(
-        {"force": ["Dorset"] * 3 + ["Wiltshire"] * 3, "ethnicity": ["White", "Black", "Asian"] * 2,
-         "events": [400, 120, 30, 500, 80, 0], "base": [5000, 1000, 400, 6000, 700, 500]}
+        {
+            "force": ["Dorset"] * 3 + ["Wiltshire"] * 3,
+            "ethnicity": ["White", "Black", "Asian"] * 2,
+            "events": [400, 120, 30, 500, 80, 0],
+            "base": [5000, 1000, 400, 6000, 700, 500],
+        }
     )
     return dispro.rri(counts, by="force", method="poisson_exact")
 
@@ -39,7 +43,9 @@ def test_forest_plot_draws_each_ratio_with_its_interval():
     line = ax.lines[0]
     # top to bottom, the points are the table's ratios in order
     order = np.argsort(-line.get_ydata())
-    np.testing.assert_allclose(np.asarray(line.get_xdata(), dtype=float)[order], shown["rri"].to_numpy(dtype=float))
+    np.testing.assert_allclose(
+        np.asarray(line.get_xdata(), dtype=float)[order], shown["rri"].to_numpy(dtype=float)
+    )
     assert ax.get_xscale() == "log"
 
 
@@ -70,7 +76,9 @@ def test_pathway_heatmap_and_where_disparity():
     black = matrix[(matrix.group == "Black") & (matrix.stage == "custody")].iloc[0]
     assert f"{black['rri']:.2f}" + ("*" if black["significant"] else "") in texts
     ax = plot_where_disparity(matrix, group="Black")
-    assert [t.get_text() for t in ax.get_xticklabels()] == list(matrix[matrix.group == "Black"].sort_values("order")["label"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(
+        matrix[matrix.group == "Black"].sort_values("order")["label"]
+    )
 
 
 def test_adjusted_side_by_side():
@@ -80,8 +88,12 @@ def test_adjusted_side_by_side():
 
     d = wessex(scale=0.2, datasets=["sentencing"])["sentencing"]
     d = d[d.ethnicity != "Not stated"]
-    fit = models.logistic(d, outcome={"outcome": ["immediate_custody"]}, controls=["offence_group"], dropna=True)
+    fit = models.logistic(
+        d, outcome={"outcome": ["immediate_custody"]}, controls=["offence_group"], dropna=True
+    )
     ax = plot_adjusted(fit.adjusted)
     shown = fit.adjusted[fit.adjusted.ci_lower.notna()]
-    xs = sorted(np.concatenate([np.asarray(c.lines[0].get_xdata(), dtype=float) for c in ax.containers]))
+    xs = sorted(
+        np.concatenate([np.asarray(c.lines[0].get_xdata(), dtype=float) for c in ax.containers])
+    )
     np.testing.assert_allclose(xs, sorted([*shown.rri, *shown.adjusted_rr]))

@@ -14,6 +14,8 @@ from statsmodels.stats.contingency_tables import Table2x2
 from statsmodels.stats.multitest import multipletests
 
 import dispro
+from dispro._stats import katz as _katz
+from dispro._stats import poisson_exact as _poisson_exact
 from dispro.errors import (
     LowCountWarning,
     ParameterError,
@@ -21,7 +23,7 @@ from dispro.errors import (
     ValidationError,
     ZeroCellWarning,
 )
-from dispro.rates import RRI_COLUMNS, STATUSES, _katz, _poisson_exact
+from dispro.rates import RRI_COLUMNS, STATUSES
 
 
 def two_groups(a, A, b, B, group="Black"):

@@ -19,8 +19,15 @@ UOF = "resistancelab_census2011_pfa_use_of_force/cleaned_data/use-of-force/by-et
 
 
 @pytest.mark.parametrize(
-    "name", ["avon-and-somerset", "Avon & Somerset", "Avon and Somerset", "AVON AND SOMERSET",
-             "Avon and Somerset Constabulary", "E23000036"],
+    "name",
+    [
+        "avon-and-somerset",
+        "Avon & Somerset",
+        "Avon and Somerset",
+        "AVON AND SOMERSET",
+        "Avon and Somerset Constabulary",
+        "E23000036",
+    ],
 )
 def test_one_normaliser_for_every_force_spelling(name):
     assert normalise_force(name) == "Avon and Somerset"
@@ -38,14 +45,20 @@ def test_force_normaliser_rejects_unknown_with_suggestion():
 def _independent_uof(path):
     """The *Total Tactics row per force, read with the csv module; groups summed by hand."""
     groups = {
-        "White": ["White"], "Black": ["Black (or Black British)"],
-        "Asian": ["Asian (or Asian British)", "Chinese"], "Mixed": ["Mixed"], "Other": ["Other"],
+        "White": ["White"],
+        "Black": ["Black (or Black British)"],
+        "Asian": ["Asian (or Asian British)", "Chinese"],
+        "Mixed": ["Mixed"],
+        "Other": ["Other"],
         "Not stated": ["Don't know", "Not reported"],
     }
     out = {}
     with open(path, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            if row["Tactic"] != "*Total Tactics" or row["Police Force"] == "Total England and Wales":
+            if (
+                row["Tactic"] != "*Total Tactics"
+                or row["Police Force"] == "Total England and Wales"
+            ):
                 continue
             for g, cols in groups.items():
                 out[(row["Police Force"], g)] = sum(float(row[c]) for c in cols if c in row)
@@ -58,7 +71,9 @@ def test_use_of_force_tables_read_through_the_shipped_mapping(realdata, year):
     counts = dispro.read_counts(path, mapping="home_office_use_of_force_by_ethnicity")
     expected = _independent_uof(path)
     assert len(counts) == len(expected) == 43 * 6
-    got = {(f, g): e for f, g, e in counts[["force", "ethnicity", "events"]].itertuples(index=False)}
+    got = {
+        (f, g): e for f, g, e in counts[["force", "ethnicity", "events"]].itertuples(index=False)
+    }
     for (force, group), value in expected.items():
         assert got[(normalise_force(force), group)] == value, (force, group)
     # the subtotal and tactic rows are counted in the ledger, not silently dropped
@@ -100,8 +115,14 @@ def test_changed_layout_is_noticed(tmp_path, realdata):
 def test_count_cells_that_are_not_numbers(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("Police Force,White,Black\nDorset,10,[c]\n", encoding="utf-8")
-    mapping = {"columns": {"Police Force": "force"},
-               "wide": {"into": "ethnicity", "value": "events", "columns": {"White": "White", "Black": "Black"}}}
+    mapping = {
+        "columns": {"Police Force": "force"},
+        "wide": {
+            "into": "ethnicity",
+            "value": "events",
+            "columns": {"White": "White", "Black": "Black"},
+        },
+    }
     with pytest.raises(ValidationError, match=r"row 2 column 'Black': '\[c\]'"):
         dispro.read_counts(path, mapping=mapping)
 
@@ -163,7 +184,11 @@ def test_read_records_through_a_yaml_mapping(tmp_path):
     records = dispro.read_records(path, dataset="sentencing", mapping=mapping)
     assert records["ethnicity"].tolist() == ["White", "Black", "Asian"]
     assert records["court_type"].tolist() == ["crown", "magistrates", "crown"]
-    assert records["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-03", "2024-02-15", "2024-03-30"]
+    assert records["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-01-03",
+        "2024-02-15",
+        "2024-03-30",
+    ]
     assert records["custody_months"].isna().tolist() == [False, True, False]
     assert records["custody_months"].sum() == 58.5
     assert "Court name" not in records.columns
@@ -176,7 +201,10 @@ def test_read_records_reports_every_problem_with_line_numbers(tmp_path):
     mapping.write_text(MAPPING, encoding="utf-8")
     codes = dispro.dictionary.codes("remand_status")
     path = _sentencing_csv(
-        tmp_path / "courts.csv", Remand=[codes[0]] * 3, Eth=["W", "Blak", "X"], Plea=["guilty", "guity", "guilty"]
+        tmp_path / "courts.csv",
+        Remand=[codes[0]] * 3,
+        Eth=["W", "Blak", "X"],
+        Plea=["guilty", "guity", "guilty"],
     )
     with pytest.raises(ValidationError) as info:
         dispro.read_records(path, dataset="sentencing", mapping=mapping)
@@ -191,9 +219,15 @@ def test_read_records_reports_every_problem_with_line_numbers(tmp_path):
 
 def test_read_records_parquet_and_glob(tmp_path):
     good = pd.DataFrame(
-        {"date": ["2024-02-01", "2024-03-01"], "force": ["Dorset", "Dorset"], "ethnicity": ["Black", "White"],
-         "sex": ["Male", "Female"], "age_band": ["18-20", "25-29"], "offence_group": ["drug_offences"] * 2,
-         "disposal": ["caution", "charge_summons"]}
+        {
+            "date": ["2024-02-01", "2024-03-01"],
+            "force": ["Dorset", "Dorset"],
+            "ethnicity": ["Black", "White"],
+            "sex": ["Male", "Female"],
+            "age_band": ["18-20", "25-29"],
+            "offence_group": ["drug_offences"] * 2,
+            "disposal": ["caution", "charge_summons"],
+        }
     )
     good.to_parquet(tmp_path / "a.parquet")
     good.to_csv(tmp_path / "b.csv", index=False)
@@ -232,7 +266,9 @@ def test_bom_and_crlf_read_the_same(tmp_path):
 
 
 def test_mapping_errors_are_clear(tmp_path):
-    with pytest.raises(ValidationError, match="unknown key\\(s\\) 'colums'; did you mean 'columns'"):
+    with pytest.raises(
+        ValidationError, match="unknown key\\(s\\) 'colums'; did you mean 'columns'"
+    ):
         load_mapping({"colums": {}})
     with pytest.raises(ParameterError, match="shipped"):
         load_mapping("no_such_mapping")

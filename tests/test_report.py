@@ -53,7 +53,9 @@ class Cells(HTMLParser):
 
 
 def test_parameters_are_checked():
-    with pytest.raises(ParameterError, match="unknown report parameter.*'aera'.*did you mean 'area'"):
+    with pytest.raises(
+        ParameterError, match="unknown report parameter.*'aera'.*did you mean 'area'"
+    ):
         report.check_parameters({"aera": "Dorset"})
     with pytest.raises(ParameterError, match="'area' is missing"):
         report.check_parameters({})
@@ -68,7 +70,9 @@ def test_parameters_are_checked():
 def test_outputs_exist_and_nothing_else(rendered):
     name = rendered.name
     files = sorted(p.name for p in rendered.iterdir())
-    assert files == sorted([f"{name}.html", f"{name}.pdf", f"{name}.xlsx", "notebooks", "provenance.json"])
+    assert files == sorted(
+        [f"{name}.html", f"{name}.pdf", f"{name}.xlsx", "notebooks", "provenance.json"]
+    )
     notebooks = sorted(p.stem for p in (rendered / "notebooks").iterdir())
     assert notebooks == sorted(report.CHAPTERS["wessex"])
     # no staging, work or failed folders left beside it
@@ -111,7 +115,7 @@ def test_numbers_in_the_report_are_the_librarys(rendered):
     # the executed notebooks recorded the parameters they were given
     nb = json.loads((rendered / "notebooks" / "summary.ipynb").read_text())
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
-    assert "area = \"Wessex\"" in "".join(injected[0]["source"])
+    assert 'area = "Wessex"' in "".join(injected[0]["source"])
 
 
 def test_no_small_count_and_no_record_level_row(rendered):
@@ -124,11 +128,38 @@ def test_no_small_count_and_no_record_level_row(rendered):
         if re.fullmatch(r"[\d,]+", text):
             assert not (1 <= int(text.replace(",", "")) <= THRESHOLD), text
     wb = openpyxl.load_workbook(rendered / f"{rendered.name}.xlsx")
-    count_names = {"events", "base", "reference_events", "reference_base", "searches", "hits", "n",
-                   "records", "ethnicity_not_stated", "rows", "unknown_events", "n_minority", "n_reference"}
+    count_names = {
+        "events",
+        "base",
+        "reference_events",
+        "reference_base",
+        "searches",
+        "hits",
+        "n",
+        "records",
+        "ethnicity_not_stated",
+        "rows",
+        "unknown_events",
+        "n_minority",
+        "n_reference",
+    }
     for ws in wb.worksheets[1:]:
         rows = list(ws.iter_rows(values_only=True))
-        header_at = next(i for i, r in enumerate(rows) if r and any(c in count_names or c == "field" or c == "label" or c == "group" or c == "force" or c == "dataset" for c in r if isinstance(c, str)))
+        header_at = next(
+            i
+            for i, r in enumerate(rows)
+            if r
+            and any(
+                c in count_names
+                or c == "field"
+                or c == "label"
+                or c == "group"
+                or c == "force"
+                or c == "dataset"
+                for c in r
+                if isinstance(c, str)
+            )
+        )
         header = rows[header_at]
         assert len(rows) - header_at - 1 <= 400, ws.title  # aggregates, not records
         assert not {"date", "latitude", "longitude", "record_id"} & set(header), ws.title
@@ -151,7 +182,9 @@ def test_same_parameters_give_identical_tables(rendered, tmp_path):
     b = openpyxl.load_workbook(again / f"{again.name}.xlsx")
     assert a.sheetnames == b.sheetnames
     for name in a.sheetnames:
-        assert list(a[name].iter_rows(values_only=True)) == list(b[name].iter_rows(values_only=True)), name
+        assert list(a[name].iter_rows(values_only=True)) == list(
+            b[name].iter_rows(values_only=True)
+        ), name
     pa = json.loads((rendered / "provenance.json").read_text())
     pb = json.loads((again / "provenance.json").read_text())
     for p in (pa, pb):
@@ -162,42 +195,67 @@ def test_same_parameters_give_identical_tables(rendered, tmp_path):
 
 def test_pdf_has_headings_tables_and_pages(rendered, tmp_path):
     pdf = rendered / f"{rendered.name}.pdf"
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    for heading in ("Summary", "Stop and search", "Out-of-court disposals", "CPS charging decisions",
-                    "Sentencing", "Data quality", "Methods, caveats and conventions"):
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for heading in (
+        "Summary",
+        "Stop and search",
+        "Out-of-court disposals",
+        "CPS charging decisions",
+        "Sentencing",
+        "Data quality",
+        "Methods, caveats and conventions",
+    ):
         assert heading in text, heading
     assert "Page 1 of" in text
     assert "The pathway matrix" in text and "relative rate" in text
-    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "2", str(pdf), str(tmp_path / "p")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "2", str(pdf), str(tmp_path / "p")],
+        check=True,
+    )
     assert len(list(tmp_path.glob("p-*.png"))) == 2
 
 
 A4_PT = (595.28, 841.89)
-MARGIN_PT = {"top": 18 / 25.4 * 72, "right": 14 / 25.4 * 72, "bottom": 20 / 25.4 * 72,
-             "left": 14 / 25.4 * 72}  # the report's @page margins (18mm 14mm 20mm 14mm)
+MARGIN_PT = {
+    "top": 18 / 25.4 * 72,
+    "right": 14 / 25.4 * 72,
+    "bottom": 20 / 25.4 * 72,
+    "left": 14 / 25.4 * 72,
+}  # the report's @page margins (18mm 14mm 20mm 14mm)
 
 
 def test_pdf_nothing_overflows_the_page(rendered, tmp_path):
     """Every word inside the page's text area; no ink in the side margins; every figure there."""
     pdf = rendered / f"{rendered.name}.pdf"
-    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True,
-                           check=True).stdout
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)">', boxes)
-    assert pages and all(abs(float(w) - A4_PT[0]) < 1 and abs(float(h) - A4_PT[1]) < 1
-                         for w, h in pages)
-    words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
-                       r"([^<]*)</word>", boxes)
+    assert pages and all(
+        abs(float(w) - A4_PT[0]) < 1 and abs(float(h) - A4_PT[1]) < 1 for w, h in pages
+    )
+    words = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+        r"([^<]*)</word>",
+        boxes,
+    )
     assert len(words) > 1000
     left, right = MARGIN_PT["left"] - 1, A4_PT[0] - MARGIN_PT["right"] + 1
-    outside = [(w, float(x0), float(x1)) for x0, _, x1, _, w in words
-               if float(x0) < left or float(x1) > right]
+    outside = [
+        (w, float(x0), float(x1))
+        for x0, _, x1, _, w in words
+        if float(x0) < left or float(x1) > right
+    ]
     assert not outside, f"words outside the text area: {outside[:10]}"
     # as a person would see it: the pages as images, with nothing drawn in the side margins
     from PIL import Image
 
     dpi = 36
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", str(pdf), str(tmp_path / "pg")],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-png", str(pdf), str(tmp_path / "pg")], check=True
+    )
     images = sorted(tmp_path.glob("pg-*.png"))
     assert len(images) == len(pages)
     px = dpi / 72
@@ -212,8 +270,9 @@ def test_pdf_nothing_overflows_the_page(rendered, tmp_path):
     # every figure of the HTML is an image in the PDF
     html_text = (rendered / f"{rendered.name}.html").read_text(encoding="utf-8")
     figures = html_text.count("<img ")
-    listed = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True,
-                            check=True).stdout.splitlines()[2:]
+    listed = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
     assert figures >= 5 and len(listed) >= figures
 
 
@@ -231,15 +290,30 @@ def test_a_failed_run_leaves_no_report(tmp_path, monkeypatch):
     for name in report.CHAPTERS["scrutiny"]:
         shutil.copy(report._notebooks_dir() / f"{name}.ipynb", broken / f"{name}.ipynb")
     nb = json.loads((broken / "stop_search.ipynb").read_text())
-    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                        "id": "boom", "source": "raise RuntimeError('planted failure')"})
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "id": "boom",
+            "source": "raise RuntimeError('planted failure')",
+        }
+    )
     (broken / "stop_search.ipynb").write_text(json.dumps(nb))
     monkeypatch.setattr(report, "_notebooks_dir", lambda: broken)
     out = tmp_path / "out"
-    with pytest.raises(report.ReportError, match="(?s)'stop_search' chapter failed.*planted failure"):
+    with pytest.raises(
+        report.ReportError, match="(?s)'stop_search' chapter failed.*planted failure"
+    ):
         report.render({**PARAMS, "report": "scrutiny", "area": "Dorset"}, out, pdf=False)
     left = sorted(p.name for p in out.iterdir())
-    assert left == [report.report_name(report.check_parameters({**PARAMS, "report": "scrutiny", "area": "Dorset"})) + ".failed"]
+    assert left == [
+        report.report_name(
+            report.check_parameters({**PARAMS, "report": "scrutiny", "area": "Dorset"})
+        )
+        + ".failed"
+    ]
     assert (out / left[0] / "stop_search.ipynb").is_file()
 
 
@@ -247,12 +321,17 @@ def test_batch_renders_every_area_with_an_index(tmp_path):
     index = report.render_batch({**PARAMS, "report": "scrutiny"}, tmp_path, pdf=False)
     text = index.read_text(encoding="utf-8")
     for area in ("Wessex", "Dorset", "Hampshire", "Wiltshire"):
-        name = report.report_name(report.check_parameters({**PARAMS, "report": "scrutiny",
-                                                           "area": area}))
+        name = report.report_name(
+            report.check_parameters({**PARAMS, "report": "scrutiny", "area": area})
+        )
         folder = tmp_path / name
         assert f'href="{name}/{name}.html"' in text and f">{area}</a>" in text
-        assert {p.name for p in folder.iterdir()} == {f"{name}.html", f"{name}.xlsx",
-                                                      "provenance.json", "notebooks"}
+        assert {p.name for p in folder.iterdir()} == {
+            f"{name}.html",
+            f"{name}.xlsx",
+            "provenance.json",
+            "notebooks",
+        }
         prov = json.loads((folder / "provenance.json").read_text())
         assert prov["parameters"]["area"] == area
         assert set(prov["timings_seconds"]) >= set(report.CHAPTERS["scrutiny"])
@@ -268,20 +347,29 @@ def test_a_failed_area_in_a_batch_leaves_no_report_for_that_area(tmp_path, monke
     for name in report.CHAPTERS["scrutiny"]:
         shutil.copy(report._notebooks_dir() / f"{name}.ipynb", broken / f"{name}.ipynb")
     nb = json.loads((broken / "data_quality.ipynb").read_text())
-    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                        "id": "boom",
-                        "source": "if area == 'Dorset':\n    raise RuntimeError('planted failure')"})
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "id": "boom",
+            "source": "if area == 'Dorset':\n    raise RuntimeError('planted failure')",
+        }
+    )
     (broken / "data_quality.ipynb").write_text(json.dumps(nb))
     monkeypatch.setattr(report, "_notebooks_dir", lambda: broken)
     out = tmp_path / "out"
     with pytest.raises(report.ReportError, match="(?s)'data_quality' chapter failed.*planted"):
         report.render_batch({**PARAMS, "report": "scrutiny"}, out, pdf=False)
-    names = {a: report.report_name(report.check_parameters({**PARAMS, "report": "scrutiny",
-                                                             "area": a}))
-             for a in ("Wessex", "Dorset", "Hampshire", "Wiltshire")}
+    names = {
+        a: report.report_name(report.check_parameters({**PARAMS, "report": "scrutiny", "area": a}))
+        for a in ("Wessex", "Dorset", "Hampshire", "Wiltshire")
+    }
     left = sorted(p.name for p in out.iterdir())
-    assert left == sorted([names["Wessex"], names["Hampshire"], names["Wiltshire"],
-                           names["Dorset"] + ".failed"])
+    assert left == sorted(
+        [names["Wessex"], names["Hampshire"], names["Wiltshire"], names["Dorset"] + ".failed"]
+    )
     assert not (out / "index.html").exists()
     assert (out / f"{names['Wessex']}" / f"{names['Wessex']}.html").is_file()
 

@@ -19,16 +19,25 @@ from dispro.population import census2021
 from dispro.wording import describe_change
 
 THRESHOLD = 4
-PARAMS = {"area": "Wessex", "scale": 0.15, "period_start": "2022-04", "period_end": "2024-03",
-          "report": "scrutiny"}
+PARAMS = {
+    "area": "Wessex",
+    "scale": 0.15,
+    "period_start": "2022-04",
+    "period_end": "2024-03",
+    "report": "scrutiny",
+}
 FORCES = ["Dorset", "Hampshire", "Wiltshire"]
 S60 = set(codelist("legislation").query("section60 == 'true'")["code"])
 
 
 def _run_pack(data, params, work: Path):
     """Every section of the pack, into one recorded chapter; returns (results, chapter)."""
-    ch = report.chapter("stop_search", title="Stop and search", work_dir=str(work),
-                        suppression_threshold=params["suppression_threshold"])
+    ch = report.chapter(
+        "stop_search",
+        title="Stop and search",
+        work_dir=str(work),
+        suppression_threshold=params["suppression_threshold"],
+    )
     out = {"quarterly": chapters.scrutiny_latest_quarter(ch, data, params)}
     out["change"] = chapters.scrutiny_change(ch, out["quarterly"], params)
     out["rates"] = chapters.scrutiny_rates_by_quarter(ch, out["quarterly"], params)
@@ -62,8 +71,13 @@ def city(tmp_path_factory, realdata):
     data, _ = report._load_data(params, work)
     data = report._filter(data, params)
     results, ch = _run_pack(data, params, work)
-    return {"params": params, "results": results, "ch": ch, "work": work,
-            "folder": realdata / "police_uk_stop_search_city_of_london"}
+    return {
+        "params": params,
+        "results": results,
+        "ch": ch,
+        "work": work,
+        "folder": realdata / "police_uk_stop_search_city_of_london",
+    }
 
 
 def _quarter(months: pd.Series) -> np.ndarray:
@@ -88,8 +102,11 @@ def _area_bullets(ch, section: str, area: str) -> list[str]:
 
 
 def _published(ch, work: Path) -> dict[str, tuple[dict, pd.DataFrame]]:
-    return {b["name"]: (b, pd.read_pickle(work / "content" / f"stop_search__{b['name']}.pkl"))
-            for b in ch.blocks if b["type"] == "table"}
+    return {
+        b["name"]: (b, pd.read_pickle(work / "content" / f"stop_search__{b['name']}.pkl"))
+        for b in ch.blocks
+        if b["type"] == "table"
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,9 +116,13 @@ def _published(ch, work: Path) -> dict[str, tuple[dict, pd.DataFrame]]:
 
 def _hand_counts(records: pd.DataFrame, quarter: str) -> pd.DataFrame:
     """Person searches in a quarter by force and group, straight from the records."""
-    people = records[~records["vehicle_only"].astype(bool) & (_quarter(records["month"]) == quarter)]
+    people = records[
+        ~records["vehicle_only"].astype(bool) & (_quarter(records["month"]) == quarter)
+    ]
     by_force = people.groupby(["force", "ethnicity"]).size().rename("events").reset_index()
-    wessex = people.groupby("ethnicity").size().rename("events").reset_index().assign(force="Wessex")
+    wessex = (
+        people.groupby("ethnicity").size().rename("events").reset_index().assign(force="Wessex")
+    )
     return pd.concat([by_force, wessex], ignore_index=True).rename(columns={"force": "area"})
 
 
@@ -116,8 +137,10 @@ def test_latest_quarter_rates_and_ratios_match_a_hand_calculation(demo):
     quarterly = demo["results"]["quarterly"]
     latest = quarterly[quarterly["period"] == "2024Q1"].set_index(["area", "group"])
     hand = _hand_counts(demo["data"]["stop_search"], "2024Q1")
-    pops = {area: census2021(area, by=()).set_index("ethnicity")["population"]
-            for area in [*FORCES, "Wessex"]}
+    pops = {
+        area: census2021(area, by=()).set_index("ethnicity")["population"]
+        for area in [*FORCES, "Wessex"]
+    }
     checked = 0
     for area in [*FORCES, "Wessex"]:
         counts = hand[hand["area"] == area].set_index("ethnicity")["events"]
@@ -155,16 +178,19 @@ def test_headline_sentences_follow_the_wording_rules(demo):
             assert f"too few cases to tell whether {group} people" in text
         elif row["significant"] and excludes_one:
             per100 = round(100 * row["rri"])
-            assert (f"for every 100 White people stopped and searched, {per100} {group} people "
-                    "were") in text
+            assert (
+                f"for every 100 White people stopped and searched, {per100} {group} people were"
+            ) in text
         else:
             assert f"no clear evidence of a difference between {group} and White people" in text
     # the rates said in words are the table's, for every area
     for area, rows in latest.groupby("area"):
         shown = rows[rows["status"].isin(["ok", "zero_events"])]
-        sentence = next(s for s in _area_bullets(demo["ch"], "This quarter", area)
-                        if s.startswith("Person searches per 1,000 residents a year in January to "
-                                        "March 2024: "))
+        sentence = next(
+            s
+            for s in _area_bullets(demo["ch"], "This quarter", area)
+            if s.startswith("Person searches per 1,000 residents a year in January to March 2024: ")
+        )
         for _, row in shown.iterrows():
             assert f"{row['group']} {row['rate']:,.2f}" in sentence, (area, row["group"])
     # the Wessex Black ratio is disproportionate in this seeded demo
@@ -180,7 +206,8 @@ def test_the_published_latest_quarter_table_is_the_quarterly_tables_rows(demo):
     assert set(latest["period"]) == {"2024Q1"}
     pd.testing.assert_frame_equal(
         latest.reset_index(drop=True),
-        quarterly[quarterly["period"] == "2024Q1"].reset_index(drop=True))
+        quarterly[quarterly["period"] == "2024Q1"].reset_index(drop=True),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,16 +243,28 @@ def test_change_test_matches_a_hand_calculation(demo):
     assert len(tested) >= 4
     for _, row in tested.iterrows():
         group = row["group"]
-        now = _hand_counts(records, row["latest"]).query("area == 'Wessex'").set_index("ethnicity")["events"]
-        then = _hand_counts(records, row["earlier"]).query("area == 'Wessex'").set_index("ethnicity")["events"]
+        now = (
+            _hand_counts(records, row["latest"])
+            .query("area == 'Wessex'")
+            .set_index("ethnicity")["events"]
+        )
+        then = (
+            _hand_counts(records, row["earlier"])
+            .query("area == 'Wessex'")
+            .set_index("ethnicity")["events"]
+        )
         a1, a2, b1, b2 = then[group], now[group], then["White"], now["White"]
         # the ratio of the two relative rates, and its Wald interval on the log scale
         ratio = (a2 / b2) / (a1 / b1)  # person-years cancel: the same in both quarters
         se = np.sqrt(1 / a1 + 1 / a2 + 1 / b1 + 1 / b2)
         assert row["estimate"] == pytest.approx(ratio, rel=1e-5)
-        assert row["ci_lower"] == pytest.approx(ratio * np.exp(-1.959963985 * se), rel=1e-5)  # IRLS tolerance
+        assert row["ci_lower"] == pytest.approx(
+            ratio * np.exp(-1.959963985 * se), rel=1e-5
+        )  # IRLS tolerance
         assert row["ci_upper"] == pytest.approx(ratio * np.exp(1.959963985 * se), rel=1e-5)
-        assert row["earlier_rri"] == pytest.approx((a1 / pop[group]) / (b1 / pop["White"]), rel=1e-9)
+        assert row["earlier_rri"] == pytest.approx(
+            (a1 / pop[group]) / (b1 / pop["White"]), rel=1e-9
+        )
         stat, p = _lr_test(a1, pop[group], a2, pop[group], b1, pop["White"], b2, pop["White"])
         assert row["statistic"] == pytest.approx(stat, rel=1e-4, abs=1e-7)
         assert row["p_value"] == pytest.approx(p, rel=1e-4, abs=1e-9)
@@ -247,23 +286,39 @@ def _planted(counts: dict[str, dict[str, int]], force: str = "Dorset") -> pd.Dat
     with the coverage table read_police_uk would attach."""
     rows, months = [], []
     for quarter, groups in counts.items():
-        q_months = pd.period_range(pd.Period(quarter, "Q").asfreq("M", "start"),
-                                   pd.Period(quarter, "Q").asfreq("M", "end"), freq="M")
+        q_months = pd.period_range(
+            pd.Period(quarter, "Q").asfreq("M", "start"),
+            pd.Period(quarter, "Q").asfreq("M", "end"),
+            freq="M",
+        )
         months += [str(m) for m in q_months]
         for group, n in groups.items():
             for i in range(n):
                 rows.append({"month": str(q_months[i % 3]), "ethnicity": group})
     records = pd.DataFrame(rows).assign(force=force, vehicle_only=False)
     records.attrs["coverage"] = [
-        {"force": force, "month": m, "present": True,
-         "rows": int((records["month"] == m).sum()), "source": "planted"} for m in months
+        {
+            "force": force,
+            "month": m,
+            "present": True,
+            "rows": int((records["month"] == m).sum()),
+            "source": "planted",
+        }
+        for m in months
     ]
     return records
 
 
 def _planted_params(start: str, end: str) -> dict:
-    return report.check_parameters({"area": "Dorset", "report": "scrutiny", "period_start": start,
-                                    "period_end": end, "data": "demo"})
+    return report.check_parameters(
+        {
+            "area": "Dorset",
+            "report": "scrutiny",
+            "period_start": start,
+            "period_end": end,
+            "data": "demo",
+        }
+    )
 
 
 def test_planted_changes_give_the_right_sentences(tmp_path):
@@ -273,8 +328,13 @@ def test_planted_changes_give_the_right_sentences(tmp_path):
     def events(rri, group):
         return int(round(rri * white * pop[group] / pop["White"]))
 
-    steady = {"White": white, "Asian": events(1.5, "Asian"), "Black": events(2, "Black"),
-              "Mixed": events(1.2, "Mixed"), "Other": events(1, "Other")}
+    steady = {
+        "White": white,
+        "Asian": events(1.5, "Asian"),
+        "Black": events(2, "Black"),
+        "Mixed": events(1.2, "Mixed"),
+        "Other": events(1, "Other"),
+    }
     latest = {**steady, "Black": events(4, "Black"), "Mixed": 3}
     quarters = ["2023Q1", "2023Q2", "2023Q3", "2023Q4", "2024Q1"]
     records = _planted({q: (latest if q == "2024Q1" else steady) for q in quarters})
@@ -284,27 +344,45 @@ def test_planted_changes_give_the_right_sentences(tmp_path):
     change = chapters.scrutiny_change(ch, quarterly, params).set_index(["group", "compared_with"])
     text = _bullets(ch)
     # the planted doubling of the Black relative rate: clear against both comparisons
-    for label, words in (("the previous quarter", "October to December 2023"),
-                         ("the same quarter a year earlier", "January to March 2023")):
+    for label, words in (
+        ("the previous quarter", "October to December 2023"),
+        ("the same quarter a year earlier", "January to March 2023"),
+    ):
         row = change.loc[("Black", label)]
         assert row["estimate"] == pytest.approx(2, rel=0.02) and row["significant"]
-        assert any(t.startswith(f"The difference between Black and White people has grown since "
-                                f"{label}, {words} (the relative rate went from 2.0 to 4.0; q = ")
-                   for t in text)
+        assert any(
+            t.startswith(
+                f"The difference between Black and White people has grown since "
+                f"{label}, {words} (the relative rate went from 2.0 to 4.0; q = "
+            )
+            for t in text
+        )
         # no change planted for Asian and Other people
         for group in ("Asian", "Other"):
             assert not change.loc[(group, label), "significant"]
-            assert any(t.startswith(f"There is no clear evidence that the difference between {group} "
-                                    f"and White people has changed since {label}") for t in text)
+            assert any(
+                t.startswith(
+                    f"There is no clear evidence that the difference between {group} "
+                    f"and White people has changed since {label}"
+                )
+                for t in text
+            )
         # three Mixed searches in the latest quarter: suppressed, too few to tell
         assert change.loc[("Mixed", label), "status"] == "suppressed"
-        assert (f"There are too few cases to tell whether the difference between Mixed and White "
-                f"people has changed since {label}, {words}.") in text
+        assert (
+            f"There are too few cases to tell whether the difference between Mixed and White "
+            f"people has changed since {label}, {words}."
+        ) in text
     # and the headline of the latest quarter says the Black ratio is disproportionate
-    assert any("Black people were 4.0 times as likely as White people to be stopped and searched"
-               in t and "for every 100 White people stopped and searched, 400 Black people were" in t
-               for t in text)
-    assert "There are too few cases to tell whether Mixed people were more or less likely" in " ".join(text)
+    assert any(
+        "Black people were 4.0 times as likely as White people to be stopped and searched" in t
+        and "for every 100 White people stopped and searched, 400 Black people were" in t
+        for t in text
+    )
+    assert (
+        "There are too few cases to tell whether Mixed people were more or less likely"
+        in " ".join(text)
+    )
 
 
 def test_a_short_period_says_the_year_earlier_comparison_is_out_of_reach(tmp_path):
@@ -316,30 +394,47 @@ def test_a_short_period_says_the_year_earlier_comparison_is_out_of_reach(tmp_pat
     change = chapters.scrutiny_change(ch, quarterly, params)
     assert set(change["compared_with"]) == {"the previous quarter"}
     assert np.allclose(change["estimate"], 1.0) and not change["significant"].any()
-    assert ("Dorset: the change since the same quarter a year earlier cannot be tested: January "
-            "to March 2023 falls outside the report's period.") in _bullets(ch)
+    assert (
+        "Dorset: the change since the same quarter a year earlier cannot be tested: January "
+        "to March 2023 falls outside the report's period."
+    ) in _bullets(ch)
     assert sorted(quarterly["period"].unique()) == ["2023Q4", "2024Q1"]
 
 
 def test_change_wording_rules():
     base = {"p_value": 0.001, "q_value": 0.004, "estimate": 2.0, "ci_lower": 1.4, "ci_upper": 2.9}
-    grown = describe_change({**base, "earlier_rri": 2.0, "latest_rri": 4.0}, group="Black",
-                            reference="White", since="2023")
+    grown = describe_change(
+        {**base, "earlier_rri": 2.0, "latest_rri": 4.0},
+        group="Black",
+        reference="White",
+        since="2023",
+    )
     assert "has grown since 2023 (the relative rate went from 2.0 to 4.0; q = 0.004)" in grown
     # towards 1 from below is a narrowing even though the ratio of ratios is above 1
-    narrowed = describe_change({**base, "earlier_rri": 0.4, "latest_rri": 0.8}, group="Asian",
-                               reference="White", since="2023")
+    narrowed = describe_change(
+        {**base, "earlier_rri": 0.4, "latest_rri": 0.8},
+        group="Asian",
+        reference="White",
+        since="2023",
+    )
     assert "has narrowed since 2023" in narrowed
-    assert "has reversed" in describe_change({**base, "earlier_rri": 0.7, "latest_rri": 1.4},
-                                             group="Asian", reference="White", since="2023")
+    assert "has reversed" in describe_change(
+        {**base, "earlier_rri": 0.7, "latest_rri": 1.4},
+        group="Asian",
+        reference="White",
+        since="2023",
+    )
     # the q-value decides, not the raw p-value
-    assert describe_change({**base, "q_value": 0.2}, group="Black", reference="White",
-                           since="2023").startswith("There is no clear evidence")
+    assert describe_change(
+        {**base, "q_value": 0.2}, group="Black", reference="White", since="2023"
+    ).startswith("There is no clear evidence")
     # an interval that includes 1 is never a clear change
-    assert describe_change({**base, "ci_lower": 0.98}, group="Black", reference="White",
-                           since="2023").startswith("There is no clear evidence")
-    assert describe_change({"status": "suppressed", "p_value": np.nan}, group="Black",
-                           reference="White", since="2023").startswith("There are too few cases")
+    assert describe_change(
+        {**base, "ci_lower": 0.98}, group="Black", reference="White", since="2023"
+    ).startswith("There is no clear evidence")
+    assert describe_change(
+        {"status": "suppressed", "p_value": np.nan}, group="Black", reference="White", since="2023"
+    ).startswith("There are too few cases")
 
 
 # --------------------------------------------------------------------------------------------
@@ -369,35 +464,46 @@ def test_hit_rates_strip_and_s60_by_quarter_match_hand_counts(demo):
         # hit rates: section 60 and unrecorded outcomes left out
         kept = mine[~mine["legislation"].isin(S60) & mine["outcome_linked"].notna()]
         hand = kept.groupby(["period", "ethnicity"]).agg(
-            searches_hand=("outcome_linked", "size"), hits_hand=("outcome_linked", "sum"))
+            searches_hand=("outcome_linked", "size"), hits_hand=("outcome_linked", "sum")
+        )
         hand = hand.rename_axis(["period", "group"])
         got = outcomes["hit_rates"].query("area == @area").set_index(["period", "group"])
         joined = got.join(hand, how="left").fillna({"searches_hand": 0, "hits_hand": 0})
         np.testing.assert_array_equal(joined["searches"], joined["searches_hand"])
         np.testing.assert_array_equal(joined["hits"], joined["hits_hand"])
         ok = joined["status"] == "ok"
-        np.testing.assert_allclose(joined.loc[ok, "hit_rate"],
-                                   joined.loc[ok, "hits_hand"] / joined.loc[ok, "searches_hand"])
+        np.testing.assert_allclose(
+            joined.loc[ok, "hit_rate"],
+            joined.loc[ok, "hits_hand"] / joined.loc[ok, "searches_hand"],
+        )
         # strip searches: removal of more than outer clothing, of those with the field recorded
         recorded = mine[mine["removal_outer_clothing"].notna()]
         hand = recorded.groupby(["period", "ethnicity"]).agg(
             searches=("removal_outer_clothing", "size"),
-            strip=("removal_outer_clothing", lambda s: int(s.astype(bool).sum())))
+            strip=("removal_outer_clothing", lambda s: int(s.astype(bool).sum())),
+        )
         hand = hand.rename_axis(["period", "group"])
         got = outcomes["strip"].query("area == @area").set_index(["period", "group"])
-        joined = got.join(hand.rename(columns={"searches": "n"}), how="left").fillna({"n": 0, "strip": 0})
+        joined = got.join(hand.rename(columns={"searches": "n"}), how="left").fillna(
+            {"n": 0, "strip": 0}
+        )
         np.testing.assert_array_equal(joined["searches"], joined["n"])
         np.testing.assert_array_equal(joined["strip_searches"], joined["strip"])
         # section 60 searches, of those with legislation recorded
         recorded = mine[mine["legislation"].notna()]
-        hand = recorded.assign(s60=recorded["legislation"].isin(S60)).groupby(
-            ["period", "ethnicity"]).agg(n=("s60", "size"), s60=("s60", "sum"))
+        hand = (
+            recorded.assign(s60=recorded["legislation"].isin(S60))
+            .groupby(["period", "ethnicity"])
+            .agg(n=("s60", "size"), s60=("s60", "sum"))
+        )
         hand = hand.rename_axis(["period", "group"])
         got = outcomes["s60"].query("area == @area").set_index(["period", "group"])
         joined = got.join(hand, how="left").fillna({"n": 0, "s60": 0})
         np.testing.assert_array_equal(joined["searches"], joined["n"])
         np.testing.assert_array_equal(joined["s60_searches"], joined["s60"])
-    assert outcomes["s60"]["s60_searches"].sum() > 0 and outcomes["strip"]["strip_searches"].sum() > 0
+    assert (
+        outcomes["s60"]["s60_searches"].sum() > 0 and outcomes["strip"]["strip_searches"].sum() > 0
+    )
 
 
 def test_concordance_by_quarter_matches_a_hand_kappa(demo):
@@ -408,8 +514,11 @@ def test_concordance_by_quarter_matches_a_hand_kappa(demo):
         mine = records if area == "Wessex" else records[records["force"] == area]
         mine = mine[~mine["vehicle_only"].astype(bool) & (_quarter(mine["month"]) == quarter)]
         both = mine[mine["ethnicity"].isin(shared) & mine["officer_ethnicity"].isin(shared)]
-        cross = pd.crosstab(both["ethnicity"], both["officer_ethnicity"]).reindex(
-            index=shared, columns=shared, fill_value=0).to_numpy(dtype=float)
+        cross = (
+            pd.crosstab(both["ethnicity"], both["officer_ethnicity"])
+            .reindex(index=shared, columns=shared, fill_value=0)
+            .to_numpy(dtype=float)
+        )
         n = cross.sum()
         p_o = np.trace(cross) / n
         p_e = float((cross.sum(axis=1) / n) @ (cross.sum(axis=0) / n))
@@ -431,15 +540,31 @@ _DERIVED = {  # table -> (count columns, columns worked out from them)
     "q_s60": (("searches", "s60_searches"), ("share", "ci_lower", "ci_upper")),
     "q_concordance": (("searches",), ("agreement", "kappa")),
 }
-_COUNT_NAMES = {"events", "base", "searches", "hits", "strip_searches", "s60_searches", "n",
-                "n_minority", "n_reference", "n_dark", "n_light", "reference_events"}
+_COUNT_NAMES = {
+    "events",
+    "base",
+    "searches",
+    "hits",
+    "strip_searches",
+    "s60_searches",
+    "n",
+    "n_minority",
+    "n_reference",
+    "n_dark",
+    "n_light",
+    "reference_events",
+}
 
 
 def _numbers(results) -> dict[str, pd.DataFrame]:
     """The unpublished tables behind the quarter-by-quarter tables."""
-    return {"q_rates": results["quarterly"], "q_hit_rates": results["outcomes"]["hit_rates"],
-            "q_strip": results["outcomes"]["strip"], "q_s60": results["outcomes"]["s60"],
-            "q_concordance": results["concordance"]}
+    return {
+        "q_rates": results["quarterly"],
+        "q_hit_rates": results["outcomes"]["hit_rates"],
+        "q_strip": results["outcomes"]["strip"],
+        "q_s60": results["outcomes"]["s60"],
+        "q_concordance": results["concordance"],
+    }
 
 
 def _recovered(published: pd.Series, numbers: pd.Series, total_shown: bool) -> bool:
@@ -458,7 +583,9 @@ def _check_disclosure(ch, work, numbers, *, small_cells: bool):
     for name, (block, table) in tables.items():
         for column in table.columns:
             if column in _COUNT_NAMES or column in block["count_columns"]:
-                values = pd.to_numeric(table[column].astype(str).str.replace(",", ""), errors="coerce")
+                values = pd.to_numeric(
+                    table[column].astype(str).str.replace(",", ""), errors="coerce"
+                )
                 assert not values.between(1, THRESHOLD).any(), (name, column)
         if name not in _DERIVED:
             continue
@@ -480,12 +607,14 @@ def _check_disclosure(ch, work, numbers, *, small_cells: bool):
                 if "Wessex" in set(line["area"]):
                     forces = line[line["area"] != "Wessex"]
                     total = line.loc[line["area"] == "Wessex", c].iloc[0]
-                    assert not _recovered(forces[c], num.loc[forces.index, c],
-                                          total not in ("[c]", "[x]")), (name, c, line)
+                    assert not _recovered(
+                        forces[c], num.loc[forces.index, c], total not in ("[c]", "[x]")
+                    ), (name, c, line)
             for _, line in table.groupby(["area", *keys]):
                 whole = int(num.loc[line.index, c].sum())
-                assert not _recovered(line[c], num.loc[line.index, c],
-                                      not 1 <= whole <= THRESHOLD), (name, c, line)
+                assert not _recovered(
+                    line[c], num.loc[line.index, c], not 1 <= whole <= THRESHOLD
+                ), (name, c, line)
     # no count below the threshold in the text: the darkness reason's per-area-year list is cut
     text = " ".join(b.get("text", "") + " ".join(b.get("items", [])) for b in ch.blocks)
     assert not re.search(r"\b\d{4}: \d+ Black, \d+ White", text)
@@ -499,8 +628,10 @@ def test_a_withheld_reference_count_hides_the_ratios_of_its_quarter(tmp_path):
     """Three White searches in Dorset: withheld, and (quarters by forces, with totals) the other
     White counts of that rectangle too; every ratio against a withheld White count goes."""
     dorset = _planted({"2023Q4": {"White": 50, "Black": 20}, "2024Q1": {"White": 3, "Black": 20}})
-    wilts = _planted({"2023Q4": {"White": 70, "Black": 20}, "2024Q1": {"White": 60, "Black": 20}},
-                     force="Wiltshire")
+    wilts = _planted(
+        {"2023Q4": {"White": 70, "Black": 20}, "2024Q1": {"White": 60, "Black": 20}},
+        force="Wiltshire",
+    )
     records = pd.concat([dorset, wilts], ignore_index=True)
     records.attrs["coverage"] = dorset.attrs["coverage"] + wilts.attrs["coverage"]
     params = {**_planted_params("2023-10", "2024-03"), "area": "Wessex"}
@@ -512,7 +643,9 @@ def test_a_withheld_reference_count_hides_the_ratios_of_its_quarter(tmp_path):
         for period in ("2023Q4", "2024Q1"):
             assert rows.loc[(area, period, "White"), "withheld"]
             black = rows.loc[(area, period, "Black")]
-            assert not black["withheld"] and black["status"] == "suppressed" and pd.isna(black["rri"])
+            assert (
+                not black["withheld"] and black["status"] == "suppressed" and pd.isna(black["rri"])
+            )
     wessex = rows.loc[("Wessex", "2024Q1", "Black")]
     assert wessex["status"] == "ok" and wessex["rri"] > 0
     published = _published(ch, tmp_path)["q_rates"][1].set_index(["area", "period", "group"])
@@ -520,18 +653,24 @@ def test_a_withheld_reference_count_hides_the_ratios_of_its_quarter(tmp_path):
     assert published.loc[("Wiltshire", "2024Q1", "Black"), "events"] == "20"
     assert published.loc[("Wiltshire", "2024Q1", "Black"), "rri"] == "[c]"
     assert published.loc[("Wessex", "2024Q1", "White"), "events"] == "63"
-    assert any("too few cases to tell whether Black people" in t
-               for t in _area_bullets(ch, "This quarter", "Wiltshire"))
+    assert any(
+        "too few cases to tell whether Black people" in t
+        for t in _area_bullets(ch, "This quarter", "Wiltshire")
+    )
 
 
 def test_darkness_reason_drops_its_small_counts():
-    reason = ("fewer than 100 stops of each group in 2 of 2 area-years (stops in the window after "
-              "exclusions; min_per_group=100): Dorset 2023: 3 Black, 60 White; Dorset 2024: 1 "
-              "Black, 22 White. Note: 3 person searches of Black or White people were excluded "
-              "because they fall in 1 area-month(s) ...: Dorset 2023-01")
+    reason = (
+        "fewer than 100 stops of each group in 2 of 2 area-years (stops in the window after "
+        "exclusions; min_per_group=100): Dorset 2023: 3 Black, 60 White; Dorset 2024: 1 "
+        "Black, 22 White. Note: 3 person searches of Black or White people were excluded "
+        "because they fall in 1 area-month(s) ...: Dorset 2023-01"
+    )
     out = chapters._darkness_reason(reason, 4)
-    assert out.startswith("fewer than 100 stops of each group in 2 of 2 area-years (stops in the "
-                          "window after exclusions; min_per_group=100). Note: [c] person searches")
+    assert out.startswith(
+        "fewer than 100 stops of each group in 2 of 2 area-years (stops in the "
+        "window after exclusions; min_per_group=100). Note: [c] person searches"
+    )
     assert "Dorset 2023: 3" not in out and out.endswith("Dorset 2023-01")
 
 
@@ -542,27 +681,49 @@ def test_darkness_is_reported_only_where_eligible(demo, tmp_path):
     assert (darkness["status"] == "ineligible").all()
     assert "darkness" not in _published(demo["ch"], demo["work"])
     for area in [*FORCES, "Wessex (forces pooled)"]:
-        assert any(t.startswith(f"{area}: the test was not run, because the data are not eligible: "
-                                "fewer than 100 stops of each group") for t in _bullets(demo["ch"]))
+        assert any(
+            t.startswith(
+                f"{area}: the test was not run, because the data are not eligible: "
+                "fewer than 100 stops of each group"
+            )
+            for t in _bullets(demo["ch"])
+        )
     # evening searches at Southampton with the Black share the same in light and dark: eligible
     rng = np.random.default_rng(1)
     n = 3000
-    wall = (pd.Timestamp("2023-01-01 16:00") + pd.to_timedelta(rng.integers(0, 365, n), "D")
-            + pd.to_timedelta(rng.uniform(0, 390, n), "min"))
-    records = pd.DataFrame({
-        "date": wall.tz_localize("Europe/London", ambiguous=True,
-                                 nonexistent="shift_forward").tz_convert("UTC"),
-        "force": "Hampshire", "latitude": 50.90, "longitude": -1.40,
-        "ethnicity": rng.choice(["Black", "White"], n, p=[0.3, 0.7]), "vehicle_only": False})
+    wall = (
+        pd.Timestamp("2023-01-01 16:00")
+        + pd.to_timedelta(rng.integers(0, 365, n), "D")
+        + pd.to_timedelta(rng.uniform(0, 390, n), "min")
+    )
+    records = pd.DataFrame(
+        {
+            "date": wall.tz_localize(
+                "Europe/London", ambiguous=True, nonexistent="shift_forward"
+            ).tz_convert("UTC"),
+            "force": "Hampshire",
+            "latitude": 50.90,
+            "longitude": -1.40,
+            "ethnicity": rng.choice(["Black", "White"], n, p=[0.3, 0.7]),
+            "vehicle_only": False,
+        }
+    )
     records.attrs["clock"] = "utc"
     ch = report.chapter("stop_search", title="t", work_dir=str(tmp_path), suppression_threshold=4)
-    table = chapters.stop_search_darkness(ch, {"stop_search": records},
-                                          {**_planted_params("2023-01", "2023-12"), "area": "Hampshire"})
+    table = chapters.stop_search_darkness(
+        ch, {"stop_search": records}, {**_planted_params("2023-01", "2023-12"), "area": "Hampshire"}
+    )
     assert list(table["status"]) == ["ok"]
     published = _published(ch, tmp_path)["darkness"][1]
-    assert published.loc[0, "area"] == "Hampshire" and published.loc[0, "n"] == f"{table.loc[0, 'n']:,}"
-    assert any(t.startswith("Hampshire: there is no clear evidence that the share of Black people")
-               and f"odds ratio {table.loc[0, 'odds_ratio']:.2f}" in t for t in _bullets(ch))
+    assert (
+        published.loc[0, "area"] == "Hampshire"
+        and published.loc[0, "n"] == f"{table.loc[0, 'n']:,}"
+    )
+    assert any(
+        t.startswith("Hampshire: there is no clear evidence that the share of Black people")
+        and f"odds ratio {table.loc[0, 'odds_ratio']:.2f}" in t
+        for t in _bullets(ch)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -585,8 +746,13 @@ def test_the_full_report_gets_none_of_the_pack(demo, tmp_path):
 def _self_defined(value: str) -> str:
     if not value or value.startswith("Other ethnic group - Not stated"):
         return "Not stated"
-    for prefix, group in (("White", "White"), ("Asian", "Asian"), ("Black", "Black"),
-                          ("Mixed", "Mixed"), ("Other", "Other")):
+    for prefix, group in (
+        ("White", "White"),
+        ("Asian", "Asian"),
+        ("Black", "Black"),
+        ("Mixed", "Mixed"),
+        ("Other", "Other"),
+    ):
         if value.startswith(prefix):
             return group
     raise AssertionError(value)
@@ -617,11 +783,18 @@ def test_city_of_london_pack_from_real_data(city):
         assert got.loc[group, "strip_searches"] == strip.get(group, 0)
     # no resident population for the City: the headline says so, and gives the searches instead
     text = _bullets(city["ch"])
-    assert any(t.startswith("Rates per 1,000 residents, and so relative rates, cannot be calculated "
-                            "for City of London") for t in text)
+    assert any(
+        t.startswith(
+            "Rates per 1,000 residents, and so relative rates, cannot be calculated "
+            "for City of London"
+        )
+        for t in text
+    )
     assert any(t.startswith("Only 2 of the quarter's 3 months are covered") for t in text)
     quarterly = city["results"]["quarterly"]
-    assert sorted(quarterly["period"].unique())[-1] == "2020Q4" and quarterly["period"].nunique() == 8
+    assert (
+        sorted(quarterly["period"].unique())[-1] == "2020Q4" and quarterly["period"].nunique() == 8
+    )
     assert city["results"]["change"].empty
     assert not city["results"]["concordance"].empty
     _check_disclosure(city["ch"], city["work"], _numbers(city["results"]), small_cells=False)

@@ -37,13 +37,37 @@ def write_month(folder, force, month, counts, vehicle=0):
     for group, n in counts.items():
         self_label, officer = LABELS[group]
         for i in range(n):
-            rows.append(["Person search", f"{month}-{1 + i % 28:02d}T10:00:00+00:00", "", "", "50.9",
-                         "-1.4", "Male", "18-24", self_label, officer,
-                         "Misuse of Drugs Act 1971 (section 23)", "Controlled drugs",
-                         "A no further action disposal", "False", "False"])
+            rows.append(
+                [
+                    "Person search",
+                    f"{month}-{1 + i % 28:02d}T10:00:00+00:00",
+                    "",
+                    "",
+                    "50.9",
+                    "-1.4",
+                    "Male",
+                    "18-24",
+                    self_label,
+                    officer,
+                    "Misuse of Drugs Act 1971 (section 23)",
+                    "Controlled drugs",
+                    "A no further action disposal",
+                    "False",
+                    "False",
+                ]
+            )
     for _ in range(vehicle):
-        rows.append(["Vehicle search", f"{month}-02T10:00:00+00:00"] + [""] * 8
-                    + ["Police and Criminal Evidence Act 1984 (section 1)", "Stolen goods", "Arrest", "True", ""])
+        rows.append(
+            ["Vehicle search", f"{month}-02T10:00:00+00:00"]
+            + [""] * 8
+            + [
+                "Police and Criminal Evidence Act 1984 (section 1)",
+                "Stolen goods",
+                "Arrest",
+                "True",
+                "",
+            ]
+        )
     path = folder / month / f"{month}-{SLUG[force]}-stop-and-search.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows, columns=HEADER).to_csv(path, index=False)
@@ -87,8 +111,16 @@ def test_rates_per_1000_match_hand_computation(wessex_records):
         assert black["rri"] == pytest.approx(expected)
         assert black["ci_lower"] < black["rri"] < black["ci_upper"]
     wilts = table[table.force == "Wiltshire"]
-    assert wilts.loc[wilts.group != "Not stated", "note"].str.contains("11 of 12 months supplied").all()
-    assert (table.loc[table.force != "Wiltshire", "note"].isin(["", "no resident population for Not stated (the Census imputes missing answers)"])).all()
+    assert (
+        wilts.loc[wilts.group != "Not stated", "note"]
+        .str.contains("11 of 12 months supplied")
+        .all()
+    )
+    assert (
+        table.loc[table.force != "Wiltshire", "note"].isin(
+            ["", "no resident population for Not stated (the Census imputes missing answers)"]
+        )
+    ).all()
     ns = table[table.group == "Not stated"]
     assert (ns["status"] == "no_base").all()
     assert ns["note"].str.contains("no resident population for Not stated").all()
@@ -98,7 +130,9 @@ def test_quarters_annualise_with_exposure(wessex_records):
     records, per_month = wessex_records
     table = search_rates(records, period="quarter")
     # Wiltshire 2023Q3 has 2 of 3 months: person-years = population x 2 / 12
-    row = table[(table.force == "Wiltshire") & (table.period == "2023Q3") & (table.group == "Black")].iloc[0]
+    row = table[
+        (table.force == "Wiltshire") & (table.period == "2023Q3") & (table.group == "Black")
+    ].iloc[0]
     assert row["months_covered"] == 2
     assert row["base"] == pytest.approx(11_900 * 2 / 12)
     assert row["rate"] == pytest.approx(10 * 2 / (11_900 * 2 / 12) * 1000)
@@ -142,8 +176,11 @@ def test_city_of_london_has_no_base_with_the_reason(realdata):
 
 def test_bounds_formulae_by_hand():
     counts = pd.DataFrame(
-        {"ethnicity": ["White", "Black", "Not stated"], "events": [400, 120, 100],
-         "base": [100_000, 10_000, np.nan]}
+        {
+            "ethnicity": ["White", "Black", "Not stated"],
+            "events": [400, 120, 100],
+            "base": [100_000, 10_000, np.nan],
+        }
     )
     out = missing_ethnicity_bounds(counts).iloc[0]
     assert out["rri"] == pytest.approx((120 / 10_000) / (400 / 100_000))
@@ -164,8 +201,11 @@ def test_bounds_contain_the_true_ratio_in_simulation():
         # unknowns drawn from a known mix, different for each group (not at random)
         hide = rng.binomial(true, rng.uniform(0.0, 0.4, 4))
         counts = pd.DataFrame(
-            {"ethnicity": [*groups, "Not stated"], "events": [*(true - hide), hide.sum()],
-             "base": [*pops, np.nan]}
+            {
+                "ethnicity": [*groups, "Not stated"],
+                "events": [*(true - hide), hide.sum()],
+                "base": [*pops, np.nan],
+            }
         )
         out = missing_ethnicity_bounds(counts).set_index("group")
         for i, g in enumerate(groups[1:], start=1):
@@ -179,8 +219,12 @@ def test_bounds_contain_the_true_ratio_in_simulation():
 
 def test_two_period_change_matches_the_wald_ratio_of_rris():
     counts = pd.DataFrame(
-        {"ethnicity": ["White", "Black"] * 2, "period": ["2022", "2022", "2023", "2023"],
-         "events": [400, 80, 380, 110], "base": [100_000, 8_000, 100_000, 8_000]}
+        {
+            "ethnicity": ["White", "Black"] * 2,
+            "period": ["2022", "2022", "2023", "2023"],
+            "events": [400, 80, 380, 110],
+            "base": [100_000, 8_000, 100_000, 8_000],
+        }
     )
     out = trend_test(counts).set_index("test").loc["change"]
     ratio = ((110 / 8_000) / (380 / 100_000)) / ((80 / 8_000) / (400 / 100_000))
@@ -204,7 +248,9 @@ def test_trend_test_size_and_power_by_simulation():
                 rows.append(("Black", area, p, rng.poisson(60 * drift**t), 5_000))
         return pd.DataFrame(rows, columns=["ethnicity", "area", "period", "events", "base"])
 
-    null_p = [trend_test(simulate(1.0)).query("test == 'trend'")["p_value"].iloc[0] for _ in range(200)]
+    null_p = [
+        trend_test(simulate(1.0)).query("test == 'trend'")["p_value"].iloc[0] for _ in range(200)
+    ]
     assert 0.02 <= np.mean(np.array(null_p) < 0.05) <= 0.09
     alt = [trend_test(simulate(0.8)).query("test == 'trend'").iloc[0] for _ in range(50)]
     assert np.mean([a["p_value"] < 0.05 for a in alt]) > 0.9

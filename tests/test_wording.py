@@ -11,16 +11,23 @@ from dispro.wording import describe_change, describe_rri, describe_table
 
 def test_planted_results_give_the_right_sentences():
     counts = pd.DataFrame(
-        {"ethnicity": ["White", "Black", "Asian", "Mixed", "Other", "Not stated"],
-         "events": [1000, 300, 101, 3, 0, 40],
-         "base": [1_000_000, 50_000, 100_000, 20_000, 10_000, np.nan]}
+        {
+            "ethnicity": ["White", "Black", "Asian", "Mixed", "Other", "Not stated"],
+            "events": [1000, 300, 101, 3, 0, 40],
+            "base": [1_000_000, 50_000, 100_000, 20_000, 10_000, np.nan],
+        }
     )
     table = dispro.rri(counts.dropna(subset=["base"]), method="poisson_exact", suppress=4)
-    text = describe_table(table, reference="White", outcome="stopped and searched").set_index("group")
+    text = describe_table(table, reference="White", outcome="stopped and searched").set_index(
+        "group"
+    )
     # significant and higher: disproportionate, with the per-100 phrase from the table's own RRI
     black = text.loc["Black"]
     assert black["kind"] == "higher"
-    assert "for every 100 White people stopped and searched, 600 Black people were" in black["sentence"]
+    assert (
+        "for every 100 White people stopped and searched, 600 Black people were"
+        in black["sentence"]
+    )
     assert "6.0 times as likely" in black["sentence"] and "disproportionate" in black["sentence"]
     # interval includes 1: no clear evidence
     assert text.loc["Asian", "kind"] == "no_clear_difference"
@@ -33,9 +40,18 @@ def test_planted_results_give_the_right_sentences():
 
 
 def test_lower_and_not_significant_after_adjustment():
-    row = {"group": "Asian", "rri": 0.5, "ci_lower": 0.4, "ci_upper": 0.62, "significant": True, "status": "ok"}
+    row = {
+        "group": "Asian",
+        "rri": 0.5,
+        "ci_lower": 0.4,
+        "ci_upper": 0.62,
+        "significant": True,
+        "status": "ok",
+    }
     sentence, kind = describe_rri(row, reference="White", outcome="charged")
-    assert kind == "lower" and "for every 100 White people charged, 50 Asian people were" in sentence
+    assert (
+        kind == "lower" and "for every 100 White people charged, 50 Asian people were" in sentence
+    )
     # interval excludes 1 but not significant after the multiple-testing rule: no clear evidence
     row["significant"] = False
     assert describe_rri(row, reference="White", outcome="charged")[1] == "no_clear_difference"
@@ -45,13 +61,22 @@ def test_lower_and_not_significant_after_adjustment():
 
 def test_change_sentences():
     assert "has grown since 2022" in describe_change(
-        {"p_value": 0.001, "estimate": 1.4}, group="Black", reference="White", since="2022")
+        {"p_value": 0.001, "estimate": 1.4}, group="Black", reference="White", since="2022"
+    )
     assert "no clear evidence" in describe_change(
-        {"p_value": 0.4, "estimate": 1.1}, group="Black", reference="White", since="2022")
+        {"p_value": 0.4, "estimate": 1.1}, group="Black", reference="White", since="2022"
+    )
 
 
 def test_interval_excluding_one_but_not_significant_after_correction_says_so():
-    row = {"group": "Black", "rri": 0.83, "ci_lower": 0.71, "ci_upper": 0.98, "significant": False, "status": "ok"}
+    row = {
+        "group": "Black",
+        "rri": 0.83,
+        "ci_lower": 0.71,
+        "ci_upper": 0.98,
+        "significant": False,
+        "status": "ok",
+    }
     sentence, kind = describe_rri(row, reference="White", outcome="searched")
     assert kind == "no_clear_difference"
     assert "once the number of comparisons in this report is allowed for" in sentence

@@ -287,13 +287,17 @@ def stop_search_darkness(ch, data, params) -> pd.DataFrame:
     )
     records = data["stop_search"]
     minority, reference = "Black", params["reference"]
-    runs = [(force, records[records["force"] == force]) for force in sorted(records["force"].unique())]
+    runs = [
+        (force, records[records["force"] == force]) for force in sorted(records["force"].unique())
+    ]
     if params["area"].lower() == "wessex" and len(runs) > 1:
         runs.append(("Wessex (forces pooled)", records))
     results, sentences = [], []
     for label, subset in runs:
         subset = subset.copy()
-        subset.attrs = {k: (list(v) if isinstance(v, list) else v) for k, v in records.attrs.items()}
+        subset.attrs = {
+            k: (list(v) if isinstance(v, list) else v) for k, v in records.attrs.items()
+        }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DisproWarning)
             try:
@@ -362,7 +366,7 @@ def _darkness_reason(reason: str, threshold: int) -> str:
     if note:
         count = re.match(r"([\d,]+) ", note)
         if count and 1 <= int(count.group(1).replace(",", "")) <= threshold:
-            note = CONFIDENTIAL + note[count.end(1):]
+            note = CONFIDENTIAL + note[count.end(1) :]
         main += f". Note: {note}"
     return main
 
@@ -387,14 +391,17 @@ def stop_search_trend(ch, data, params) -> None:
         latest = sorted(quarterly["period"].unique())[-4:]
         recent = quarterly[quarterly["period"].isin(latest) & (quarterly["group"] != NOT_STATED)]
         ch.table(
-            "quarters", recent[["force", "period", *_RRI_SHOW, "months_covered"]],
+            "quarters",
+            recent[["force", "period", *_RRI_SHOW, "months_covered"]],
             caption="The last four quarters: searches per 1,000 residents a year and the relative rate index",
             notes="Quarterly rates are annualised (person-years covered); q: Benjamini-Hochberg over the table.",
         )
     threshold = params["suppression_threshold"]
     for force, rows in quarterly.groupby("force"):
         # a ratio from a count of 1 to the threshold is not drawn (it would give the count away)
-        small = rows["events"].between(1, threshold) | rows["reference_events"].between(1, threshold)
+        small = rows["events"].between(1, threshold) | rows["reference_events"].between(
+            1, threshold
+        )
         shown = rows[(rows["group"] != params["reference"]) & rows["ci_lower"].notna() & ~small]
         if len(shown):
             ch.figure(
@@ -565,7 +572,9 @@ def _publishable(table, withheld, *, slice_by=None, reference=None) -> pd.DataFr
         keys = list(slice_by)
         flagged = out[keys].assign(_w=row, _ref=(out["group"] == reference).to_numpy())
         ref_withheld = flagged[flagged["_ref"]].groupby(keys)["_w"].any()
-        row = row | flagged.set_index(keys).index.map(ref_withheld).fillna(False).to_numpy(dtype=bool)
+        row = row | flagged.set_index(keys).index.map(ref_withheld).fillna(False).to_numpy(
+            dtype=bool
+        )
     out.loc[row, "status"] = "suppressed"
     for c, mask in masks.items():
         out[c] = [
@@ -607,8 +616,9 @@ def _quarterly_rates(data, params) -> pd.DataFrame:
     order = {a: i for i, a in enumerate(_area_order(rates, combined))}
     rates = rates.assign(_o=rates["area"].map(order)).sort_values(["_o", "period"], kind="stable")
     out = rates.drop(columns="_o").reset_index(drop=True)
-    withheld = _withheld(out, ("events",), threshold=params["suppression_threshold"],
-                         combined=combined)["events"]
+    withheld = _withheld(
+        out, ("events",), threshold=params["suppression_threshold"], combined=combined
+    )["events"]
     # a count withheld to protect another (secondary) loses its rate and ratio too, as rri does;
     # so does every group of the area-quarter when it is the reference's count
     keys = pd.MultiIndex.from_frame(out[["area", "period"]])
@@ -696,7 +706,9 @@ def _latest_sentences(rows, area, latest, params) -> list[str]:
         )
         note = next((n for n in rows["note"] if n), "there is no resident population for it")
         out.append(f"Person searches in {words}: {counts}.")
-        out.append(f"Rates per 1,000 residents, and so relative rates, cannot be calculated for {area}: {note}.")
+        out.append(
+            f"Rates per 1,000 residents, and so relative rates, cannot be calculated for {area}: {note}."
+        )
         return out
     shown, hidden = [], []
     for _, row in rows.iterrows():
@@ -731,7 +743,7 @@ def scrutiny_change(ch, quarterly, params) -> pd.DataFrame:
     DataFrame
         :data:`CHANGE_COLUMNS`, one row per area, group and comparison; empty for the full report.
     """
-    from .rates import _bh
+    from ._stats import bh as _bh
     from .stopsearch import trend_test
 
     if not _is_pack(params) or quarterly.empty:
@@ -755,8 +767,10 @@ def scrutiny_change(ch, quarterly, params) -> pd.DataFrame:
     for area in _area_order(quarterly, combined):
         rows = quarterly[quarterly["area"] == area]
         if (rows["status"] == "no_base").all():
-            notes.append(f"{area}: without rates per resident, relative rates cannot be compared "
-                         "between quarters.")
+            notes.append(
+                f"{area}: without rates per resident, relative rates cannot be compared "
+                "between quarters."
+            )
             continue
         for label, earlier in comparisons:
             present = set(rows["period"])
@@ -776,7 +790,9 @@ def scrutiny_change(ch, quarterly, params) -> pd.DataFrame:
             for group in [g for g in pd.unique(rows["group"]) if g != reference]:
                 if (group, earlier) not in pair.index or (group, latest) not in pair.index:
                     continue
-                cells = pair.loc[[(group, earlier), (group, latest), (reference, earlier), (reference, latest)]]
+                cells = pair.loc[
+                    [(group, earlier), (group, latest), (reference, earlier), (reference, latest)]
+                ]
                 if (cells["status"] == "no_base").any():
                     continue
                 row = {
@@ -798,12 +814,29 @@ def scrutiny_change(ch, quarterly, params) -> pd.DataFrame:
                     if len(change):
                         found = change.iloc[0]
                         row.update(
-                            {k: found[k] for k in ("estimate", "ci_lower", "ci_upper", "statistic", "p_value")},
+                            {
+                                k: found[k]
+                                for k in (
+                                    "estimate",
+                                    "ci_lower",
+                                    "ci_upper",
+                                    "statistic",
+                                    "p_value",
+                                )
+                            },
                             status="ok",
                         )
                 rows_out.append(row)
     table = pd.DataFrame(rows_out, columns=list(CHANGE_COLUMNS))
-    for c in ("earlier_rri", "latest_rri", "estimate", "ci_lower", "ci_upper", "statistic", "p_value"):
+    for c in (
+        "earlier_rri",
+        "latest_rri",
+        "estimate",
+        "ci_lower",
+        "ci_upper",
+        "statistic",
+        "p_value",
+    ):
         table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
     table["q_value"] = _bh(table["p_value"].to_numpy(dtype=float))
     tested = table["q_value"].notna().to_numpy()
@@ -815,11 +848,16 @@ def scrutiny_change(ch, quarterly, params) -> pd.DataFrame:
         for label, rows in table[table["area"] == area].groupby("compared_with", sort=False):
             since = f"{label}, {_quarter_words(rows['earlier'].iloc[0])}"
             if (rows["status"] != "ok").all():  # one sentence, not one per group
-                sentences.append(describe_change(
-                    {"status": "too_few"}, group="any group", reference=reference, since=since))
+                sentences.append(
+                    describe_change(
+                        {"status": "too_few"}, group="any group", reference=reference, since=since
+                    )
+                )
                 continue
             sentences += [
-                describe_change(row, group=row["group"], reference=reference, since=since, alpha=alpha)
+                describe_change(
+                    row, group=row["group"], reference=reference, since=since, alpha=alpha
+                )
                 for _, row in rows.iterrows()
             ]
         ch.heading(area, level=4)
@@ -913,7 +951,9 @@ def scrutiny_outcomes_by_quarter(ch, data, params) -> dict[str, pd.DataFrame]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DisproWarning)
         try:
-            hits = _by_area_quarter(hit_rates, records, combined, group=group, reference=reference, alpha=alpha)
+            hits = _by_area_quarter(
+                hit_rates, records, combined, group=group, reference=reference, alpha=alpha
+            )
         except DisproError as exc:
             hits = None
             ch.text(f"Hit rates cannot be shown by quarter: {exc}")
@@ -949,13 +989,29 @@ def scrutiny_outcomes_by_quarter(ch, data, params) -> dict[str, pd.DataFrame]:
             except DisproError as exc:
                 ch.text(f"{what} cannot be shown by quarter: {exc}")
                 continue
-        table = table[table["group"] != NOT_STATED].rename(columns={"events": name}).reset_index(drop=True)
+        table = (
+            table[table["group"] != NOT_STATED]
+            .rename(columns={"events": name})
+            .reset_index(drop=True)
+        )
         withheld = _withheld(table, ("searches", name), threshold=threshold, combined=combined)
         published = _publishable(table, withheld)
         out[key] = table.assign(status=published["status"])
         ch.table(
             f"q_{key}",
-            published[["area", "period", "group", "searches", name, "share", "ci_lower", "ci_upper", "status"]],
+            published[
+                [
+                    "area",
+                    "period",
+                    "group",
+                    "searches",
+                    name,
+                    "share",
+                    "ci_lower",
+                    "ci_upper",
+                    "status",
+                ]
+            ],
             caption=f"{what}: count and share of person searches by quarter and group",
             notes="share: of person searches with the field recorded, with its Wilson interval; "
             "not_supplied: the force did not supply the field for those months (never 0%).",
@@ -976,12 +1032,16 @@ def scrutiny_concordance_by_quarter(ch, data, params) -> pd.DataFrame:
     records = _pack_records(data, params)
     ch.heading("Self-defined and officer-defined ethnicity by quarter", level=3)
     if records.empty or "officer_ethnicity" not in records.columns:
-        ch.text("Officer-defined ethnicity was not supplied, so its agreement with self-defined "
-                "ethnicity cannot be shown.")
+        ch.text(
+            "Officer-defined ethnicity was not supplied, so its agreement with self-defined "
+            "ethnicity cannot be shown."
+        )
         return empty
     combined = _combined_name(params, records)
     labelled = add_period(records, "quarter")
-    slices = [((area, period), frame) for (area, period), frame in labelled.groupby(["force", "period"])]
+    slices = [
+        ((area, period), frame) for (area, period), frame in labelled.groupby(["force", "period"])
+    ]
     if combined:
         slices += [((combined, period), frame) for period, frame in labelled.groupby("period")]
     rows = []
@@ -1001,15 +1061,18 @@ def scrutiny_concordance_by_quarter(ch, data, params) -> pd.DataFrame:
             "kappa_ci_lower": kappa["ci_lower"], "kappa_ci_upper": kappa["ci_upper"], "status": "ok",
         })  # fmt: skip
     if not rows:
-        ch.text("No search has both a self-defined and an officer-defined group in the pack's "
-                "quarters, so their agreement cannot be shown.")
+        ch.text(
+            "No search has both a self-defined and an officer-defined group in the pack's "
+            "quarters, so their agreement cannot be shown."
+        )
         return empty
     table = pd.DataFrame(rows)
     order = {a: i for i, a in enumerate(_area_order(table, combined))}
     table = table.assign(_o=table["area"].map(order)).sort_values(["_o", "period"], kind="stable")
     table = table.drop(columns="_o").reset_index(drop=True)
-    withheld = _withheld(table, ("searches",), threshold=params["suppression_threshold"],
-                         combined=combined, by=())
+    withheld = _withheld(
+        table, ("searches",), threshold=params["suppression_threshold"], combined=combined, by=()
+    )
     published = _publishable(table, withheld)
     table["status"] = published["status"]
     ch.text(
@@ -1229,9 +1292,14 @@ def adjusted(ch, data, params, stage_name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fit = models.logistic(subset, outcome={where["column"]: list(where["in"])},
-                                  reference=params["reference"], controls=controls,
-                                  alpha=params["alpha"], dropna=True)
+            fit = models.logistic(
+                subset,
+                outcome={where["column"]: list(where["in"])},
+                reference=params["reference"],
+                controls=controls,
+                alpha=params["alpha"],
+                dropna=True,
+            )
         except DisproError as exc:
             ch.text(f"The adjusted model could not be fitted: {exc}")
             return
@@ -1242,8 +1310,21 @@ def adjusted(ch, data, params, stage_name: str) -> None:
         + ". It uses a logistic regression; the adjusted risk ratio (marginal standardisation) is on the "
         "same scale as the unadjusted relative rate index, so the two can be compared directly."
     )
-    shown = fit.adjusted[["group", "events", "base", "rri", "rri_ci_lower", "rri_ci_upper", "adjusted_rr",
-                          "ci_lower", "ci_upper", "share_explained", "e_value"]]
+    shown = fit.adjusted[
+        [
+            "group",
+            "events",
+            "base",
+            "rri",
+            "rri_ci_lower",
+            "rri_ci_upper",
+            "adjusted_rr",
+            "ci_lower",
+            "ci_upper",
+            "share_explained",
+            "e_value",
+        ]
+    ]
     ch.table(
         f"{stage_name}_adjusted",
         shown,
@@ -1253,4 +1334,7 @@ def adjusted(ch, data, params, stage_name: str) -> None:
         "shown when both lie on the same side of 1. E-value: how strong unmeasured confounding would "
         "have to be to explain away the adjusted ratio (VanderWeele and Ding 2017).",
     )
-    ch.figure(plot_adjusted(fit.adjusted), caption=f"{spec['label']}: unadjusted and adjusted ratios (log scale)")
+    ch.figure(
+        plot_adjusted(fit.adjusted),
+        caption=f"{spec['label']}: unadjusted and adjusted ratios (log scale)",
+    )

@@ -263,12 +263,23 @@ def population_command(
 
 @app.command("report")
 def report_command(
-    demo: Annotated[bool, typer.Option("--demo", help="Render from the bundled synthetic Wessex data.")] = False,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML file of report parameters.")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Render from the bundled synthetic Wessex data.")
+    ] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML file of report parameters.")
+    ] = None,
     area: Annotated[str | None, typer.Option(help="Override the area (e.g. Dorset).")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="'wessex' (full report) or 'scrutiny' (stop-and-search pack).")] = None,
-    batch: Annotated[bool, typer.Option("--batch", help="Render Wessex and each force, with an index page.")] = False,
-    out: Annotated[Path, typer.Option("-o", "--out", help="Folder the report folder is written into.")] = Path("reports"),
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="'wessex' (full report) or 'scrutiny' (stop-and-search pack)."),
+    ] = None,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Render Wessex and each force, with an index page.")
+    ] = False,
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="Folder the report folder is written into.")
+    ] = Path("reports"),
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF.")] = False,
 ) -> None:
     """Render the disproportionality report (HTML, PDF, Excel, executed notebooks, provenance).

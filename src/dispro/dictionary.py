@@ -454,7 +454,9 @@ def coerce(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
         blank = _blank(col)
         if kind in ("date", "datetime"):
             if not pd.api.types.is_datetime64_any_dtype(col):
-                parsed = pd.to_datetime(col.where(~blank).astype("string"), errors="coerce", format="ISO8601", utc=True)
+                parsed = pd.to_datetime(
+                    col.where(~blank).astype("string"), errors="coerce", format="ISO8601", utc=True
+                )
                 out[name] = parsed.dt.tz_localize(None) if kind == "date" else parsed
         elif kind == "integer":
             out[name] = pd.to_numeric(col.where(~blank), errors="coerce").round().astype("Int64")
@@ -463,7 +465,9 @@ def coerce(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
         elif kind == "boolean":
             if not pd.api.types.is_bool_dtype(col):
                 text = col.where(~blank).astype("string").str.strip().str.lower()
-                out[name] = text.map(lambda v: v in _TRUE if v in _TRUE | _FALSE else None).astype("boolean")
+                out[name] = text.map(lambda v: v in _TRUE if v in _TRUE | _FALSE else None).astype(
+                    "boolean"
+                )
         else:
             out[name] = col.where(~blank, None).astype(object)
     return out

@@ -287,9 +287,7 @@ class IbisCells:
                 ym[todo] = _bucket(parsed, plan.bucket)
                 text = text.copy()
                 text[todo] = bad
-            raw[_YM] = pd.array(np.where(np.isnan(ym), np.nan, ym), dtype="Float64").astype(
-                "Int64"
-            )
+            raw[_YM] = pd.array(np.where(np.isnan(ym), np.nan, ym), dtype="Float64").astype("Int64")
             raw[_BAD_DATE] = text
         group_keys = [c for c in raw.columns if c != _N]
         if group_keys and len(raw):
@@ -332,8 +330,10 @@ def _table_label(source) -> str:
         label = getattr(op, "name", None)
     except Exception:  # pragma: no cover
         label = None
-    return f"the {backend_name(source)} table {label!r}" if label else (
-        f"the {backend_name(source)} table"
+    return (
+        f"the {backend_name(source)} table {label!r}"
+        if label
+        else (f"the {backend_name(source)} table")
     )
 
 
@@ -366,7 +366,9 @@ def condition(t, spec, param: str):
         parts = []
         for column, values in spec.items():
             if column not in t.columns:
-                raise ParameterError(f"`{param}` names the column {column!r}, which the table lacks")
+                raise ParameterError(
+                    f"`{param}` names the column {column!r}, which the table lacks"
+                )
             vals = list(values) if isinstance(values, list | tuple | set) else [values]
             col = t[column]
             part = col.isin(vals)

@@ -67,7 +67,13 @@ from statsmodels.tools import sm_exceptions
 from threadpoolctl import ThreadpoolController
 
 from . import ledger
+from ._checks import as_list as _as_list
 from ._checks import check_alpha as _check_alpha
+from ._checks import check_counts as _check_counts
+from ._checks import require_columns as _require_columns
+from ._stats import katz as _katz
+from ._stats import poisson_wald as _poisson_wald
+from ._stats import z as _z
 from .errors import (
     DataQualityWarning,
     DisproError,
@@ -79,7 +85,7 @@ from .errors import (
     did_you_mean,
 )
 from .ethnicity import GROUPS
-from .rates import _as_list, _check_counts, _condition, _katz, _poisson_wald, _require_columns, _z
+from .rates import _condition
 
 __all__ = [
     "TERM_COLUMNS",

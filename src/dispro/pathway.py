@@ -21,9 +21,10 @@ from scipy import stats
 from . import ledger
 from ._checks import as_list
 from ._paths import dictionary_dir
+from ._stats import bh as _bh
 from .errors import DataQualityWarning, ParameterError, ValidationError, check_choice, did_you_mean
 from .ethnicity import NOT_STATED
-from .rates import RRI_COLUMNS, _bh, rri
+from .rates import RRI_COLUMNS, rri
 
 __all__ = [
     "PATHWAY_COLUMNS",
@@ -47,14 +48,19 @@ def _stages() -> tuple[dict, ...]:
     for s in out:
         for key in ("name", "dataset", "events", "base", "measure"):
             if key not in s:
-                raise ValidationError(f"data_dictionary/stages.yaml: stage {s.get('name')!r} lacks {key!r}")
+                raise ValidationError(
+                    f"data_dictionary/stages.yaml: stage {s.get('name')!r} lacks {key!r}"
+                )
     return tuple(out)
 
 
 def stages() -> pd.DataFrame:
     """The declared stages in pathway order: name, label, order, dataset, measure, per, description."""
     rows = [
-        {k: s.get(k) for k in ("name", "label", "order", "dataset", "measure", "per", "description")}
+        {
+            k: s.get(k)
+            for k in ("name", "label", "order", "dataset", "measure", "per", "description")
+        }
         for s in _stages()
     ]
     return pd.DataFrame(rows)
@@ -66,10 +72,14 @@ def stage(name: str) -> dict:
     for s in _stages():
         if s["name"] == name:
             return dict(s)
-    raise ParameterError(f"`stage` must be one of {tuple(names)}, but {name!r} was passed{did_you_mean(name, names)}")
+    raise ParameterError(
+        f"`stage` must be one of {tuple(names)}, but {name!r} was passed{did_you_mean(name, names)}"
+    )
 
 
-def _where(records: pd.DataFrame, conditions: Sequence[Mapping], source: str) -> tuple[np.ndarray, np.ndarray]:
+def _where(
+    records: pd.DataFrame, conditions: Sequence[Mapping], source: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows meeting every condition, and rows whose value was blank for some condition."""
     meets = np.ones(len(records), dtype=bool)
     blank = np.zeros(len(records), dtype=bool)
@@ -91,7 +101,11 @@ def _where(records: pd.DataFrame, conditions: Sequence[Mapping], source: str) ->
 
 
 def stage_counts(
-    records: pd.DataFrame, name: str, *, group: str = "ethnicity", by: Sequence[str] | str | None = None
+    records: pd.DataFrame,
+    name: str,
+    *,
+    group: str = "ethnicity",
+    by: Sequence[str] | str | None = None,
 ) -> pd.DataFrame:
     """Events and base of one stage per (by..., group), from the stage's records dataset.
 
@@ -118,19 +132,33 @@ def stage_counts(
     keys = [*by, group]
     out_ledger = pd.DataFrame()
     ledger.carry(records, out_ledger)
-    ledger.record(out_ledger, f"stage {name}", "rows with a blank field that defines the base", int((base_blank & ~base_rows).sum()))
+    ledger.record(
+        out_ledger,
+        f"stage {name}",
+        "rows with a blank field that defines the base",
+        int((base_blank & ~base_rows).sum()),
+    )
     sub = records.loc[base_rows]
     if spec["measure"] == "ratio_of_means":
         column = spec["events"]["value"]
         if column not in records.columns:
-            raise ValidationError(f"{source} needs column {column!r}, which the records lack{did_you_mean(column, records.columns)}")
+            raise ValidationError(
+                f"{source} needs column {column!r}, which the records lack{did_you_mean(column, records.columns)}"
+            )
         value = pd.to_numeric(sub[column], errors="coerce")
         ok = value.notna().to_numpy()
-        ledger.record(out_ledger, f"stage {name}", f"base rows with no {spec['events']['value']!r}", int((~ok).sum()))
+        ledger.record(
+            out_ledger,
+            f"stage {name}",
+            f"base rows with no {spec['events']['value']!r}",
+            int((~ok).sum()),
+        )
         frame = sub.loc[ok, keys].assign(_v=value[ok].to_numpy(), _v2=value[ok].to_numpy() ** 2)
-        counts = frame.groupby(keys, observed=True).agg(
-            events=("_v", "size"), value_sum=("_v", "sum"), value_sumsq=("_v2", "sum")
-        ).reset_index()
+        counts = (
+            frame.groupby(keys, observed=True)
+            .agg(events=("_v", "size"), value_sum=("_v", "sum"), value_sumsq=("_v2", "sum"))
+            .reset_index()
+        )
         counts["base"] = counts["events"]
     else:
         event_rows, _ = _where(sub, spec["events"].get("where"), source)
@@ -143,8 +171,13 @@ def stage_counts(
 
 
 def ratio_of_means(
-    counts: pd.DataFrame, *, group: str = "ethnicity", reference: str = "White",
-    by: Sequence[str] | str | None = None, alpha: float = 0.05, min_events: int = 2,
+    counts: pd.DataFrame,
+    *,
+    group: str = "ethnicity",
+    reference: str = "White",
+    by: Sequence[str] | str | None = None,
+    alpha: float = 0.05,
+    min_events: int = 2,
 ) -> pd.DataFrame:
     """Each group's mean value over the reference's (e.g. custodial months), with an interval.
 
@@ -159,20 +192,35 @@ def ratio_of_means(
         ratio of means, ``events`` and ``base`` the number of values.
     """
     by = as_list(by)
-    agg = counts.groupby([*by, group], observed=True)[["events", "value_sum", "value_sumsq"]].sum().reset_index()
+    agg = (
+        counts.groupby([*by, group], observed=True)[["events", "value_sum", "value_sumsq"]]
+        .sum()
+        .reset_index()
+    )
     n = agg["events"].to_numpy(dtype=float)
     mean = agg["value_sum"].to_numpy(dtype=float) / n
     with np.errstate(invalid="ignore", divide="ignore"):
         var = (agg["value_sumsq"].to_numpy(dtype=float) - n * mean**2) / (n - 1)
     agg = agg.assign(_n=n, _m=mean, _v=var)
-    ref = agg[agg[group] == reference][[*by, "_n", "_m", "_v"]].rename(columns=lambda c: c + "_r" if c.startswith("_") else c)
+    ref = agg[agg[group] == reference][[*by, "_n", "_m", "_v"]].rename(
+        columns=lambda c: c + "_r" if c.startswith("_") else c
+    )
     if ref.empty:
-        raise ValidationError(f"the reference group {reference!r} is not in column {group!r}; groups present: {sorted(map(str, agg[group].unique()))}")
-    out = agg.merge(ref, on=by, how="left") if by else agg.assign(**{c: ref[c].iloc[0] for c in ref.columns})
+        raise ValidationError(
+            f"the reference group {reference!r} is not in column {group!r}; groups present: {sorted(map(str, agg[group].unique()))}"
+        )
+    out = (
+        agg.merge(ref, on=by, how="left")
+        if by
+        else agg.assign(**{c: ref[c].iloc[0] for c in ref.columns})
+    )
     z = stats.norm.ppf(1 - alpha / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = out["_m"] / out["_m_r"]
-        se = np.sqrt(out["_v"] / (out["_n"] * out["_m"] ** 2) + out["_v_r"] / (out["_n_r"] * out["_m_r"] ** 2))
+        se = np.sqrt(
+            out["_v"] / (out["_n"] * out["_m"] ** 2)
+            + out["_v_r"] / (out["_n_r"] * out["_m_r"] ** 2)
+        )
         p = 2 * stats.norm.sf(np.abs(np.log(ratio) / se))
     is_ref = (out[group] == reference).to_numpy()
     few = (out["_n"] < min_events) | (out["_n_r"] < min_events)
@@ -271,13 +319,26 @@ def pathway_matrix(
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DataQualityWarning)
                     table = rri(
-                        counts.drop(columns="base"), group=group, reference=reference, events="events",
-                        base=pop_table, by=by, per=1000, alpha=alpha,
+                        counts.drop(columns="base"),
+                        group=group,
+                        reference=reference,
+                        events="events",
+                        base=pop_table,
+                        by=by,
+                        per=1000,
+                        alpha=alpha,
                     )
                 per = 1000
                 basis_used = "population"
             else:
-                table = rri(counts, group=group, reference=reference, by=by, per=spec.get("per") or 1, alpha=alpha)
+                table = rri(
+                    counts,
+                    group=group,
+                    reference=reference,
+                    by=by,
+                    per=spec.get("per") or 1,
+                    alpha=alpha,
+                )
                 per = spec.get("per") or 1
         table.insert(0, "per", per)
         table.insert(0, "measure", spec["measure"])
@@ -289,7 +350,7 @@ def pathway_matrix(
     if not pieces:
         raise ValidationError(
             f"none of the stages {names} has its dataset among {sorted(datasets)}; give records for "
-            "at least one of " + str(sorted({stage(n)['dataset'] for n in names}))
+            "at least one of " + str(sorted({stage(n)["dataset"] for n in names}))
         )
     out = pd.concat(pieces, ignore_index=True)
     out["q_value"] = _bh(out["p_value"].to_numpy())
@@ -297,8 +358,13 @@ def pathway_matrix(
     sig[np.isnan(out["q_value"].to_numpy())] = pd.NA
     out["significant"] = sig
     out = out[[*PATHWAY_COLUMNS, *by, *RRI_COLUMNS]]
-    out.attrs = {"exclusions": entries, "skipped": skipped, "basis": basis, "reference": reference,
-                 "family": "whole pathway matrix"}
+    out.attrs = {
+        "exclusions": entries,
+        "skipped": skipped,
+        "basis": basis,
+        "reference": reference,
+        "family": "whole pathway matrix",
+    }
     return out
 
 
@@ -306,13 +372,19 @@ def _population(datasets, population, by, group) -> pd.DataFrame:
     """Population per (area, group), scaled to the years the stop-search records span."""
     area = by[0] if by else None
     if population is not None:
-        pop = population.rename(columns={"area": area}) if area and "area" in population.columns else population
+        pop = (
+            population.rename(columns={"area": area})
+            if area and "area" in population.columns
+            else population
+        )
         return pop
     from .population import census2021
 
     searches = datasets.get("stop_search")
     if area is None:
-        raise ParameterError("the population basis needs an area column in `by` (e.g. 'force') or a `population` table")
+        raise ParameterError(
+            "the population basis needs an area column in `by` (e.g. 'force') or a `population` table"
+        )
     frames = []
     for name in pd.unique(pd.concat([d[area] for d in datasets.values() if area in d.columns])):
         try:
@@ -330,4 +402,6 @@ def _population(datasets, population, by, group) -> pd.DataFrame:
         frames.append(pop.assign(**{area: name, "population": pop["population"] * years}))
     if not frames:
         return pd.DataFrame(columns=[area, group, "population"])
-    return pd.concat(frames, ignore_index=True)[[area, "ethnicity", "population"]].rename(columns={"ethnicity": group})
+    return pd.concat(frames, ignore_index=True)[[area, "ethnicity", "population"]].rename(
+        columns={"ethnicity": group}
+    )

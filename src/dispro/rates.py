@@ -15,6 +15,14 @@ import pandas as pd
 
 from . import ledger
 from ._checks import as_list as _as_list
+from ._checks import check_counts as _check_counts
+from ._checks import describe_rows as _describe_rows
+from ._checks import require_columns as _require_columns
+from ._stats import bh as _bh
+from ._stats import katz as _katz
+from ._stats import poisson_exact as _poisson_exact
+from ._stats import poisson_wald as _poisson_wald
+from ._stats import z as _z
 from .errors import (
     LowCountWarning,
     ParameterError,
@@ -69,90 +77,6 @@ BAND_LABELS = ("notably_higher", "notably_lower", "not_notable", "unclear")
 # --------------------------------------------------------------------------------------------
 
 
-def _z(alpha: float) -> float:
-    from scipy import stats  # SciPy is imported when an interval is first computed
-
-    return float(stats.norm.ppf(1 - alpha / 2))
-
-
-def _log_ratio_interval(ratio, se, z):
-    from scipy import stats
-
-    """Interval ``exp(ln ratio ± z·se)`` and the two-sided p-value of ``ln ratio / se``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_r = np.log(ratio)
-        lower = np.exp(log_r - z * se)
-        upper = np.exp(log_r + z * se)
-        p = 2 * stats.norm.sf(np.abs(log_r / se))
-    return lower, upper, p
-
-
-def _katz(a, A, b, B, z):
-    """Katz log interval for a ratio of two proportions ``(a/A) / (b/B)``.
-
-    ``SE = sqrt(1/a - 1/A + 1/b - 1/B)``; returns ``(ratio, lower, upper, p_value)``.
-    """
-    a, A, b, B = (np.asarray(x, dtype=float) for x in (a, A, b, B))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (a / A) / (b / B)
-        se = np.sqrt(1 / a - 1 / A + 1 / b - 1 / B)
-    return (ratio, *_log_ratio_interval(ratio, se, z))
-
-
-def _poisson_wald(a, P, b, Q, z):
-    """Wald interval for a ratio of two Poisson rates ``(a/P) / (b/Q)``: ``SE = sqrt(1/a + 1/b)``."""
-    a, P, b, Q = (np.asarray(x, dtype=float) for x in (a, P, b, Q))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (a / P) / (b / Q)
-        se = np.sqrt(1 / a + 1 / b)
-    return (ratio, *_log_ratio_interval(ratio, se, z))
-
-
-def _poisson_exact(a, P, b, Q, alpha):
-    """Exact conditional interval and test for a ratio of two Poisson rates.
-
-    Conditional on ``n = a + b``, ``a ~ Binomial(n, π)`` with ``π = R·P / (R·P + Q)``. The
-    Clopper-Pearson interval for ``π`` is mapped to ``R = π / (1 - π) · Q / P``. The two-sided
-    p-value is the doubled smaller one-sided exact p-value (the "central" test), which is the test
-    the Clopper-Pearson interval inverts: the interval excludes 1 exactly when ``p < alpha``.
-    With ``a = 0`` the lower limit is 0 and the upper limit finite.
-    """
-    from scipy import special, stats
-
-    a, P, b, Q = (np.asarray(x, dtype=float) for x in (a, P, b, Q))
-    n = a + b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (a / P) / (b / Q)
-        pi_lo = np.where(a > 0, special.betaincinv(a, n - a + 1, alpha / 2), 0.0)
-        pi_hi = np.where(b > 0, special.betaincinv(a + 1, n - a, 1 - alpha / 2), 1.0)
-        odds_scale = Q / P
-        lower = pi_lo / (1 - pi_lo) * odds_scale
-        upper = np.where(pi_hi < 1, pi_hi / (1 - pi_hi) * odds_scale, np.inf)
-        pi0 = P / (P + Q)
-        p_le = stats.binom.cdf(a, n, pi0)
-        p_ge = stats.binom.sf(a - 1, n, pi0)
-        p = np.minimum(1.0, 2 * np.minimum(p_le, p_ge))
-    return ratio, lower, upper, p
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values of a 1-D array; NaN stays NaN and is not counted."""
-    p = np.asarray(p, dtype=float)
-    q = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    order = np.argsort(pv)
-    scaled = pv[order] * m / np.arange(1, m + 1)
-    scaled = np.minimum.accumulate(scaled[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(scaled, 1.0)
-    q[ok] = out
-    return q
-
-
 _KERNELS: dict[str, Callable] = {
     "katz": lambda a, A, b, B, alpha: _katz(a, A, b, B, _z(alpha)),
     "poisson_wald": lambda a, A, b, B, alpha: _poisson_wald(a, A, b, B, _z(alpha)),
@@ -163,75 +87,6 @@ _KERNELS: dict[str, Callable] = {
 # --------------------------------------------------------------------------------------------
 # checks
 # --------------------------------------------------------------------------------------------
-
-
-def _require_columns(frame: pd.DataFrame, columns: dict[str, str], what: str = "the data") -> None:
-    """``columns`` maps a column name to the parameter that named it."""
-    for column, param in columns.items():
-        if column not in frame.columns:
-            raise ValidationError(
-                f"column {column!r} (given as `{param}`) is not in {what}"
-                f"{did_you_mean(column, frame.columns)}; columns present: {list(frame.columns)}"
-            )
-
-
-def _describe_rows(frame: pd.DataFrame, mask: np.ndarray, column: str, limit: int = 10) -> str:
-    idx = frame.index[mask]
-    vals = frame.loc[mask, column]
-    shown = ", ".join(f"{i!r}: {v!r}" for i, v in zip(idx[:limit], vals[:limit], strict=False))
-    more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
-    return f"{len(idx)} row(s) (index: value) {shown}{more}"
-
-
-def _check_counts(
-    frame: pd.DataFrame, column: str, param: str, *, integer: bool, dropna: bool
-) -> tuple[pd.DataFrame, int]:
-    """Check a count column; returns the frame (NaN rows dropped if ``dropna``) and rows dropped."""
-    values = frame[column]
-    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        converted = pd.to_numeric(values, errors="coerce")
-        bad = converted.isna().to_numpy() & values.notna().to_numpy()
-        if bad.any():
-            raise ValidationError(
-                f"column {column!r} (given as `{param}`) must hold numbers; non-numeric values in "
-                f"{_describe_rows(frame, bad, column)}. Fix the input or convert the column."
-            )
-        frame = frame.assign(**{column: converted})
-        values = frame[column]
-    missing = values.isna().to_numpy()
-    dropped = 0
-    if missing.any():
-        if not dropna:
-            raise ValidationError(
-                f"column {column!r} (given as `{param}`) has missing values in "
-                f"{_describe_rows(frame, missing, column)}. A missing count is not a zero: "
-                "supply the count, or pass dropna=True to exclude these rows (they are counted "
-                "in the exclusions ledger)."
-            )
-        dropped = int(missing.sum())
-        frame = frame.loc[~missing]
-        values = frame[column]
-    arr = values.to_numpy(dtype=float)
-    negative = arr < 0
-    if negative.any():
-        raise ValidationError(
-            f"column {column!r} (given as `{param}`) must not be negative; negative values in "
-            f"{_describe_rows(frame, negative, column)}."
-        )
-    infinite = np.isinf(arr)
-    if infinite.any():
-        raise ValidationError(
-            f"column {column!r} (given as `{param}`) must be finite; infinite values in "
-            f"{_describe_rows(frame, infinite, column)}."
-        )
-    if integer:
-        fractional = arr != np.round(arr)
-        if fractional.any():
-            raise ValidationError(
-                f"column {column!r} (given as `{param}`) must hold whole counts; non-integer values "
-                f"in {_describe_rows(frame, fractional, column)}."
-            )
-    return frame, dropped
 
 
 def _check_params(method, alpha, adjust, per, suppress, min_events, min_share, correction):

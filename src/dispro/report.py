@@ -501,7 +501,9 @@ def _html_table(frame: pd.DataFrame, block: dict) -> str:
         for c, v in zip(frame.columns, values, strict=True):
             cls = "count" if c in counts else ("num" if _numeric(v) else "text")
             text = html.escape(str(v))
-            if cls == "text":  # a line may break after an underscore (codes such as partly_supplied)
+            if (
+                cls == "text"
+            ):  # a line may break after an underscore (codes such as partly_supplied)
                 text = text.replace("_", "_<wbr>")
             cells.append(f'<td class="{cls}">{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -790,7 +792,9 @@ class _Run:
         self.chapters = list(CHAPTERS[params["report"]])
 
     def chapter(self, name: str, *, km=None) -> None:
-        self.timings[name] = _execute(name, self.final_stage, self.nb_params, self.failed_dir, km=km)
+        self.timings[name] = _execute(
+            name, self.final_stage, self.nb_params, self.failed_dir, km=km
+        )
 
     def finish(self, pdf: bool) -> Path:
         """Assemble the HTML, workbook, PDF and provenance, and move the report into place."""

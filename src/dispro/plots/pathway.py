@@ -26,22 +26,42 @@ def plot_pathway_heatmap(matrix: pd.DataFrame, *, ax=None, reference: str | None
     """
     _need(matrix, ["label", "order", "group", "rri", "significant"])
     data = matrix if reference is None else matrix[matrix["group"] != reference]
-    pivot = data.pivot_table(index=["order", "label"], columns="group", values="rri", aggfunc="first")
-    sig = data.pivot_table(index=["order", "label"], columns="group", values="significant",
-                           aggfunc=lambda s: bool(s.fillna(False).iloc[0]))
+    pivot = data.pivot_table(
+        index=["order", "label"], columns="group", values="rri", aggfunc="first"
+    )
+    sig = data.pivot_table(
+        index=["order", "label"],
+        columns="group",
+        values="significant",
+        aggfunc=lambda s: bool(s.fillna(False).iloc[0]),
+    )
     pivot = pivot.sort_index()
     sig = sig.reindex_like(pivot)
     labels = np.where(
-        pivot.isna(), "",
-        pivot.map(lambda v: f"{v:.2f}" if pd.notna(v) else "") + np.where(sig.fillna(False).astype(bool), "*", ""),
+        pivot.isna(),
+        "",
+        pivot.map(lambda v: f"{v:.2f}" if pd.notna(v) else "")
+        + np.where(sig.fillna(False).astype(bool), "*", ""),
     )
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.3 * max(pivot.shape[1], 3) + 2, 0.55 * pivot.shape[0] + 1.5))
+        _, ax = plt.subplots(
+            figsize=(1.3 * max(pivot.shape[1], 3) + 2, 0.55 * pivot.shape[0] + 1.5)
+        )
     with np.errstate(divide="ignore"):
         logged = np.log2(pivot.astype(float).where(pivot > 0))
     limit = np.nanmax(np.abs(logged.to_numpy())) if np.isfinite(logged.to_numpy()).any() else 1
-    sns.heatmap(logged, annot=labels, fmt="", cmap="RdBu_r", center=0, vmin=-limit, vmax=limit,
-                cbar_kws={"label": "log2 RRI (0 = same rate as the reference)"}, ax=ax, linewidths=0.5)
+    sns.heatmap(
+        logged,
+        annot=labels,
+        fmt="",
+        cmap="RdBu_r",
+        center=0,
+        vmin=-limit,
+        vmax=limit,
+        cbar_kws={"label": "log2 RRI (0 = same rate as the reference)"},
+        ax=ax,
+        linewidths=0.5,
+    )
     ax.set_yticklabels([label for _, label in pivot.index], rotation=0)
     ax.set_ylabel("")
     ax.set_xlabel("")
@@ -75,7 +95,10 @@ def plot_adjusted(adjusted: pd.DataFrame, *, ax=None):
     Takes the ``adjusted`` table of :func:`dispro.models.logistic` (columns ``group``, ``rri``,
     ``rri_ci_lower``, ``rri_ci_upper``, ``adjusted_rr``, ``ci_lower``, ``ci_upper``).
     """
-    _need(adjusted, ["group", "rri", "rri_ci_lower", "rri_ci_upper", "adjusted_rr", "ci_lower", "ci_upper"])
+    _need(
+        adjusted,
+        ["group", "rri", "rri_ci_lower", "rri_ci_upper", "adjusted_rr", "ci_lower", "ci_upper"],
+    )
     data = adjusted[adjusted["ci_lower"].notna()]
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 0.6 * max(len(data), 2) + 1.2))
@@ -83,13 +106,25 @@ def plot_adjusted(adjusted: pd.DataFrame, *, ax=None):
     palette = sns.color_palette("colorblind")
     for offset, (est, lo, hi, label, colour) in zip(
         (0.15, -0.15),
-        (("rri", "rri_ci_lower", "rri_ci_upper", "unadjusted RRI", palette[0]),
-         ("adjusted_rr", "ci_lower", "ci_upper", "adjusted risk ratio", palette[1])), strict=True,
+        (
+            ("rri", "rri_ci_lower", "rri_ci_upper", "unadjusted RRI", palette[0]),
+            ("adjusted_rr", "ci_lower", "ci_upper", "adjusted risk ratio", palette[1]),
+        ),
+        strict=True,
     ):
         v = data[est].to_numpy(dtype=float)
-        ax.errorbar(v, y + offset, xerr=[np.nan_to_num(v - data[lo].to_numpy(dtype=float)),
-                                         np.nan_to_num(data[hi].to_numpy(dtype=float) - v)],
-                    fmt="o", color=colour, capsize=3, label=label)
+        ax.errorbar(
+            v,
+            y + offset,
+            xerr=[
+                np.nan_to_num(v - data[lo].to_numpy(dtype=float)),
+                np.nan_to_num(data[hi].to_numpy(dtype=float) - v),
+            ],
+            fmt="o",
+            color=colour,
+            capsize=3,
+            label=label,
+        )
     ax.axvline(1, color="0.4", linestyle="--", linewidth=1)
     ax.set_xscale("log")
     ax.set_yticks(y, data["group"])

@@ -15,7 +15,9 @@ __all__ = ["plot_forest", "plot_trend"]
 def _need(table: pd.DataFrame, columns) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise ValidationError(f"the table lacks the column(s) {missing}; pass an RRI table from dispro.rri")
+        raise ValidationError(
+            f"the table lacks the column(s) {missing}; pass an RRI table from dispro.rri"
+        )
 
 
 def plot_forest(table: pd.DataFrame, *, label: str | list[str] = "group", ax=None):
@@ -48,8 +50,15 @@ def plot_forest(table: pd.DataFrame, *, label: str | list[str] = "group", ax=Non
     lo = (data["rri"] - data["ci_lower"]).to_numpy(dtype=float)
     hi = (data["ci_upper"] - data["rri"]).to_numpy(dtype=float)
     colour = sns.color_palette("colorblind")[0]
-    ax.errorbar(data["rri"].to_numpy(dtype=float), y, xerr=[np.nan_to_num(lo), np.nan_to_num(hi)], fmt="o", color=colour,
-                ecolor=colour, capsize=3)
+    ax.errorbar(
+        data["rri"].to_numpy(dtype=float),
+        y,
+        xerr=[np.nan_to_num(lo), np.nan_to_num(hi)],
+        fmt="o",
+        color=colour,
+        ecolor=colour,
+        capsize=3,
+    )
     ax.axvline(1, color="0.4", linestyle="--", linewidth=1)
     ax.set_xscale("log")
     ax.set_yticks(y, names)

@@ -103,7 +103,9 @@ def load_mapping(mapping) -> Mapping:
         except yaml.YAMLError as exc:
             raise DisproError(f"{origin} is not valid YAML: {exc}") from exc
     if not isinstance(mapping, dict):
-        raise ParameterError(f"{origin} must be a YAML mapping (key: value), not {type(mapping).__name__}")
+        raise ParameterError(
+            f"{origin} must be a YAML mapping (key: value), not {type(mapping).__name__}"
+        )
     unknown = [k for k in mapping if k not in _KEYS]
     if unknown:
         raise ValidationError(
@@ -128,7 +130,10 @@ def load_mapping(mapping) -> Mapping:
         columns={str(k): str(v) for k, v in (mapping.get("columns") or {}).items()},
         optional=tuple(mapping.get("optional") or ()),
         ignore=tuple(mapping.get("ignore") or ()),
-        codes={str(k): {str(a): b for a, b in (v or {}).items()} for k, v in (mapping.get("codes") or {}).items()},
+        codes={
+            str(k): {str(a): b for a, b in (v or {}).items()}
+            for k, v in (mapping.get("codes") or {}).items()
+        },
         constants=dict(mapping.get("constants") or {}),
         rows=dict(mapping.get("rows") or {}),
         wide={**wide, "columns": {str(k): str(v) for k, v in (wide.get("columns") or {}).items()}}
@@ -150,9 +155,7 @@ def check_columns(
     if mapping.wide:
         wide_present = [c for c in mapping.wide["columns"] if c in present]
         if not wide_present:
-            problems.append(
-                f"none of the group columns {list(mapping.wide['columns'])} is present"
-            )
+            problems.append(f"none of the group columns {list(mapping.wide['columns'])} is present")
     known = mapping.source_columns() | canonical
     unmapped = [c for c in present if c not in known]
     if unmapped and strict:
@@ -198,15 +201,23 @@ def apply_mapping(
     out.attrs["exclusions"] = entries
     for col, values in (mapping.rows.get("keep") or {}).items():
         if col not in out.columns:
-            raise ValidationError(f"{source}: the `rows.keep` column {col!r} is not present{did_you_mean(col, out.columns)}")
+            raise ValidationError(
+                f"{source}: the `rows.keep` column {col!r} is not present{did_you_mean(col, out.columns)}"
+            )
         mask = out[col].astype(str).isin([str(v) for v in values])
-        ledger.record(out, step, f"{source}: rows whose {col!r} is not one of {values}", int((~mask).sum()))
+        ledger.record(
+            out, step, f"{source}: rows whose {col!r} is not one of {values}", int((~mask).sum())
+        )
         out = out.loc[mask]
     for col, values in (mapping.rows.get("drop") or {}).items():
         if col not in out.columns:
-            raise ValidationError(f"{source}: the `rows.drop` column {col!r} is not present{did_you_mean(col, out.columns)}")
+            raise ValidationError(
+                f"{source}: the `rows.drop` column {col!r} is not present{did_you_mean(col, out.columns)}"
+            )
         mask = out[col].astype(str).isin([str(v) for v in values])
-        ledger.record(out, step, f"{source}: rows whose {col!r} is one of {values}", int(mask.sum()))
+        ledger.record(
+            out, step, f"{source}: rows whose {col!r} is one of {values}", int(mask.sum())
+        )
         out = out.loc[~mask]
     if mapping.wide:
         out = _melt(out, mapping, source, step)
@@ -219,7 +230,9 @@ def apply_mapping(
             text = out[col].astype("string")
             hit = text.isin(list(recode))
             out[col] = text.where(~hit, text.map(recode)).astype(object)
-            ledger.record(out, step, f"{col!r} recoded through the mapping", int(hit.sum()), "relabelled")
+            ledger.record(
+                out, step, f"{col!r} recoded through the mapping", int(hit.sum()), "relabelled"
+            )
     return out
 
 
@@ -237,20 +250,28 @@ def _melt(frame: pd.DataFrame, mapping: Mapping, source: str, step: str) -> pd.D
             f"{source}: {len(cells)} count cell(s) are not numbers: {shown}. Remove text markers "
             "from count columns (or map them in the source)."
         )
-    long = frame[id_cols].join(values).melt(
-        id_vars=id_cols, value_vars=list(present), var_name="__column", value_name=wide["value"]
+    long = (
+        frame[id_cols]
+        .join(values)
+        .melt(
+            id_vars=id_cols, value_vars=list(present), var_name="__column", value_name=wide["value"]
+        )
     )
     long[wide["into"]] = long["__column"].map(present)
     missing_cells = long[wide["value"]].isna()
     keys = [*id_cols, wide["into"]]
-    out = (
-        long.groupby(keys, dropna=False, sort=False)[wide["value"]]
-        .sum(min_count=1)
-        .reset_index()
-    )
+    out = long.groupby(keys, dropna=False, sort=False)[wide["value"]].sum(min_count=1).reset_index()
     out.attrs["exclusions"] = list(frame.attrs.get("exclusions", []))
     if absent:
-        ledger.record(out, step, f"{source}: group columns absent from this table: {absent}", 0, "noted")
+        ledger.record(
+            out, step, f"{source}: group columns absent from this table: {absent}", 0, "noted"
+        )
     if missing_cells.any():
-        ledger.record(out, step, f"{source}: blank count cells (kept as missing, not zero)", int(missing_cells.sum()), "noted")
+        ledger.record(
+            out,
+            step,
+            f"{source}: blank count cells (kept as missing, not zero)",
+            int(missing_cells.sum()),
+            "noted",
+        )
     return out

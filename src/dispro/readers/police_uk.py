@@ -228,7 +228,9 @@ def _read_one(src: _Source, mapping, canonical: set[str], strict: bool) -> pd.Da
     frame = cells.iloc[1:].reset_index(drop=True)
     frame.columns = header
     frame.index = pd.Index(_record_lines(text, len(cells)))[1:]  # line numbers for messages
-    frame = apply_mapping(frame, mapping, source=src.name, canonical=canonical, strict=strict, step=STEP)
+    frame = apply_mapping(
+        frame, mapping, source=src.name, canonical=canonical, strict=strict, step=STEP
+    )
     for c in mapping.columns.values():
         if c not in frame.columns:
             frame[c] = np.nan  # an optional source column that this file lacks
@@ -416,7 +418,9 @@ def read_police_uk(
             forces[slug] = normalise_force(slug)
         except ValidationError as exc:
             files = [s.name for s in sources if s.slug == slug][:3]
-            raise DisproError(f"a file from a force not in the force list ({files}): {exc}") from exc
+            raise DisproError(
+                f"a file from a force not in the force list ({files}): {exc}"
+            ) from exc
     seen: dict[tuple[str, str], str] = {}
     for s in sources:
         key = (forces[s.slug], s.month)
@@ -460,14 +464,19 @@ def read_police_uk(
     )
     bad_date = parsed.isna().to_numpy()
     problems.add(
-        frame, bad_date, "date", "have a missing or malformed date",
+        frame,
+        bad_date,
+        "date",
+        "have a missing or malformed date",
         "Dates must be ISO 8601 with at least a whole date, e.g. 2024-03-01T14:05:00+00:00.",
-        record_as="rows with a missing or malformed date (dropped)", action="excluded",
+        record_as="rows with a missing or malformed date (dropped)",
+        action="excluded",
     )
     if clock == "uk_local":
         wall = parsed.dt.tz_localize(None)
         parsed = wall.dt.tz_localize(
-            "Europe/London", ambiguous=np.ones(len(wall), dtype=bool),
+            "Europe/London",
+            ambiguous=np.ones(len(wall), dtype=bool),
             nonexistent=pd.Timedelta(hours=1),
         ).dt.tz_convert("UTC")
     frame["date"] = parsed
@@ -483,42 +492,64 @@ def read_police_uk(
             DataQualityWarning,
             stacklevel=2,
         )
-        ledger.record(frame, STEP, "rows dated outside their file's month (kept)", int(outside.sum()), "noted")
+        ledger.record(
+            frame, STEP, "rows dated outside their file's month (kept)", int(outside.sum()), "noted"
+        )
 
     # --- search type and vehicle-only searches
     types = codelist("search_type").set_index("code")
     unknown_type = frame["search_type"].notna() & ~frame["search_type"].isin(types.index)
     problems.add(
-        frame, unknown_type.to_numpy() | frame["search_type"].isna().to_numpy(), "search_type",
-        "have a missing or unknown search type", _suggest(frame.loc[unknown_type, "search_type"], types.index)
+        frame,
+        unknown_type.to_numpy() | frame["search_type"].isna().to_numpy(),
+        "search_type",
+        "have a missing or unknown search type",
+        _suggest(frame.loc[unknown_type, "search_type"], types.index)
         + f"Allowed: {list(types.index)}.",
-        record_as="rows with a missing or unknown search type (kept)", action="noted",
+        record_as="rows with a missing or unknown search type (kept)",
+        action="noted",
     )
-    frame["vehicle_only"] = frame["search_type"].map(types["vehicle_only"].str.lower().eq("true")).astype("boolean")
+    frame["vehicle_only"] = (
+        frame["search_type"].map(types["vehicle_only"].str.lower().eq("true")).astype("boolean")
+    )
 
     # --- ethnicity: self-defined, officer-defined, the 5+1 group and its basis
     self_map = to_group(frame["self_defined_ethnicity"], "self_defined", unknown="missing")
     unknown_self = self_map.isna().to_numpy()
     problems.add(
-        frame, unknown_self, "self_defined_ethnicity", "have a self-defined ethnicity label not in the code list",
-        _suggest(frame.loc[unknown_self, "self_defined_ethnicity"], codes("ethnicity_police_self_defined"))
+        frame,
+        unknown_self,
+        "self_defined_ethnicity",
+        "have a self-defined ethnicity label not in the code list",
+        _suggest(
+            frame.loc[unknown_self, "self_defined_ethnicity"],
+            codes("ethnicity_police_self_defined"),
+        )
         + "Add genuine labels to data_dictionary/codelists/ethnicity_police_self_defined.csv.",
         record_as="unknown self-defined ethnicity labels mapped to Not stated",
     )
     officer_map = to_group(frame["officer_defined_ethnicity"], "officer_defined", unknown="missing")
     unknown_officer = officer_map.isna().to_numpy()
     problems.add(
-        frame, unknown_officer, "officer_defined_ethnicity", "have an officer-defined ethnicity not in the code list",
-        _suggest(frame.loc[unknown_officer, "officer_defined_ethnicity"], codes("ethnicity_officer_defined")),
+        frame,
+        unknown_officer,
+        "officer_defined_ethnicity",
+        "have an officer-defined ethnicity not in the code list",
+        _suggest(
+            frame.loc[unknown_officer, "officer_defined_ethnicity"],
+            codes("ethnicity_officer_defined"),
+        ),
         record_as="unknown officer-defined ethnicity labels mapped to Not stated",
     )
     self_map = self_map.fillna(NOT_STATED)
     officer_map = officer_map.fillna(NOT_STATED)
     not_stated = (self_map == NOT_STATED).to_numpy()
     ledger.record(
-        frame, STEP,
+        frame,
+        STEP,
         "self-defined ethnicity 'Other ethnic group - Not stated' or blank: group Not stated (never Other)",
-        int((not_stated & ~unknown_self).sum()), "relabelled",  # unknown labels have their own entry
+        int((not_stated & ~unknown_self).sum()),
+        "relabelled",  # unknown labels have their own entry
     )
     frame["officer_ethnicity"] = officer_map.to_numpy()
     basis = np.where(not_stated, "not_recorded", "self_defined").astype(object)
@@ -528,8 +559,11 @@ def read_police_uk(
         ethnicity[use_officer] = officer_map.to_numpy()[use_officer]
         basis[use_officer] = "officer_defined"
         ledger.record(
-            frame, STEP, "fallback: officer-defined group used where self-defined was not stated",
-            int(use_officer.sum()), "relabelled",
+            frame,
+            STEP,
+            "fallback: officer-defined group used where self-defined was not stated",
+            int(use_officer.sum()),
+            "relabelled",
         )
     frame["ethnicity"] = ethnicity
     frame["ethnicity_basis"] = basis
@@ -540,7 +574,10 @@ def read_police_uk(
     blank_outcome = raw.isna().to_numpy()
     unknown_outcome = ~blank_outcome & ~raw.isin(outcome_map.index).to_numpy()
     problems.add(
-        frame, unknown_outcome, "outcome_raw", "have an outcome label not in the harmonisation map",
+        frame,
+        unknown_outcome,
+        "outcome_raw",
+        "have an outcome label not in the harmonisation map",
         _suggest(raw[unknown_outcome], outcome_map.index)
         + "Add it to data_dictionary/codelists/stop_search_outcome_map.csv with its harmonised outcome.",
         record_as="unknown outcome labels mapped to not_recorded",
@@ -549,23 +586,41 @@ def read_police_uk(
     flag = lambda col: raw.map(outcome_map[col].str.lower().map({"true": True, "false": False}))  # noqa: E731
     frame["any_further_action"] = flag("any_further_action").astype("boolean")
     frame["arrest"] = flag("arrest").astype("boolean")
-    ledger.record(frame, STEP, "blank outcome: harmonised outcome not_recorded", int(blank_outcome.sum()), "noted")
+    ledger.record(
+        frame,
+        STEP,
+        "blank outcome: harmonised outcome not_recorded",
+        int(blank_outcome.sum()),
+        "noted",
+    )
 
     # --- booleans: True/False, blank = not recorded
     for col in _BOOLEANS:
         text = frame[col].astype("string").str.strip().str.lower()
         value = text.map({"true": True, "false": False})
         bad = text.notna().to_numpy() & value.isna().to_numpy()
-        problems.add(frame, bad, col, "are not True/False", "Use True, False or blank.",
-                     record_as=f"{col}: values that are not True/False set to not recorded")
+        problems.add(
+            frame,
+            bad,
+            col,
+            "are not True/False",
+            "Use True, False or blank.",
+            record_as=f"{col}: values that are not True/False set to not recorded",
+        )
         frame[col] = value.astype("boolean")
 
     # --- coordinates
     for col in ("latitude", "longitude"):
         num = pd.to_numeric(frame[col], errors="coerce")
         bad = frame[col].notna().to_numpy() & num.isna().to_numpy()
-        problems.add(frame, bad, col, "are not numbers", "Coordinates are decimal degrees.",
-                     record_as=f"{col}: non-numeric values set to missing")
+        problems.add(
+            frame,
+            bad,
+            col,
+            "are not numbers",
+            "Coordinates are decimal degrees.",
+            record_as=f"{col}: non-numeric values set to missing",
+        )
         frame[col] = num
 
     # --- other coded fields: unknown codes are errors (strict) or kept with a warning
@@ -573,10 +628,14 @@ def read_police_uk(
         allowed = set(codes(listname))
         unknown = frame[col].notna().to_numpy() & ~frame[col].isin(allowed).to_numpy()
         problems.add(
-            frame, unknown, col, f"have values not in the code list {listname!r}",
+            frame,
+            unknown,
+            col,
+            f"have values not in the code list {listname!r}",
             _suggest(frame.loc[unknown, col], allowed)
             + f"Add genuine labels to data_dictionary/codelists/{listname}.csv.",
-            record_as=f"{col}: values not in the code list (kept)", action="noted",
+            record_as=f"{col}: values not in the code list (kept)",
+            action="noted",
         )
     problems.raise_if_any(len(sources))
 
@@ -594,11 +653,19 @@ def read_police_uk(
     out = frame[order].reset_index(drop=True)
     for col in ("sex", "age_band", "legislation", "object_of_search", "policing_operation"):
         out[col] = out[col].astype(object).where(out[col].notna(), None)
-    out.attrs = {"exclusions": entries, "coverage": cov, "clock": clock, "fallback": fallback,
-                 "source": "data.police.uk"}
+    out.attrs = {
+        "exclusions": entries,
+        "coverage": cov,
+        "clock": clock,
+        "fallback": fallback,
+        "source": "data.police.uk",
+    }
     ledger.record(
-        out, STEP, "vehicle-only searches (kept and flagged; excluded from per-person measures)",
-        int(out["vehicle_only"].fillna(False).sum()), "noted",
+        out,
+        STEP,
+        "vehicle-only searches (kept and flagged; excluded from per-person measures)",
+        int(out["vehicle_only"].fillna(False).sum()),
+        "noted",
     )
     return out
 
@@ -606,8 +673,11 @@ def read_police_uk(
 def _coverage_records(frame: pd.DataFrame, sources: list[_Source], forces: dict) -> list[dict]:
     """Force x month table as a list of dicts (kept in attrs; :func:`coverage` makes the frame)."""
     present = pd.DataFrame(
-        {"force": [forces[s.slug] for s in sources], "month": [s.month for s in sources],
-         "source": [s.name for s in sources]}
+        {
+            "force": [forces[s.slug] for s in sources],
+            "month": [s.month for s in sources],
+            "source": [s.name for s in sources],
+        }
     )
     cols = list(_SUPPLIED.values())
     stats = (
@@ -627,9 +697,13 @@ def _coverage_records(frame: pd.DataFrame, sources: list[_Source], forces: dict)
     # months between a force's first and last file with no file: missing, never zero
     gaps = []
     for force, group in table.groupby("force", sort=True):
-        months = pd.period_range(group["month"].min(), group["month"].max(), freq="M").strftime("%Y-%m")
+        months = pd.period_range(group["month"].min(), group["month"].max(), freq="M").strftime(
+            "%Y-%m"
+        )
         for m in sorted(set(months) - set(group["month"])):
-            gaps.append({"force": force, "month": m, "present": False, "rows": None, "source": None})
+            gaps.append(
+                {"force": force, "month": m, "present": False, "rows": None, "source": None}
+            )
     if gaps:
         table = pd.concat([table, pd.DataFrame(gaps)], ignore_index=True)
     table = table.sort_values(["force", "month"]).reset_index(drop=True)
@@ -662,9 +736,16 @@ def coverage(records: pd.DataFrame) -> pd.DataFrame:
 def person_searches(records: pd.DataFrame) -> pd.DataFrame:
     """Searches of a person (vehicle-only searches excluded and counted in the ledger)."""
     if "vehicle_only" not in records.columns:
-        raise ValidationError("the records have no 'vehicle_only' column; read them with read_police_uk")
+        raise ValidationError(
+            "the records have no 'vehicle_only' column; read them with read_police_uk"
+        )
     mask = records["vehicle_only"].fillna(False).to_numpy(dtype=bool)
     out = records.loc[~mask].copy()
     out.attrs = {**records.attrs, "exclusions": list(records.attrs.get("exclusions", []))}
-    ledger.record(out, "person_searches", "vehicle-only searches excluded from per-person measures", int(mask.sum()))
+    ledger.record(
+        out,
+        "person_searches",
+        "vehicle-only searches excluded from per-person measures",
+        int(mask.sum()),
+    )
     return out

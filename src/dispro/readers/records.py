@@ -97,9 +97,7 @@ def _check_dataset(dataset: str, allowed) -> None:
         )
 
 
-def read_records(
-    path, *, dataset: str, mapping=None, strict: bool = True
-) -> pd.DataFrame:
+def read_records(path, *, dataset: str, mapping=None, strict: bool = True) -> pd.DataFrame:
     """Read a CSV or parquet extract of one record dataset, mapped, validated and typed.
 
     Parameters
@@ -133,7 +131,9 @@ def read_records(
     _check_dataset(dataset, RECORD_DATASETS)
     spec = load_mapping(mapping)
     if spec.dataset is not None and spec.dataset != dataset:
-        raise ParameterError(f"the mapping {spec.name!r} is for dataset {spec.dataset!r}, not {dataset!r}")
+        raise ParameterError(
+            f"the mapping {spec.name!r} is for dataset {spec.dataset!r}, not {dataset!r}"
+        )
     canonical = {f["name"] for f in dataset_spec(dataset)["fields"]}
     frames = []
     entries: list[dict] = []
@@ -141,8 +141,12 @@ def read_records(
     for f in files:
         raw = read_table(f)
         if raw.empty:
-            warnings.warn(f"{f}: the file has a header and no rows", DataQualityWarning, stacklevel=2)
-        mapped = apply_mapping(raw, spec, source=str(f), canonical=canonical, strict=strict, step="read_records")
+            warnings.warn(
+                f"{f}: the file has a header and no rows", DataQualityWarning, stacklevel=2
+            )
+        mapped = apply_mapping(
+            raw, spec, source=str(f), canonical=canonical, strict=strict, step="read_records"
+        )
         if spec.date_format and "date" in mapped.columns:
             parsed = pd.to_datetime(mapped["date"], format=spec.date_format, errors="coerce")
             bad = parsed.isna() & mapped["date"].notna()
@@ -155,7 +159,14 @@ def read_records(
                 DataQualityWarning,
                 stacklevel=2,
             )
-        entries.append({"step": "read_records", "rule": f"rows read from {f}", "rows": len(mapped), "action": "read"})
+        entries.append(
+            {
+                "step": "read_records",
+                "rule": f"rows read from {f}",
+                "rows": len(mapped),
+                "action": "read",
+            }
+        )
         entries.extend(mapped.attrs.get("exclusions", []))
         frames.append(mapped.assign(_file=str(f)))
     frame = pd.concat(frames) if len(frames) > 1 else frames[0]

@@ -21,11 +21,14 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from statsmodels.stats.proportion import proportion_confint
 
 from .. import ledger
 from .._checks import as_list as _as_list
 from .._checks import check_alpha as _check_alpha
+from .._stats import katz as _katz
+from .._stats import newcombe as _newcombe
+from .._stats import wilson as _wilson
+from .._stats import z as _z
 from ..dictionary import codelist
 from ..errors import (
     DataQualityWarning,
@@ -38,7 +41,6 @@ from ..errors import (
     did_you_mean,
 )
 from ..ethnicity import GROUPS
-from ..rates import _katz, _z
 
 __all__ = [
     "HIT_RATE_COLUMNS",
@@ -114,38 +116,6 @@ STEP = "hit_rates"
 # --------------------------------------------------------------------------------------------
 # kernels: numpy arrays in, numpy arrays out
 # --------------------------------------------------------------------------------------------
-
-
-def _wilson(k, n, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of ``k / n`` (statsmodels ``proportion_confint``); NaN where n = 0."""
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    lower = np.full(k.shape, np.nan)
-    upper = np.full(k.shape, np.nan)
-    ok = n > 0
-    if ok.any():
-        lo, hi = proportion_confint(k[ok], n[ok], alpha=alpha, method="wilson")
-        lower[ok] = lo
-        upper[ok] = hi
-    return lower, upper
-
-
-def _newcombe(k1, n1, k0, n0, alpha: float):
-    """Difference ``k1/n1 - k0/n0`` with the Newcombe hybrid score interval (his method 10).
-
-    ``L = d - sqrt((p1 - l1)^2 + (u0 - p0)^2)``, ``U = d + sqrt((u1 - p1)^2 + (p0 - l0)^2)``,
-    with ``(l, u)`` the Wilson intervals of each proportion. NaN where either base is 0.
-    """
-    k1, n1, k0, n0 = (np.asarray(x, dtype=float) for x in (k1, n1, k0, n0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p1 = np.where(n1 > 0, k1 / n1, np.nan)
-        p0 = np.where(n0 > 0, k0 / n0, np.nan)
-    l1, u1 = _wilson(k1, n1, alpha)
-    l0, u0 = _wilson(k0, n0, alpha)
-    d = p1 - p0
-    lower = d - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
-    upper = d + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
-    return d, lower, upper
 
 
 # --------------------------------------------------------------------------------------------

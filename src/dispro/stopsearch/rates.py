@@ -89,7 +89,10 @@ def add_period(frame: pd.DataFrame, period: str, *, month: str = "month") -> pd.
 def _group_column(records: pd.DataFrame, ethnicity: str) -> pd.Series:
     check_choice("ethnicity", ethnicity, ETHNICITY_BASES)
     if ethnicity == "self_defined":
-        if "ethnicity_basis" in records.columns and (records["ethnicity_basis"] == "officer_defined").any():
+        if (
+            "ethnicity_basis" in records.columns
+            and (records["ethnicity_basis"] == "officer_defined").any()
+        ):
             raise ParameterError(
                 "these records were read with fallback=True; pass ethnicity='fallback' so the "
                 "table is labelled as using officer-defined ethnicity where self-defined was not stated"
@@ -228,7 +231,11 @@ def search_rates(
                     pop = census2021(name, by=("sex",) if "sex" in by else ())
             except AreaError as exc:
                 first = str(exc).split(":")[0]
-                merged = " (the Census export merges it with Westminster)" if "Westminster" in str(exc) else ""
+                merged = (
+                    " (the Census export merges it with Westminster)"
+                    if "Westminster" in str(exc)
+                    else ""
+                )
                 notes[name] = first + merged
                 continue
             pops.append(pop.assign(area=name))
@@ -249,8 +256,16 @@ def search_rates(
     if combine:
         counts, exposure = _combine(counts, exposure, area, by, combine, notes)
     table = rri(
-        counts, group="ethnicity", reference=reference, events="events", base=exposure,
-        by=[area, "period", *by], per=per, method=method, alpha=alpha, **kwargs,
+        counts,
+        group="ethnicity",
+        reference=reference,
+        events="events",
+        base=exposure,
+        by=[area, "period", *by],
+        per=per,
+        method=method,
+        alpha=alpha,
+        **kwargs,
     )
     extra = counts[[area, "period", "months_covered", "months_in_period"]].drop_duplicates()
     table = table.merge(extra, on=[area, "period"], how="left")
@@ -264,7 +279,9 @@ def search_rates(
     short = (table["months_covered"] < table["months_in_period"]).to_numpy() & (note == "")
     note[short] = [
         f"{c} of {m} months supplied: rate over the months covered"
-        for c, m in zip(table.loc[short, "months_covered"], table.loc[short, "months_in_period"], strict=True)
+        for c, m in zip(
+            table.loc[short, "months_covered"], table.loc[short, "months_in_period"], strict=True
+        )
     ]
     table["note"] = note
     attrs = dict(table.attrs)
@@ -291,7 +308,9 @@ def _combine(counts, exposure, area, by, name, notes):
     if len(pop) == 0:
         notes[name] = "not every area has a resident population, so they are not combined"
     counts = pd.concat([counts, summed[counts.columns]], ignore_index=True)
-    exposure = pd.concat([exposure, pop[[c for c in exposure.columns if c in pop.columns]]], ignore_index=True)
+    exposure = pd.concat(
+        [exposure, pop[[c for c in exposure.columns if c in pop.columns]]], ignore_index=True
+    )
     return counts, exposure
 
 
@@ -347,17 +366,29 @@ def missing_ethnicity_bounds(
     by = as_list(by)
     for c in [group, events, base, *by]:
         if c not in counts.columns:
-            raise ValidationError(f"column {c!r} is not in the counts{did_you_mean(c, counts.columns)}")
+            raise ValidationError(
+                f"column {c!r} is not in the counts{did_you_mean(c, counts.columns)}"
+            )
     agg = counts.groupby([*by, group], observed=True)[[events, base]].sum(min_count=1).reset_index()
-    unknown_rows = agg[agg[group] == unknown].set_index(by)[events] if by else agg.loc[agg[group] == unknown, events]
+    unknown_rows = (
+        agg[agg[group] == unknown].set_index(by)[events]
+        if by
+        else agg.loc[agg[group] == unknown, events]
+    )
     ref = agg[agg[group] == reference]
     if ref.empty:
         present = sorted(map(str, agg[group].unique()))
-        raise ValidationError(f"the reference group {reference!r} is not in column {group!r}; groups present: {present}")
+        raise ValidationError(
+            f"the reference group {reference!r} is not in column {group!r}; groups present: {present}"
+        )
     total = agg.groupby(by)[events].sum() if by else agg[events].sum()
     rows = agg[~agg[group].isin([reference, unknown])].copy()
     ref = ref.rename(columns={events: "_b", base: "_B"})[[*by, "_b", "_B"]]
-    rows = rows.merge(ref, on=by, how="left") if by else rows.assign(_b=ref["_b"].iloc[0], _B=ref["_B"].iloc[0])
+    rows = (
+        rows.merge(ref, on=by, how="left")
+        if by
+        else rows.assign(_b=ref["_b"].iloc[0], _B=ref["_B"].iloc[0])
+    )
     if by:
         rows["_U"] = rows.set_index(by).index.map(unknown_rows).fillna(0).to_numpy(dtype=float)
         rows["_T"] = rows.set_index(by).index.map(total).to_numpy(dtype=float)
@@ -367,7 +398,9 @@ def missing_ethnicity_bounds(
     a, A, b, B, U = (rows[c].to_numpy(dtype=float) for c in (events, base, "_b", "_B", "_U"))
     with np.errstate(divide="ignore", invalid="ignore"):
         observed = (a / A) / (b / B)
-        out = rows[[*by, group, events, base]].rename(columns={group: "group", events: "events", base: "base"})
+        out = rows[[*by, group, events, base]].rename(
+            columns={group: "group", events: "events", base: "base"}
+        )
         out["rri"] = observed
         out["unknown_events"] = U
         out["unknown_share"] = U / rows["_T"].to_numpy(dtype=float)
@@ -423,7 +456,9 @@ def trend_test(
     """
     for c in (group, period, events, exposure):
         if c not in counts.columns:
-            raise ValidationError(f"column {c!r} is not in the counts{did_you_mean(c, counts.columns)}")
+            raise ValidationError(
+                f"column {c!r} is not in the counts{did_you_mean(c, counts.columns)}"
+            )
     data = counts.groupby([group, period], observed=True)[[events, exposure]].sum().reset_index()
     data = data[data[exposure] > 0]
     order = sorted(data[period].unique())
@@ -431,7 +466,9 @@ def trend_test(
         raise ValidationError(f"a trend test needs at least two periods; {period!r} has {order}")
     if reference not in set(data[group]):
         raise ValidationError(f"the reference group {reference!r} is not in column {group!r}")
-    groups = list(groups) if groups is not None else [g for g in data[group].unique() if g != reference]
+    groups = (
+        list(groups) if groups is not None else [g for g in data[group].unique() if g != reference]
+    )
     rows = []
     for g in groups:
         d = data[data[group].isin([g, reference])].rename(columns={events: "y", exposure: "n"})
@@ -448,7 +485,9 @@ def trend_test(
             warnings.simplefilter("ignore", PerfectSeparationWarning)
             warnings.simplefilter("ignore", RuntimeWarning)  # zero residual df in statsmodels
             full, reduced, lin, refit = _trend_fits(d, offset, dispersion=None)
-        dispersion = max(1.0, float(full.pearson_chi2 / full.df_resid)) if full.df_resid > 0 else 1.0
+        dispersion = (
+            max(1.0, float(full.pearson_chi2 / full.df_resid)) if full.df_resid > 0 else 1.0
+        )
         if dispersion > 1:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", PerfectSeparationWarning)
@@ -466,14 +505,35 @@ def trend_test(
             name = [k for k in refit.params.index if k.startswith("is_group:")][0]
             est = float(np.exp(refit.params[name]))
             lo, hi = (float(np.exp(v)) for v in refit.conf_int(alpha).loc[name])
-        rows.append({"group": g, "test": "change", "periods": f"{order[0]} to {order[-1]} ({len(order)})",
-                     "estimate": est, "ci_lower": lo, "ci_upper": hi, "statistic": stat, "df": df,
-                     "p_value": p, "dispersion": dispersion})
+        rows.append(
+            {
+                "group": g,
+                "test": "change",
+                "periods": f"{order[0]} to {order[-1]} ({len(order)})",
+                "estimate": est,
+                "ci_lower": lo,
+                "ci_upper": hi,
+                "statistic": stat,
+                "df": df,
+                "p_value": p,
+                "dispersion": dispersion,
+            }
+        )
         ci = lin.conf_int(alpha).loc["is_group:t"]
-        rows.append({"group": g, "test": "trend", "periods": f"{order[0]} to {order[-1]} ({len(order)})",
-                     "estimate": float(np.exp(lin.params["is_group:t"])), "ci_lower": float(np.exp(ci.iloc[0])),
-                     "ci_upper": float(np.exp(ci.iloc[1])), "statistic": float(lin.tvalues["is_group:t"]),
-                     "df": 1, "p_value": float(lin.pvalues["is_group:t"]), "dispersion": dispersion})
+        rows.append(
+            {
+                "group": g,
+                "test": "trend",
+                "periods": f"{order[0]} to {order[-1]} ({len(order)})",
+                "estimate": float(np.exp(lin.params["is_group:t"])),
+                "ci_lower": float(np.exp(ci.iloc[0])),
+                "ci_upper": float(np.exp(ci.iloc[1])),
+                "statistic": float(lin.tvalues["is_group:t"]),
+                "df": 1,
+                "p_value": float(lin.pvalues["is_group:t"]),
+                "dispersion": dispersion,
+            }
+        )
     return pd.DataFrame(rows, columns=list(TREND_TEST_COLUMNS))
 
 

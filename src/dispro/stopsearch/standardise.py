@@ -21,6 +21,8 @@ import pandas as pd
 from scipy import stats
 
 from .. import ledger
+from .._checks import check_counts as _check_counts
+from .._checks import require_columns as _require_columns
 from ..errors import (
     AreaError,
     DataQualityWarning,
@@ -31,7 +33,6 @@ from ..errors import (
     did_you_mean,
 )
 from ..population_age import AGE_BANDS, _plain_records, census2021_age
-from ..rates import _check_counts, _require_columns
 from .rates import search_counts
 
 __all__ = [
