@@ -13,10 +13,10 @@ from .rates import (
     missing_ethnicity_bounds,
     search_counts,
     search_rates,
-    trend_test,
 )
 from .shares import section60_shares, strip_search_shares
 from .standardise import AGE_STANDARDISED_COLUMNS, age_standardised_rates
+from .trend import TREND_TEST_COLUMNS, trend_test
 
 __all__ = [
     "AGE_STANDARDISED_COLUMNS",
@@ -36,5 +36,6 @@ __all__ = [
     "missing_ethnicity_bounds",
     "search_counts",
     "search_rates",
+    "TREND_TEST_COLUMNS",
     "trend_test",
 ]
