@@ -9,9 +9,8 @@ the modules :mod:`~dispro.population` (Census 2021 denominators), :mod:`~dispro.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from . import dictionary, disclosure, ethnicity, ledger, population, population_age, synth
+from ._version import __version__
 from .dictionary import validate
 from .errors import (
     DataQualityWarning,

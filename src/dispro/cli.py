@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from ._version import __version__
 from .errors import DisproError, DisproWarning
 
 app = typer.Typer(
