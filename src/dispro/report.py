@@ -37,8 +37,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__, ledger
+from . import ledger
 from ._paths import PACKAGE_DIR
+from ._version import __version__
 from .errors import DisproError, ParameterError, did_you_mean
 
 __all__ = [

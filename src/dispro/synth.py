@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from . import __version__
+from ._version import __version__
 from .dictionary import codelist, codes
 from .errors import DataQualityWarning, DisproError, ParameterError, check_choice
 from .population import census2021

@@ -514,33 +514,29 @@ def read_police_uk(
     )
 
     # --- ethnicity: self-defined, officer-defined, the 5+1 group and its basis
-    self_map = to_group(frame["self_defined_ethnicity"], "self_defined", unknown="missing")
-    unknown_self = self_map.isna().to_numpy()
-    problems.add(
-        frame,
-        unknown_self,
-        "self_defined_ethnicity",
-        "have a self-defined ethnicity label not in the code list",
-        _suggest(
-            frame.loc[unknown_self, "self_defined_ethnicity"],
-            codes("ethnicity_police_self_defined"),
-        )
-        + "Add genuine labels to data_dictionary/codelists/ethnicity_police_self_defined.csv.",
-        record_as="unknown self-defined ethnicity labels mapped to Not stated",
-    )
-    officer_map = to_group(frame["officer_defined_ethnicity"], "officer_defined", unknown="missing")
-    unknown_officer = officer_map.isna().to_numpy()
-    problems.add(
-        frame,
-        unknown_officer,
-        "officer_defined_ethnicity",
-        "have an officer-defined ethnicity not in the code list",
-        _suggest(
-            frame.loc[unknown_officer, "officer_defined_ethnicity"],
-            codes("ethnicity_officer_defined"),
+    mapped = {}
+    for scheme, listed, what, extra in (
+        (
+            "self_defined",
+            "ethnicity_police_self_defined",
+            "a self-defined ethnicity label",
+            "Add genuine labels to data_dictionary/codelists/ethnicity_police_self_defined.csv.",
         ),
-        record_as="unknown officer-defined ethnicity labels mapped to Not stated",
-    )
+        ("officer_defined", "ethnicity_officer_defined", "an officer-defined ethnicity", ""),
+    ):
+        column = f"{scheme}_ethnicity"
+        mapped[scheme] = to_group(frame[column], scheme, unknown="missing")
+        unknown = mapped[scheme].isna().to_numpy()
+        problems.add(
+            frame,
+            unknown,
+            column,
+            f"have {what} not in the code list",
+            _suggest(frame.loc[unknown, column], codes(listed)) + extra,
+            record_as=f"unknown {scheme.replace('_', '-')} ethnicity labels mapped to Not stated",
+        )
+    self_map, officer_map = mapped["self_defined"], mapped["officer_defined"]
+    unknown_self = self_map.isna().to_numpy()
     self_map = self_map.fillna(NOT_STATED)
     officer_map = officer_map.fillna(NOT_STATED)
     not_stated = (self_map == NOT_STATED).to_numpy()
