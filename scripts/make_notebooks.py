@@ -20,58 +20,58 @@ CHAPTERS = {
     "summary": (
         "Summary",
         [
-            "chapters.intro(ch, params)",
-            "matrix = chapters.pathway_summary(ch, data, params)",
+            "sections.summary.intro(ch, params)",
+            "matrix = sections.summary.pathway_summary(ch, data, params)",
         ],
     ),
     "stop_search": (
         "Stop and search",
         [
             # the quarterly scrutiny pack (report "scrutiny"); these add nothing to the full report
-            "quarterly = chapters.scrutiny_latest_quarter(ch, data, params)",
-            "changes = chapters.scrutiny_change(ch, quarterly, params)",
-            "chapters.scrutiny_rates_by_quarter(ch, quarterly, params)",
-            "outcomes = chapters.scrutiny_outcomes_by_quarter(ch, data, params)",
-            "concordance = chapters.scrutiny_concordance_by_quarter(ch, data, params)",
-            "rates = chapters.stop_search_rates(ch, data, params)",
-            "chapters.stop_search_outcomes(ch, data, params)",
-            "chapters.stop_search_concordance(ch, data, params)",
-            "chapters.stop_search_darkness(ch, data, params)",
-            "chapters.stop_search_trend(ch, data, params)",
+            "quarterly = sections.scrutiny.scrutiny_latest_quarter(ch, data, params)",
+            "changes = sections.scrutiny.scrutiny_change(ch, quarterly, params)",
+            "sections.scrutiny.scrutiny_rates_by_quarter(ch, quarterly, params)",
+            "outcomes = sections.scrutiny.scrutiny_outcomes_by_quarter(ch, data, params)",
+            "concordance = sections.scrutiny.scrutiny_concordance_by_quarter(ch, data, params)",
+            "rates = sections.stop_search.stop_search_rates(ch, data, params)",
+            "sections.stop_search.stop_search_outcomes(ch, data, params)",
+            "sections.stop_search.stop_search_concordance(ch, data, params)",
+            "sections.stop_search.stop_search_darkness(ch, data, params)",
+            "sections.stop_search.stop_search_trend(ch, data, params)",
         ],
     ),
     "out_of_court": (
         "Out-of-court disposals",
         [
-            'table = chapters.stage_chapter(ch, data, params, "out_of_court")',
-            'chapters.adjusted(ch, data, params, "out_of_court")',
+            'table = sections.stages.stage_chapter(ch, data, params, "out_of_court")',
+            'sections.stages.adjusted(ch, data, params, "out_of_court")',
         ],
     ),
     "charging": (
         "CPS charging decisions",
         [
-            'table = chapters.stage_chapter(ch, data, params, "charge")',
-            'chapters.adjusted(ch, data, params, "charge")',
+            'table = sections.stages.stage_chapter(ch, data, params, "charge")',
+            'sections.stages.adjusted(ch, data, params, "charge")',
         ],
     ),
     "sentencing": (
         "Sentencing",
         [
-            'table = chapters.stage_chapter(ch, data, params, "custody")',
-            'chapters.adjusted(ch, data, params, "custody")',
-            'lengths = chapters.stage_chapter(ch, data, params, "sentence_length")',
+            'table = sections.stages.stage_chapter(ch, data, params, "custody")',
+            'sections.stages.adjusted(ch, data, params, "custody")',
+            'lengths = sections.stages.stage_chapter(ch, data, params, "sentence_length")',
         ],
     ),
     "data_quality": (
         "Data quality",
         [
-            "chapters.data_quality(ch, data, params)",
+            "sections.appendix.data_quality(ch, data, params)",
         ],
     ),
     "methods": (
         "Methods, caveats and conventions",
         [
-            "chapters.methods(ch, params)",
+            "sections.appendix.methods(ch, params)",
         ],
     ),
 }
@@ -91,8 +91,7 @@ def parameters_cell():
 def check_cell(name: str, title: str):
     args = ", ".join(f"{p}={p}" for p in PARAMETERS) + ", work_dir=work_dir"
     return new_code_cell(
-        "from dispro import chapters\n"
-        "from dispro.report import chapter, check_parameters, load\n\n"
+        "from dispro.report import chapter, check_parameters, load, sections\n\n"
         f"params = check_parameters(dict({args}))\n"
         'data = load(params["work_dir"])\n'
         f'ch = chapter({name!r}, title={title!r}, work_dir=params["work_dir"], '

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 import dispro
-from dispro.wording import describe_change, describe_rri, describe_table
+from dispro.report.wording import describe_change, describe_rri, describe_table
 
 
 def test_planted_results_give_the_right_sentences():

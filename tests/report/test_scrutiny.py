@@ -1,4 +1,4 @@
-"""The quarterly stop-and-search scrutiny pack (chapters.scrutiny_*): numbers against hand
+"""The quarterly stop-and-search scrutiny pack (scrutiny.scrutiny_*): numbers against hand
 calculations on the raw records and Census 2021, planted changes against their sentences, and
 disclosure control in every table the pack publishes."""
 
@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
-from dispro import chapters, report
+from dispro import report
 from dispro.dictionary import codelist
 from dispro.population import census2021
-from dispro.wording import describe_change
+from dispro.report import inputs
+from dispro.report.sections import scrutiny, stop_search
+from dispro.report.wording import describe_change
 
 THRESHOLD = 4
 PARAMS = {
@@ -38,12 +40,12 @@ def _run_pack(data, params, work: Path):
         work_dir=str(work),
         suppression_threshold=params["suppression_threshold"],
     )
-    out = {"quarterly": chapters.scrutiny_latest_quarter(ch, data, params)}
-    out["change"] = chapters.scrutiny_change(ch, out["quarterly"], params)
-    out["rates"] = chapters.scrutiny_rates_by_quarter(ch, out["quarterly"], params)
-    out["outcomes"] = chapters.scrutiny_outcomes_by_quarter(ch, data, params)
-    out["concordance"] = chapters.scrutiny_concordance_by_quarter(ch, data, params)
-    out["darkness"] = chapters.stop_search_darkness(ch, data, params)
+    out = {"quarterly": scrutiny.scrutiny_latest_quarter(ch, data, params)}
+    out["change"] = scrutiny.scrutiny_change(ch, out["quarterly"], params)
+    out["rates"] = scrutiny.scrutiny_rates_by_quarter(ch, out["quarterly"], params)
+    out["outcomes"] = scrutiny.scrutiny_outcomes_by_quarter(ch, data, params)
+    out["concordance"] = scrutiny.scrutiny_concordance_by_quarter(ch, data, params)
+    out["darkness"] = stop_search.stop_search_darkness(ch, data, params)
     return out, ch
 
 
@@ -52,8 +54,8 @@ def demo(tmp_path_factory):
     """The synthetic Wessex data as the report loads it, and the pack computed from it."""
     work = tmp_path_factory.mktemp("pack")
     params = report.check_parameters(PARAMS)
-    data, _ = report._load_data(params, work)
-    data = report._filter(data, params)
+    data, _ = inputs.load_data(params, work)
+    data = inputs.filter_data(data, params)
     results, ch = _run_pack(data, params, work)
     return {"params": params, "data": data, "results": results, "ch": ch, "work": work}
 
@@ -63,13 +65,13 @@ def city(tmp_path_factory, realdata):
     """The City of London pack from the real data.police.uk files (as its config names them)."""
     import yaml
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     config = yaml.safe_load((root / "reports" / "config" / "city_of_london.yaml").read_text())
     config["data"] = str(root / "reports" / "config" / config["data"])
     work = tmp_path_factory.mktemp("city")
     params = report.check_parameters(config)
-    data, _ = report._load_data(params, work)
-    data = report._filter(data, params)
+    data, _ = inputs.load_data(params, work)
+    data = inputs.filter_data(data, params)
     results, ch = _run_pack(data, params, work)
     return {
         "params": params,
@@ -237,7 +239,7 @@ def _lr_test(a1, n1, a2, n2, b1, m1, b2, m2):
 def test_change_test_matches_a_hand_calculation(demo):
     records = demo["data"]["stop_search"]
     change = demo["results"]["change"]
-    assert list(change.columns) == list(chapters.CHANGE_COLUMNS)
+    assert list(change.columns) == list(scrutiny.CHANGE_COLUMNS)
     pop = census2021("Wessex", by=()).set_index("ethnicity")["population"] * 3 / 12
     tested = change[(change["area"] == "Wessex") & (change["status"] == "ok")]
     assert len(tested) >= 4
@@ -340,8 +342,8 @@ def test_planted_changes_give_the_right_sentences(tmp_path):
     records = _planted({q: (latest if q == "2024Q1" else steady) for q in quarters})
     params = _planted_params("2023-01", "2024-03")
     ch = report.chapter("stop_search", title="t", work_dir=str(tmp_path), suppression_threshold=4)
-    quarterly = chapters.scrutiny_latest_quarter(ch, {"stop_search": records}, params)
-    change = chapters.scrutiny_change(ch, quarterly, params).set_index(["group", "compared_with"])
+    quarterly = scrutiny.scrutiny_latest_quarter(ch, {"stop_search": records}, params)
+    change = scrutiny.scrutiny_change(ch, quarterly, params).set_index(["group", "compared_with"])
     text = _bullets(ch)
     # the planted doubling of the Black relative rate: clear against both comparisons
     for label, words in (
@@ -390,8 +392,8 @@ def test_a_short_period_says_the_year_earlier_comparison_is_out_of_reach(tmp_pat
     records = _planted({"2023Q4": rows, "2024Q1": rows})
     params = _planted_params("2023-10", "2024-03")
     ch = report.chapter("stop_search", title="t", work_dir=str(tmp_path), suppression_threshold=4)
-    quarterly = chapters.scrutiny_latest_quarter(ch, {"stop_search": records}, params)
-    change = chapters.scrutiny_change(ch, quarterly, params)
+    quarterly = scrutiny.scrutiny_latest_quarter(ch, {"stop_search": records}, params)
+    change = scrutiny.scrutiny_change(ch, quarterly, params)
     assert set(change["compared_with"]) == {"the previous quarter"}
     assert np.allclose(change["estimate"], 1.0) and not change["significant"].any()
     assert (
@@ -451,7 +453,7 @@ def test_quarter_tables_hold_the_last_eight_quarters_for_each_force_and_wessex(d
         assert list(dict.fromkeys(table["area"])) == [*FORCES, "Wessex"], name
     # a three-year period still shows only the last eight quarters
     params = {**demo["params"], "period_start": "2021-04"}
-    assert chapters._pack_quarters(params) == quarters
+    assert scrutiny.pack_quarters(params) == quarters
 
 
 def test_hit_rates_strip_and_s60_by_quarter_match_hand_counts(demo):
@@ -636,8 +638,8 @@ def test_a_withheld_reference_count_hides_the_ratios_of_its_quarter(tmp_path):
     records.attrs["coverage"] = dorset.attrs["coverage"] + wilts.attrs["coverage"]
     params = {**_planted_params("2023-10", "2024-03"), "area": "Wessex"}
     ch = report.chapter("stop_search", title="t", work_dir=str(tmp_path), suppression_threshold=4)
-    quarterly = chapters.scrutiny_latest_quarter(ch, {"stop_search": records}, params)
-    chapters.scrutiny_rates_by_quarter(ch, quarterly, params)
+    quarterly = scrutiny.scrutiny_latest_quarter(ch, {"stop_search": records}, params)
+    scrutiny.scrutiny_rates_by_quarter(ch, quarterly, params)
     rows = quarterly.set_index(["area", "period", "group"])
     for area in ("Dorset", "Wiltshire"):
         for period in ("2023Q4", "2024Q1"):
@@ -666,7 +668,7 @@ def test_darkness_reason_drops_its_small_counts():
         "Black, 22 White. Note: 3 person searches of Black or White people were excluded "
         "because they fall in 1 area-month(s) ...: Dorset 2023-01"
     )
-    out = chapters._darkness_reason(reason, 4)
+    out = stop_search.darkness_reason(reason, 4)
     assert out.startswith(
         "fewer than 100 stops of each group in 2 of 2 area-years (stops in the "
         "window after exclusions; min_per_group=100). Note: [c] person searches"
@@ -710,7 +712,7 @@ def test_darkness_is_reported_only_where_eligible(demo, tmp_path):
     )
     records.attrs["clock"] = "utc"
     ch = report.chapter("stop_search", title="t", work_dir=str(tmp_path), suppression_threshold=4)
-    table = chapters.stop_search_darkness(
+    table = stop_search.stop_search_darkness(
         ch, {"stop_search": records}, {**_planted_params("2023-01", "2023-12"), "area": "Hampshire"}
     )
     assert list(table["status"]) == ["ok"]
@@ -734,12 +736,12 @@ def test_darkness_is_reported_only_where_eligible(demo, tmp_path):
 def test_the_full_report_gets_none_of_the_pack(demo, tmp_path):
     params = {**demo["params"], "report": "wessex"}
     ch = report.chapter("stop_search", title="t", work_dir=str(tmp_path), suppression_threshold=4)
-    quarterly = chapters.scrutiny_latest_quarter(ch, demo["data"], params)
+    quarterly = scrutiny.scrutiny_latest_quarter(ch, demo["data"], params)
     assert quarterly.empty
-    assert chapters.scrutiny_change(ch, quarterly, params).empty
-    assert chapters.scrutiny_rates_by_quarter(ch, quarterly, params).empty
-    assert chapters.scrutiny_outcomes_by_quarter(ch, demo["data"], params) == {}
-    assert chapters.scrutiny_concordance_by_quarter(ch, demo["data"], params).empty
+    assert scrutiny.scrutiny_change(ch, quarterly, params).empty
+    assert scrutiny.scrutiny_rates_by_quarter(ch, quarterly, params).empty
+    assert scrutiny.scrutiny_outcomes_by_quarter(ch, demo["data"], params) == {}
+    assert scrutiny.scrutiny_concordance_by_quarter(ch, demo["data"], params).empty
     assert ch.blocks == []
 
 

@@ -16,6 +16,7 @@ import pytest
 from dispro import report
 from dispro.errors import ParameterError
 from dispro.pathway import pathway_matrix
+from dispro.report import assemble, inputs, runner
 
 PARAMS = {"area": "Wessex", "scale": 0.15, "period_start": "2022-04", "period_end": "2024-03"}
 THRESHOLD = 4
@@ -91,11 +92,11 @@ def test_numbers_in_the_report_are_the_librarys(rendered):
     work = rendered.parent / "check"
     work.mkdir()
     params = report.check_parameters(PARAMS)
-    data, _ = report._load_data(params, work)
-    data = report._filter(data, params)
+    data, _ = inputs.load_data(params, work)
+    data = inputs.filter_data(data, params)
     shutil.rmtree(work)
     relabelled = {k: v.assign(area="Wessex") for k, v in data.items()}
-    from dispro.chapters import _area_population
+    from dispro.report.sections.summary import _area_population
 
     expected = pathway_matrix(relabelled, by="area", population=_area_population(data, "Wessex"))
     wb = openpyxl.load_workbook(rendered / f"{rendered.name}.xlsx")
@@ -279,7 +280,7 @@ def test_pdf_nothing_overflows_the_page(rendered, tmp_path):
 def test_labels_are_escaped():
     block = {"sheet": "s", "caption": "<b>caption</b>", "notes": "", "count_columns": []}
     frame = pd.DataFrame({"group": ["<script>alert(1)</script>"], "rri": ["1.00"]})
-    out = report._html_table(frame, block)
+    out = assemble.html_table(frame, block)
     assert "<script>" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
     assert "&lt;b&gt;caption&lt;/b&gt;" in out
 
@@ -288,7 +289,7 @@ def test_a_failed_run_leaves_no_report(tmp_path, monkeypatch):
     broken = tmp_path / "nb"
     broken.mkdir()
     for name in report.CHAPTERS["scrutiny"]:
-        shutil.copy(report._notebooks_dir() / f"{name}.ipynb", broken / f"{name}.ipynb")
+        shutil.copy(runner.notebooks_dir() / f"{name}.ipynb", broken / f"{name}.ipynb")
     nb = json.loads((broken / "stop_search.ipynb").read_text())
     nb["cells"].append(
         {
@@ -301,7 +302,7 @@ def test_a_failed_run_leaves_no_report(tmp_path, monkeypatch):
         }
     )
     (broken / "stop_search.ipynb").write_text(json.dumps(nb))
-    monkeypatch.setattr(report, "_notebooks_dir", lambda: broken)
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: broken)
     out = tmp_path / "out"
     with pytest.raises(
         report.ReportError, match="(?s)'stop_search' chapter failed.*planted failure"
@@ -345,7 +346,7 @@ def test_a_failed_area_in_a_batch_leaves_no_report_for_that_area(tmp_path, monke
     broken = tmp_path / "nb"
     broken.mkdir()
     for name in report.CHAPTERS["scrutiny"]:
-        shutil.copy(report._notebooks_dir() / f"{name}.ipynb", broken / f"{name}.ipynb")
+        shutil.copy(runner.notebooks_dir() / f"{name}.ipynb", broken / f"{name}.ipynb")
     nb = json.loads((broken / "data_quality.ipynb").read_text())
     nb["cells"].append(
         {
@@ -358,7 +359,7 @@ def test_a_failed_area_in_a_batch_leaves_no_report_for_that_area(tmp_path, monke
         }
     )
     (broken / "data_quality.ipynb").write_text(json.dumps(nb))
-    monkeypatch.setattr(report, "_notebooks_dir", lambda: broken)
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: broken)
     out = tmp_path / "out"
     with pytest.raises(report.ReportError, match="(?s)'data_quality' chapter failed.*planted"):
         report.render_batch({**PARAMS, "report": "scrutiny"}, out, pdf=False)
@@ -378,7 +379,7 @@ def test_city_of_london_scrutiny_pack_from_real_data(tmp_path, realdata):
     """The example config renders the scrutiny pack from the real police.uk files."""
     import yaml
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     config = yaml.safe_load((root / "reports" / "config" / "city_of_london.yaml").read_text())
     config["data"] = str(root / "reports" / "config" / config["data"])
     folder = report.render(config, tmp_path, pdf=False)

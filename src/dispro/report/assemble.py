@@ -1,0 +1,205 @@
+"""Assembly of what the chapters recorded into the report's outputs: one self-contained HTML
+document, the PDF printed from it (weasyprint) and the workbook of every table (openpyxl)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .._version import __version__
+from .params import slug
+
+__all__ = ["CSS", "html_table", "assemble_html", "write_xlsx", "write_pdf", "is_number_text"]
+
+
+CSS = """
+@page { size: A4; margin: 18mm 14mm 20mm 14mm;
+  @bottom-center { content: "Page " counter(page) " of " counter(pages); font-size: 8pt; color: #555; }
+  @top-center { content: string(banner); font-size: 8pt; color: #a00; } }
+body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; line-height: 1.4; color: #111;
+  max-width: 60em; margin: auto; padding: 0 1em; }
+.banner { string-set: banner content(); background: #fde8e8; color: #900; border: 1px solid #e0a0a0;
+  padding: 4px 8px; font-weight: bold; margin: 6px 0; }
+h1 { font-size: 18pt; margin-top: 0.5em; } h2 { font-size: 14pt; border-bottom: 1px solid #ccc;
+  page-break-before: always; margin-top: 1em; } h2.first { page-break-before: avoid; }
+h3 { font-size: 11.5pt; } table { border-collapse: collapse; margin: 0.5em 0 0.2em 0; font-size: 7.5pt;
+  width: 100%; table-layout: auto; page-break-inside: auto; } tr { page-break-inside: avoid; }
+th, td { border: 1px solid #bbb; padding: 2px 4px; text-align: right; word-break: break-word; }
+th { background: #eef; } td.text, th.text { text-align: left; }
+caption { caption-side: top; text-align: left; font-weight: bold; padding: 3px 0; }
+.notes { font-size: 8pt; color: #333; margin-bottom: 1em; } figure { margin: 0.5em 0; page-break-inside: avoid; }
+figure img { max-width: 100%; height: auto; } figcaption { font-size: 8.5pt; color: #333; }
+nav ol { columns: 2; } @media print { nav { display: none; }
+  table.wide { font-size: 6.5pt; } table.wide th, table.wide td { padding: 1px 2px; }
+  table.wider { font-size: 5.8pt; } table.wider th, table.wider td { padding: 1px 1.5px; } }
+"""
+
+
+def html_table(frame: pd.DataFrame, block: dict) -> str:
+    counts = set(block.get("count_columns", []))
+    head = "".join(
+        f'<th class="{"count" if c in counts else "text" if frame[c].map(lambda v: not is_number_text(v)).all() else "num"}">'
+        f"{html.escape(str(c).replace('_', ' '))}</th>"
+        for c in frame.columns
+    )
+    rows = []
+    for values in frame.itertuples(index=False):
+        cells = []
+        for c, v in zip(frame.columns, values, strict=True):
+            cls = "count" if c in counts else ("num" if is_number_text(v) else "text")
+            text = html.escape(str(v))
+            if (
+                cls == "text"
+            ):  # a line may break after an underscore (codes such as partly_supplied)
+                text = text.replace("_", "_<wbr>")
+            cells.append(f'<td class="{cls}">{text}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    notes = f'<p class="notes">{html.escape(block["notes"])}</p>' if block.get("notes") else ""
+    # wide tables get a smaller type and tighter cells so that they fit an A4 page in print
+    ncol = len(frame.columns)
+    width = ' class="wide"' if 10 < ncol <= 14 else ' class="wider"' if ncol > 14 else ""
+    return (
+        f'<table{width} data-sheet="{html.escape(block["sheet"])}"><caption>{html.escape(block["caption"])}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}"
+    )
+
+
+def is_number_text(v) -> bool:
+    return bool(re.fullmatch(r"-?[\d,]+(\.\d+)?", str(v)))
+
+
+def assemble_html(
+    chapters: list[dict], work: Path, params: dict, synthetic: bool
+) -> tuple[str, list]:
+    title = params["title"] or (
+        f"{params['area']} disproportionality report, {params['period_start']} to {params['period_end']}"
+        if params["report"] == "wessex"
+        else f"{params['area']} stop and search scrutiny pack, {params['period_start']} to {params['period_end']}"
+    )
+    banner = (
+        '<div class="banner">SYNTHETIC DEMONSTRATION DATA: not real people, not real figures '
+        "(population denominators are real Census 2021)</div>"
+        if synthetic
+        else ""
+    )
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        banner,
+        f"<p>Produced by dispro {html.escape(__version__)} on "
+        f"{html.escape(_dt.date.today().isoformat())}.</p>",
+    ]
+    nav = ["<nav><h3>Contents</h3><ol>"]
+    tables = []
+    for i, ch in enumerate(chapters):
+        anchor = slug(ch["name"])
+        nav.append(f'<li><a href="#{anchor}">{html.escape(ch["title"])}</a></li>')
+        parts.append(
+            f'<h2 id="{anchor}" class="{"first" if i == 0 else ""}">{html.escape(ch["title"])}</h2>'
+        )
+        if synthetic and i > 0:
+            parts.append(banner)
+        for block in ch["blocks"]:
+            kind = block["type"]
+            if kind == "heading":
+                level = min(max(block["level"], 3), 4)
+                parts.append(f"<h{level}>{html.escape(block['text'])}</h{level}>")
+            elif kind == "text":
+                parts.append(f"<p>{html.escape(block['text'])}</p>")
+            elif kind == "bullets":
+                parts.append(
+                    "<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in block["items"]) + "</ul>"
+                )
+            elif kind == "table":
+                frame = pd.read_pickle(work / "content" / f"{ch['name']}__{block['name']}.pkl")
+                parts.append(html_table(frame, block))
+                tables.append((block, frame, ch["title"]))
+            elif kind == "figure":
+                data = base64.b64encode((work / "content" / block["file"]).read_bytes()).decode()
+                parts.append(
+                    f'<figure><img alt="{html.escape(block["caption"])}" src="data:image/png;base64,{data}">'
+                    f"<figcaption>{html.escape(block['caption'])}</figcaption></figure>"
+                )
+    nav.append("</ol></nav>")
+    body = parts[:3] + nav + parts[3:]
+    document = (
+        '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+    return document, tables
+
+
+def write_xlsx(path: Path, tables: list, params: dict, synthetic: bool) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    notes = wb.active
+    notes.title = "Notes"
+    lines = [
+        "dispro disproportionality report: tables",
+        "SYNTHETIC DEMONSTRATION DATA: not real people or figures" if synthetic else "",
+        f"Area: {params['area']}; period {params['period_start']} to {params['period_end']}",
+        f"Reference group: {params['reference']}; ethnicity: {params['ethnicity']}",
+        f"Symbols (Government Analysis Function guidance): [c] confidential: a count from 1 to "
+        f"{params['suppression_threshold']}, suppressed; [x] not available; [z] not applicable.",
+        f"Significance: Benjamini-Hochberg q-value below {params['alpha']} over each table "
+        "(dispro's convention; official tables flag on raw p-values).",
+        "Intervals: 95% unless stated; rates per 1,000 residents use Census 2021 usual residents.",
+        "",
+        "Sheet | Chapter | Table",
+    ]
+    for line in lines:
+        notes.append([line])
+    for block, _, chapter_title in tables:
+        notes.append([f"{block['sheet']} | {chapter_title} | {block['caption']}"])
+    notes["A1"].font = Font(bold=True, size=13)
+    notes.column_dimensions["A"].width = 120
+    for block, frame, _ in tables:
+        ws = wb.create_sheet(block["sheet"])
+        ws.append([block["caption"]])
+        ws["A1"].font = Font(bold=True)
+        if block.get("notes"):
+            ws.append([block["notes"]])
+        ws.append([str(c) for c in frame.columns])
+        header_row = ws.max_row
+        for cell in ws[header_row]:
+            cell.font = Font(bold=True)
+        for values in frame.itertuples(index=False):
+            row = []
+            for v in values:
+                text = str(v)
+                if is_number_text(text):
+                    number = float(text.replace(",", ""))
+                    row.append(int(number) if number.is_integer() and "." not in text else number)
+                else:
+                    row.append(text)
+            ws.append(row)
+        for i, c in enumerate(frame.columns, start=1):
+            width = max([len(str(c))] + [len(str(v)) for v in frame[c].head(50)]) + 2
+            ws.column_dimensions[get_column_letter(i)].width = min(width, 60)
+            for cell in ws[get_column_letter(i)][header_row:]:
+                cell.alignment = Alignment(
+                    horizontal="right" if is_number_text(cell.value) else "left"
+                )
+    wb.properties.creator = f"dispro {__version__}"
+    wb.properties.created = _dt.datetime(2000, 1, 1)
+    wb.properties.modified = _dt.datetime(2000, 1, 1)
+    wb.save(path)
+
+
+def write_pdf(html_text: str, path: Path) -> None:
+    import logging
+
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    HTML(string=html_text).write_pdf(path)

@@ -1,0 +1,143 @@
+"""The report's parameters: what a run accepts (:data:`PARAMETERS`), the chapters of each report
+kind (:data:`CHAPTERS`), the check every notebook and the renderer make (:func:`check_parameters`)
+and the name of the output (:func:`report_name`)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from ..errors import DisproError, ParameterError, did_you_mean
+
+__all__ = ["PARAMETERS", "CHAPTERS", "INTERNAL", "ReportError", "check_parameters", "report_name"]
+
+
+class ReportError(DisproError):
+    """A report could not be rendered; nothing that looks like a report was left behind."""
+
+
+#: The report parameters: name -> (type, default, description). ``None`` default = required.
+PARAMETERS: dict[str, tuple[type | tuple, object, str]] = {
+    "report": (
+        str,
+        "wessex",
+        "'wessex' (the full report) or 'scrutiny' (the stop-and-search pack)",
+    ),
+    "area": (str, None, "'Wessex', 'Hampshire', 'Dorset', 'Wiltshire' or any police force area"),
+    "period_start": (str, "2021-04", "first month of the period, YYYY-MM"),
+    "period_end": (str, "2024-03", "last month of the period, YYYY-MM"),
+    "comparison_start": (
+        str,
+        "",
+        "first month of the comparison period (blank: the first year of the period)",
+    ),
+    "comparison_end": (
+        str,
+        "",
+        "last month of the comparison period (blank: the first year of the period)",
+    ),
+    "reference": (str, "White", "the reference group of every ratio"),
+    "ethnicity": (str, "self_defined", "'self_defined', 'officer_defined' or 'fallback'"),
+    "alpha": (
+        float,
+        0.05,
+        "significance level: intervals are at 1 - alpha confidence (after Benjamini-Hochberg)",
+    ),
+    "suppression_threshold": (int, 4, "counts from 1 to this are suppressed ([c])"),
+    "data": (
+        str,
+        "demo",
+        "'demo' (bundled synthetic Wessex data) or a YAML data configuration file",
+    ),
+    "seed": (int, 2026, "seed of the synthetic demo data"),
+    "scale": (
+        float,
+        1.0,
+        "size of the synthetic demo data (1.0 gives a few tens of thousands of records)",
+    ),
+    "title": (str, "", "report title (blank: built from the area and period)"),
+}
+
+
+#: Chapter notebooks of each report kind, in order.
+CHAPTERS = {
+    "wessex": [
+        "summary",
+        "stop_search",
+        "out_of_court",
+        "charging",
+        "sentencing",
+        "data_quality",
+        "methods",
+    ],
+    "scrutiny": ["summary", "stop_search", "data_quality", "methods"],
+}
+
+
+INTERNAL = ("work_dir",)
+
+
+def check_parameters(params: dict) -> dict:
+    """Refuse unknown or missing parameters and wrong types; fill defaults. Returns a new dict."""
+    if not isinstance(params, dict):
+        raise ParameterError(f"report parameters must be a mapping, not {type(params).__name__}")
+    unknown = [k for k in params if k not in PARAMETERS and k not in INTERNAL]
+    if unknown:
+        raise ParameterError(
+            "unknown report parameter(s): "
+            + ", ".join(f"{k!r}{did_you_mean(k, PARAMETERS)}" for k in unknown)
+            + f"; the parameters are {list(PARAMETERS)}"
+        )
+    out = {}
+    for name, (kind, default, description) in PARAMETERS.items():
+        if name not in params or params[name] is None:
+            if default is None:
+                raise ParameterError(f"the report parameter {name!r} is missing: {description}")
+            out[name] = default
+            continue
+        value = params[name]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise ParameterError(
+                f"the report parameter {name!r} must be {kind.__name__}, but {value!r} was passed ({description})"
+            )
+        out[name] = value
+    if out["report"] not in CHAPTERS:
+        raise ParameterError(
+            f"`report` must be one of {tuple(CHAPTERS)}, but {out['report']!r} was passed"
+        )
+    for key in ("period_start", "period_end", "comparison_start", "comparison_end"):
+        if out[key] and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", out[key]):
+            raise ParameterError(
+                f"`{key}` must be a month written YYYY-MM, but {out[key]!r} was passed"
+            )
+    if out["period_start"] > out["period_end"]:
+        raise ParameterError("`period_start` is after `period_end`")
+    if not out["comparison_start"]:
+        start = pd.Period(out["period_start"], freq="M")
+        out["comparison_start"] = str(start)
+        out["comparison_end"] = str(min(start + 11, pd.Period(out["period_end"], freq="M")))
+    if not (0 < out["alpha"] < 1):
+        raise ParameterError(f"`alpha` must lie between 0 and 1, but {out['alpha']!r} was passed")
+    if out["suppression_threshold"] < 0:
+        raise ParameterError("`suppression_threshold` must not be negative")
+    for internal in INTERNAL:
+        if internal in params:
+            out[internal] = params[internal]
+    return out
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def report_name(params: dict) -> str:
+    """The output folder and file name built from the parameters."""
+    kind = (
+        "wessex-disproportionality-report"
+        if params["report"] == "wessex"
+        else "stop-search-scrutiny-pack"
+    )
+    return f"{kind}_{slug(params['area'])}_{params['period_start']}_{params['period_end']}"

@@ -1,0 +1,9 @@
+"""The report's sections: presentation only, one module per chapter.
+
+Each function writes one section's prose, tables and figures into a
+:class:`dispro.report.Chapter` from results computed by the library.
+"""
+
+from . import appendix, scrutiny, stages, stop_search, summary
+
+__all__ = ["appendix", "scrutiny", "stages", "stop_search", "summary"]

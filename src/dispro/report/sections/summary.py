@@ -1,0 +1,103 @@
+"""The summary chapter: what the report is, and the pathway matrix for the area."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+
+from ...errors import DisproWarning
+from ._common import OUTCOME_WORDS, RRI_SHOW, first_sentences
+
+__all__ = ["intro", "pathway_summary"]
+
+
+def intro(ch, params) -> None:
+    """What the report is, what it covers and how to read it."""
+    ch.text(
+        f"This report measures whether people of different ethnic groups are treated differently at "
+        f"each stage of the criminal justice system in {params['area']}, from {params['period_start']} "
+        f"to {params['period_end']}. Each group is compared with {params['reference']} people using a "
+        "relative rate index (RRI): the group's rate divided by the reference group's rate. An RRI of "
+        "1 means the same rate; 2 means twice the rate."
+    )
+    ch.text(
+        f"A difference is called disproportionate only when its {100 * (1 - params['alpha']):.0f}% "
+        "confidence interval excludes 1 after the Benjamini-Hochberg correction for the many "
+        "comparisons in the report (dispro's convention; official tables flag on single tests). "
+        "'No clear evidence of a difference' and 'too few cases to tell' are different findings."
+    )
+    if params["data"] == "demo":
+        ch.text(
+            "THIS REPORT USES SYNTHETIC DEMONSTRATION DATA. The records are generated with known, "
+            "planted disparities to show how the report works; they describe no real person and no "
+            "real force. Only the Census 2021 population figures are real."
+        )
+
+
+def pathway_summary(ch, data, params) -> pd.DataFrame:
+    """The pathway matrix for the area, its plain-English reading and its chart."""
+    from ...pathway import pathway_matrix
+    from ...plots import plot_forest
+
+    area = params["area"]
+    relabelled = {name: frame.assign(area=area) for name, frame in data.items()}
+    population = _area_population(data, area)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DisproWarning)
+        matrix = pathway_matrix(
+            relabelled,
+            by="area",
+            population=population,
+            reference=params["reference"],
+            alpha=params["alpha"],
+        )
+    ch.heading("Where along the pathway do differences arise?")
+    for stage_name, rows in matrix.groupby("stage", sort=False):
+        outcome = OUTCOME_WORDS.get(stage_name)
+        if outcome is None:
+            continue
+        sentences = first_sentences(rows, params, outcome, None)
+        if sentences:
+            ch.heading(rows["label"].iloc[0], level=3)
+            ch.bullets(sentences)
+    ch.table(
+        "pathway",
+        matrix[["label", "measure", *RRI_SHOW]],
+        caption="The pathway matrix: relative rate index of each group at each stage, against the stage's own base",
+        notes="Stop and search is per 1,000 residents (Census 2021); later stages are percentages of the "
+        "people at the previous decision point; custodial length is a ratio of mean months. "
+        "q: Benjamini-Hochberg over the whole matrix.",
+    )
+    shown = matrix[(matrix["group"] != params["reference"]) & matrix["ci_lower"].notna()]
+    if len(shown):
+        ch.figure(
+            plot_forest(shown, label=["label", "group"]),
+            caption="Relative rate index with its confidence interval, by stage and group (log scale)",
+        )
+    return matrix
+
+
+def _area_population(data, area: str) -> pd.DataFrame:
+    """Residents of the report's area as person-years over the months the searches cover."""
+    from ...errors import AreaError
+    from ...population import census2021
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DisproWarning)
+            pop = census2021(area, by=())
+    except AreaError:
+        return pd.DataFrame(columns=["area", "ethnicity", "population"])
+    months = 12
+    searches = data.get("stop_search")
+    if searches is not None and "coverage" in searches.attrs:
+        cov = pd.DataFrame(searches.attrs["coverage"])
+        if len(cov):
+            present = cov[cov["present"]]
+            # person-years: each force's residents times the months it supplied
+            per_force = present.groupby("force")["month"].nunique()
+            months = float(per_force.mean()) if len(per_force) else 12
+    return pop.assign(area=area, population=pop["population"] * months / 12)[
+        ["area", "ethnicity", "population"]
+    ]
