@@ -1,4 +1,4 @@
-"""Tests of dispro.synth: the synthetic Wessex records and the truths planted in them.
+"""Tests of dispro.synth.generate: the synthetic Wessex records and the truths planted in them.
 
 Every planted effect is recovered here by a simple computation written in the test (counts
 against Census 2021 populations, statsmodels formula fits), independently of the generator.
@@ -19,7 +19,6 @@ from scipy import stats
 import dispro
 from dispro import stopsearch, synth
 from dispro.errors import ParameterError
-from dispro.forces import wessex_forces
 from dispro.population import census2021
 
 GROUPS = ("Asian", "Black", "Mixed", "White", "Other")
@@ -27,12 +26,6 @@ WHITE = 'C(ethnicity, Treatment(reference="White"))'
 #: Recovery checks use 99% intervals: a fixed seed makes each check deterministic, and a 99%
 #: interval keeps a change of generator from failing a correct check by chance.
 ALPHA = 0.01
-
-
-@pytest.fixture(scope="module")
-def data() -> dict[str, pd.DataFrame]:
-    """The four datasets over the default three years at half the demo volume."""
-    return synth.wessex(scale=0.5, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +80,6 @@ def test_every_dataset_meets_the_standard(data, dataset):
     assert len(frame) > 1000
 
 
-def test_forces_are_the_wessex_forces():
-    assert set(synth.FORCES) == set(wessex_forces())
-
-
 @pytest.mark.parametrize("dataset", synth.DATASETS)
 def test_every_frame_says_it_is_synthetic(data, dataset):
     attrs = data[dataset].attrs
@@ -129,14 +118,10 @@ def test_bad_parameters_raise():
                    {"seed": -1}, {"seed": 1.5}, {"datasets": "stops"}):  # fmt: skip
         with pytest.raises(ParameterError):
             synth.wessex(**kwargs)
-    with pytest.raises(ParameterError, match="stage"):
-        synth.true_marginal_rr(pd.DataFrame({"ethnicity": ["White"]}))
-    with pytest.raises(ParameterError):
-        synth.write("unused", data={"stop_search": pd.DataFrame()})
 
 
 # --------------------------------------------------------------------------------------------
-# seeds and sizes
+# seeds
 # --------------------------------------------------------------------------------------------
 
 
@@ -157,23 +142,6 @@ def test_one_dataset_alone_is_the_same_as_in_the_full_draw():
         alone = synth.wessex(scale=0.05, seed=8, datasets=[name])
         assert list(alone) == [name]
         pd.testing.assert_frame_equal(alone[name], full[name])
-
-
-def test_sizes_follow_the_scale():
-    expected = synth.expected_sizes()
-    # the brief's demo volumes at scale 1 over three years
-    assert 20_000 <= expected["stop_search"] <= 60_000
-    assert 15_000 <= expected["disposals"] <= 25_000
-    assert 10_000 <= expected["charging"] <= 20_000
-    assert 10_000 <= expected["sentencing"] <= 20_000
-    small = synth.wessex(scale=0.1, seed=1)
-    large = synth.wessex(scale=0.4, seed=1)
-    for name in synth.DATASETS:
-        mean = synth.expected_sizes(scale=0.1)[name]
-        assert abs(len(small[name]) - mean) < 5 * math.sqrt(mean), name  # Poisson total
-        assert len(large[name]) / len(small[name]) == pytest.approx(4, rel=0.1), name
-    short = synth.expected_sizes(start="2022-01", end="2022-12", scale=2)
-    assert short["sentencing"] == pytest.approx(2 * synth.TRUTH["sentencing"]["per_year"], rel=0.05)
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,15 +225,6 @@ def test_crude_stop_rate_ratio_against_census_is_the_planted_one(data, census):
     stated = 1 - spec["not_stated_share"]["Hampshire"]
     expected = table.loc[("Hampshire", "White"), "rate"] / 1000 * stated
     assert white == pytest.approx(expected, rel=0.08)
-
-
-def test_age_standardised_truth_is_below_the_crude_ratio():
-    """Minority groups are younger and the young are searched more: the age-specific RRI of a
-    young group is below its crude RRI."""
-    table = synth.expected_stop_rates()
-    age = table.attrs["age_specific_rri"]
-    assert age["Hampshire"]["White"] == pytest.approx(1)
-    assert age["Hampshire"]["Black"] < 3.5 and age["Hampshire"]["Mixed"] < 1.8
 
 
 def test_self_defined_not_stated_at_random_with_officer_defined_filled_in(data):
@@ -472,186 +431,3 @@ def test_disposal_types_fit_age_and_offence(data):
     warnings = (frame["disposal"] == "cannabis_khat_warning") & frame["offence_group"].notna()
     assert (frame.loc[warnings, "offence_group"] == "drug_offences").all()
     assert data["charging"]["area"].eq("CPS Wessex").all()
-
-
-# --------------------------------------------------------------------------------------------
-# the truth helpers
-# --------------------------------------------------------------------------------------------
-
-
-def test_true_marginal_rr_matches_attrs_and_truth(data):
-    for frame in data.values():
-        expected = frame.attrs["truth"]["expected"]
-        stages = [s for s in expected if s != "stop_rates"]
-        assert stages
-        for stage in stages:
-            table = synth.true_marginal_rr(frame, stage)
-            assert tuple(table.columns) == synth.TRUE_RR_COLUMNS
-            assert list(table["group"]) == list(GROUPS)
-            pd.testing.assert_frame_equal(
-                table.drop(columns="stage"), pd.DataFrame(expected[stage]), check_dtype=False
-            )
-            white = table.set_index("group").loc["White"]
-            assert white["crude_rri"] == pytest.approx(1) and white["adjusted_rr"] == pytest.approx(
-                1
-            )
-    strip = synth.true_marginal_rr(data["stop_search"], "strip_search").set_index("group")
-    assert strip.loc["Black", "adjusted_rr"] == pytest.approx(2.0)  # log-linear: exactly the ratio
-    length = synth.true_marginal_rr(data["sentencing"], "sentence_length").set_index("group")
-    assert length.loc["Black", "adjusted_rr"] == pytest.approx(1.1)
-    att = synth.true_marginal_rr(data["sentencing"], standard="Black").set_index("group")
-    assert att.loc["Black", "adjusted_rate"] == pytest.approx(att.loc["Black", "crude_rate"])
-
-
-# --------------------------------------------------------------------------------------------
-# writing the files and reading them back with the real readers
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def written(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("synthetic")
-    frames = synth.wessex(scale=0.1, seed=17)
-    return folder, frames, synth.write(folder, data=frames)
-
-
-def test_written_file_names_say_synthetic(written):
-    folder, frames, paths = written
-    assert all(p.exists() for p in paths)
-    for p in paths:
-        assert "synthetic" in p.name.lower(), p
-    names = {p.name for p in paths}
-    for name in ("disposals", "charging", "sentencing"):
-        assert f"synthetic_{name}_wessex_2021-04_2024-03.csv" in names
-    assert "synthetic-2022-09-hampshire-stop-and-search.csv" in names
-    assert {"SYNTHETIC.md", "synthetic_metadata.json"} <= names
-    assert sum(p.name.endswith("-stop-and-search.csv") for p in paths) == 3 * 36
-    text = (folder / "SYNTHETIC.md").read_text()
-    assert "SYNTHETIC" in text and "not real" in text.lower() and "1.25" in text
-    meta = json.loads((folder / "synthetic_metadata.json").read_text())
-    assert meta["synthetic"] is True and meta["seed"] == 17
-    assert meta["generator_version"] == synth.GENERATOR_VERSION
-    assert meta["sizes"] == {k: len(v) for k, v in frames.items()}
-    assert meta["truth"]["sentencing"]["custody"]["odds_ratio"]["Black"] == 1.25
-
-
-def test_police_uk_files_read_back_as_the_frame(written):
-    folder, frames, _ = written
-    searches = dispro.read_police_uk(folder / "stop_search")
-    frame = frames["stop_search"]
-    assert len(searches) == len(frame)
-    coverage = dispro.coverage(searches)
-    assert coverage["present"].all()
-    assert set(zip(coverage["force"], coverage["month"], strict=True)) == {
-        (f, m) for f in synth.FORCES
-        for m in pd.period_range("2021-04", "2024-03", freq="M").strftime("%Y-%m")
-    }  # fmt: skip
-    for column in searches.columns:
-        mine, read = frame[column], searches[column]
-        if column == "date":
-            assert (mine.dt.floor("s") == read).all()
-        elif column in ("latitude", "longitude"):
-            np.testing.assert_allclose(mine.to_numpy(float), read.to_numpy(float), atol=1e-6)
-        else:
-            left = mine.astype(object).where(mine.notna(), None).tolist()
-            right = read.astype(object).where(read.notna(), None).tolist()
-            assert left == right, column
-    ours = pd.DataFrame(frame.attrs["coverage"]).drop(columns="source")
-    theirs = coverage.drop(columns="source").astype({"rows": int})
-    pd.testing.assert_frame_equal(ours, theirs, check_dtype=False)
-
-
-def test_police_uk_file_layout(written):
-    folder, _, _ = written
-    path = folder / "stop_search" / "2021-04" / "synthetic-2021-04-dorset-stop-and-search.csv"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == ",".join(synth.POLICE_UK_COLUMNS)
-    assert all(",20" in line and "+00:00," in line for line in lines[1:])
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    assert set(raw["Outcome linked to object of search"]) <= {"True", "False", ""}
-    assert raw["Part of a policing operation"].eq("").all()  # Dorset never fills it
-
-
-@pytest.mark.parametrize("dataset", ["sentencing", "disposals", "charging"])
-def test_record_files_read_back_as_the_frame(written, dataset):
-    folder, frames, _ = written
-    path = folder / f"synthetic_{dataset}_wessex_2021-04_2024-03.csv"
-    read = dispro.read_records(path, dataset=dataset)
-    frame = frames[dataset]
-    assert len(read) == len(frame)
-    pd.testing.assert_frame_equal(
-        read.astype(object).where(read.notna(), None),
-        frame.astype(object).where(frame.notna(), None),
-        check_dtype=False,
-    )
-
-
-def test_parquet_option(tmp_path):
-    frames = synth.wessex(scale=0.05, seed=2, start="2023-01", end="2023-03")
-    paths = synth.write(tmp_path, data=frames, format="parquet")
-    parquet = [p for p in paths if p.suffix == ".parquet"]
-    assert len(parquet) == 3 and all(p.name.startswith("synthetic_") for p in parquet)
-    read = dispro.read_records(tmp_path / "synthetic_sentencing_wessex_2023-01_2023-03.parquet",
-                               dataset="sentencing")  # fmt: skip
-    assert len(read) == len(frames["sentencing"])
-    # a second write of another period leaves one consistent set of monthly files
-    synth.write(tmp_path, scale=0.05, seed=2, start="2023-02", end="2023-02")
-    records = sorted(p.name for p in tmp_path.glob("synthetic_sentencing_*"))
-    assert records == ["synthetic_sentencing_wessex_2023-02_2023-02.csv"]
-    monthly = sorted(p.name for p in (tmp_path / "stop_search").rglob("*.csv"))
-    assert monthly == [
-        f"synthetic-2023-02-{s}-stop-and-search.csv" for s in ("dorset", "hampshire", "wiltshire")
-    ]
-
-
-def test_truth_uses_only_codes_from_the_code_lists():
-    """A misspelt code in TRUTH would silently get weight 0: every key must be a real code."""
-    codes = dispro.dictionary.codes
-    offences, ages = set(codes("offence_group")), set(codes("age_band"))
-    previous = set(codes("previous_convictions"))
-    for name in ("disposals", "charging", "sentencing"):
-        spec = synth.TRUTH[name]
-        assert set(spec["offence_mix"]) == offences, name
-        assert set(spec["age_mix"]) == ages, name
-        assert sum(spec["offence_mix"].values()) == pytest.approx(1, abs=0.01), name
-        assert sum(spec["age_mix"].values()) == pytest.approx(1, abs=0.01), name
-        for tilt in spec["offence_tilt"].values():
-            assert set(tilt) == offences
-        for tilt in spec["age_tilt"].values():
-            assert set(tilt) == ages
-        assert set(spec["group_multiplier"]) == set(GROUPS)
-    allowed = {
-        "offence_group": offences, "age_band": ages, "previous_convictions": previous,
-        "plea": set(codes("plea")), "remand_status": set(codes("remand_status")),
-        "court_type": set(codes("court_type")), "sex": {"Male", "Female"},
-        "force": set(synth.FORCES), "object_of_search": set(codes("object_of_search")),
-        "legislation": set(codes("legislation")),
-    }  # fmt: skip
-    models = [synth.TRUTH["stop_search"]["hit_rate"], synth.TRUTH["disposals"]["out_of_court"],
-              synth.TRUTH["charging"]["charge"], synth.TRUTH["sentencing"]["custody"],
-              synth.TRUTH["sentencing"]["sentence_length"], synth.TRUTH["sentencing"]["remand"]]  # fmt: skip
-    for model in models:
-        for column, coefs in model["terms"].items():
-            assert set(coefs) <= allowed[column], (model["outcome"], column)
-        ratios = model.get("odds_ratio") or model.get("ratio_of_means") or {}
-        assert set(ratios) == set(GROUPS) or model is synth.TRUTH["sentencing"]["remand"]
-    sentencing = synth.TRUTH["sentencing"]
-    assert set(sentencing["previous_mix"]) == previous
-    assert set(sentencing["crown_share"]) == offences
-    for mix in sentencing["non_custody"].values():
-        assert set(mix) <= set(codes("sentencing_outcome"))
-    for mix in synth.TRUTH["disposals"]["oocd_type"].values():
-        assert set(mix) <= set(codes("disposal"))
-    assert set(synth.TRUTH["charging"]["not_charged"]) <= set(codes("charging_decision"))
-    stop = synth.TRUTH["stop_search"]
-    for mix in stop["legislation_mix"].values():
-        assert set(mix) <= allowed["legislation"]
-        assert sum(mix.values()) == pytest.approx(1)
-    for legislation, mix in stop["object_mix"].items():
-        assert legislation in allowed["legislation"] and set(mix) <= allowed["object_of_search"]
-    for table in stop["outcome_given_hit"].values():
-        assert set(table) <= set(codes("stop_search_outcome"))
-        assert sum(table.values()) == pytest.approx(1)
-    for force in synth.FORCES:
-        assert set(stop["rri"][force]) == set(GROUPS)
-    assert set(stop["age_propensity"]) == set(codes("age_band_police_uk"))
