@@ -1,8 +1,8 @@
 """Numpy kernels shared by the measures: arrays in, arrays out; no labels, no checks.
 
 One definition each: the Katz, Poisson (exact and Wald) and Wilson intervals, the Newcombe
-difference, Benjamini-Hochberg q-values and the normal quantile. Every module that needs one
-imports it from here.
+difference, Benjamini-Hochberg q-values, the normal quantile and the quasi-likelihood dispersion
+rule of the change-over-time tests. Every module that needs one imports it from here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ __all__ = [
     "bh",
     "wilson",
     "newcombe",
+    "dispersion",
+    "quasi_chi2",
+    "quasi_wald",
 ]
 
 
@@ -138,3 +141,55 @@ def newcombe(k1, n1, k0, n0, alpha: float):
     lower = d - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
     upper = d + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
     return d, lower, upper
+
+
+# Quasi-likelihood scaling (METHODS.md section 5): one rule for every change-over-time test.
+
+
+def dispersion(pearson_chi2, df_resid):
+    """The dispersion ``φ = X² / df_resid`` (Pearson chi-squared over the residual df).
+
+    NaN where ``df_resid`` is 0: a saturated model gives no estimate. Not floored at 1: with few
+    residual df a floor makes the F and t tests below conservative (a size of 0.5% instead of 5%
+    at 4 df), and the F and t references already allow for the estimate's noise.
+    """
+    x2 = np.asarray(pearson_chi2, dtype=float)
+    df = np.asarray(df_resid, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(df > 0, x2 / df, np.nan)
+
+
+def quasi_chi2(chi2, df, phi, df_resid):
+    """A chi-squared test of ``df`` terms (likelihood ratio or Wald) scaled by the dispersion.
+
+    ``F = χ² / df / φ`` referred to ``F(df, df_resid)``; where ``phi`` is NaN (no residual df),
+    ``χ²`` itself referred to ``χ²(df)``. Returns ``(statistic, p_value)``.
+    """
+    from scipy import stats
+
+    chi2, phi, df_resid = (np.asarray(x, dtype=float) for x in (chi2, phi, df_resid))
+    scaled = ~np.isnan(phi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(scaled, chi2 / df / phi, chi2)
+        p = np.where(scaled, stats.f.sf(stat, df, np.maximum(df_resid, 1)), stats.chi2.sf(stat, df))
+    return stat, p
+
+
+def quasi_wald(b, se, phi, df_resid, alpha):
+    """Wald test and interval of a coefficient whose standard error is scaled by ``sqrt(phi)``.
+
+    ``t = b / (se·√φ)`` referred to ``t(df_resid)``, interval ``b ± t_{1-α/2}·se·√φ``; where
+    ``phi`` is NaN (no residual df), the unscaled ``z = b / se`` and the normal quantile. Returns
+    ``(statistic, lower, upper, p_value)`` on the scale of ``b``.
+    """
+    from scipy import stats
+
+    b, se, phi, df_resid = (np.asarray(x, dtype=float) for x in (b, se, phi, df_resid))
+    scaled = ~np.isnan(phi)
+    df = np.maximum(df_resid, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.where(scaled, se * np.sqrt(phi), se)
+        q = np.where(scaled, stats.t.ppf(1 - alpha / 2, df), stats.norm.ppf(1 - alpha / 2))
+        stat = b / se
+        p = np.where(scaled, 2 * stats.t.sf(np.abs(stat), df), 2 * stats.norm.sf(np.abs(stat)))
+    return stat, b - q * se, b + q * se, p

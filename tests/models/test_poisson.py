@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from scipy import stats
 from sentencing import CONTROLS, make_sentencing, rhs
 
 import dispro
@@ -99,7 +100,35 @@ def test_change_over_time_detects_planted_trend():
         tol=1e-12
     )
     lr = 2 * (full.llf - restricted.llf)
-    assert tests.loc["all groups", "statistic"] == pytest.approx(lr, rel=1e-7)
+    # scaled by the dispersion of the covariate patterns (the cells): F = LR / df / phi
+    cells = data.assign(_p=full.fittedvalues).groupby(
+        ["ethnicity", "year", *CONTROLS], observed=True
+    )
+    e, n, p = cells["_y"].sum(), cells["_y"].size(), cells["_p"].first()
+    x2 = float(((e - n * p) ** 2 / (n * p * (1 - p))).sum())
+    df_resid = len(e) - len(full.params)
+    assert tests.loc["all groups", "dispersion_df"] == df_resid
+    assert tests.loc["all groups", "dispersion"] == pytest.approx(x2 / df_resid, rel=1e-6)
+    f_stat = lr / 10 / (x2 / df_resid)
+    assert tests.loc["all groups", "statistic"] == pytest.approx(f_stat, rel=1e-6)
+    assert tests.loc["all groups", "p_value"] == pytest.approx(
+        stats.f.sf(f_stat, 10, df_resid), rel=1e-5
+    )
+
+
+def test_change_over_time_without_residual_df_says_so():
+    frame = make_sentencing(5_000, seed=23)
+    with pytest.warns(DataQualityWarning, match="assume binomial variation"):
+        out = models.change_over_time(frame, outcome="custody", period="year")
+    tests = out.tests.set_index("group")
+    assert tests["dispersion"].isna().all() and (tests["dispersion_df"] == 0).all()
+    # group x period cells only: the likelihood ratio itself, referred to chi-squared
+    data = frame.assign(_y=frame["custody"].astype(int))
+    full = smf.glm("_y ~ C(ethnicity) * C(year)", data, family=sm.families.Binomial()).fit()
+    restricted = smf.glm("_y ~ C(ethnicity) + C(year)", data, family=sm.families.Binomial()).fit()
+    lr = 2 * (full.llf - restricted.llf)
+    assert tests.loc["all groups", "statistic"] == pytest.approx(lr, rel=1e-6)
+    assert tests.loc["all groups", "p_value"] == pytest.approx(stats.chi2.sf(lr, 10), rel=1e-5)
 
 
 def test_change_over_time_no_trend_and_cluster():

@@ -17,7 +17,10 @@ from .. import ledger
 from .._checks import check_alpha as _check_alpha
 from .._checks import check_counts as _check_counts
 from .._checks import require_columns as _require_columns
+from .._stats import dispersion as _dispersion
 from .._stats import poisson_wald as _poisson_wald
+from .._stats import quasi_chi2 as _quasi_chi2
+from .._stats import quasi_wald as _quasi_wald
 from .._stats import z as _z
 from ..errors import (
     DataQualityWarning,
@@ -31,7 +34,7 @@ from ..errors import (
 from ._design import _cat_term, _terms
 from ._fit import _base_info, _finish, _fit_binomial, _group_sums, _spec, _with_adjusted
 from ._glm import _IRLS, _cluster_fix, _model, _quiet_fit, _term_table
-from ._kernels import _wald, _wald_chi2
+from ._kernels import _wald_chi2
 from ._prepare import (
     _check_frame,
     _condition,
@@ -295,7 +298,8 @@ def change_over_time(
 
         ``.tests``: exactly :data:`TEST_COLUMNS`; the first row tests every interaction at once
         (likelihood ratio, or cluster-robust Wald when clustering), then one Wald row per group
-        (does that group's odds ratio change over the periods?).
+        (does that group's odds ratio change over the periods?); ``dispersion`` and
+        ``dispersion_df`` say how the tests were scaled (Notes).
 
         ``.model``: the interaction model; ``info["restricted_model"]`` the model without it.
         ``.adjusted`` is ``None``.
@@ -307,6 +311,15 @@ def change_over_time(
     ``d̂ᵀ V_d⁻¹ d̂`` with the cluster-robust covariance is used. Per-period log odds ratio
     ``b_g + d_gt`` with variance ``V_gg + V_dd + 2 V_gd``. The per-group tests are Wald tests on that
     group's interaction terms. Trends are tested, not just plotted (METHODS.md section 5).
+
+    Overdispersion, by the rule of :func:`dispro.stopsearch.trend_test`: fitted on cells, the
+    dispersion ``φ = X² / df_resid`` (Pearson chi-squared of the cells over the model's residual
+    df) scales the tests: ``F = χ² / df / φ`` on ``(df, df_resid)`` degrees of freedom, standard
+    errors ``se·√φ`` with ``t(df_resid)`` intervals. Where there is no residual df (the cells are
+    only group x period) or the fit is on records (whose patterns do not repeat), there is no
+    estimate: ``dispersion`` is NaN, ``dispersion_df`` 0, the tests assume binomial variation and
+    a :class:`~dispro.errors.DataQualityWarning` says so. With ``cluster`` the cluster-robust
+    covariance takes the place of the dispersion.
     """
     func = "change_over_time"
     _check_alpha(alpha)
@@ -359,7 +372,17 @@ def change_over_time(
         _cluster_fix(restricted, fitted["cluster_codes"], prep.n_used)
     beta = np.asarray(full.params)
     V = np.asarray(full.cov_params())
-    z = _z(alpha)
+    # the dispersion rule of every change-over-time test (dispro._stats, as in trend_test)
+    df_resid = int(round(full.df_resid)) if fitted["level"] == "cells" and cluster is None else 0
+    phi = float(_dispersion(full.pearson_chi2, df_resid))  # NaN without residual df
+    if cluster is None and df_resid == 0:
+        warnings.warn(
+            f"{func}: no residual degrees of freedom to estimate the dispersion (the fit is on "
+            f"{'records' if fitted['level'] == 'records' else 'group x period cells only'}): the "
+            "tests assume binomial variation; pass `cluster=` for cluster-robust tests.",
+            DataQualityWarning,
+            stacklevel=2,
+        )
     separated = fitted["separated"]
     rows = []
     inter_idx: dict[str, list[int]] = {}
@@ -382,7 +405,8 @@ def change_over_time(
                 sep = sep or ii in separated
             b = float(vec @ beta)
             se = float(np.sqrt(max(vec @ V @ vec, 0.0)))
-            lo, hi, p = _wald(b, se, z)
+            _, lo, hi, p = _quasi_wald(b, se, phi, df_resid, alpha)
+            se = se * np.sqrt(phi) if df_resid else se
             rows.append(
                 {"period": t, "group": g, "term": term,
                  "estimate": np.nan if sep else float(np.exp(b)),
@@ -396,18 +420,20 @@ def change_over_time(
     all_inter = [i for v in inter_idx.values() for i in v]
     tests = []
     if cluster is None:
-        lr = float(2 * (full.llf - restricted.llf))
         dfree = len(all_inter)
-        tests.append(("group x period interaction", "all groups", lr, dfree,
-                      float(stats.chi2.sf(lr, dfree)), "likelihood ratio"))  # fmt: skip
+        stat, p = _quasi_chi2(2 * (full.llf - restricted.llf), dfree, phi, df_resid)
+        tests.append(("group x period interaction", "all groups", float(stat), dfree, float(p),
+                      "likelihood ratio", phi, df_resid))  # fmt: skip
     else:
         stat, dfree = _wald_chi2(beta, V, all_inter)
-        tests.append(("group x period interaction", "all groups", stat, dfree,
-                      float(stats.chi2.sf(stat, dfree)), "Wald (cluster-robust)"))  # fmt: skip
+        p = float(stats.chi2.sf(stat, dfree))
+        tests.append(("group x period interaction", "all groups", stat, dfree, p,
+                      "Wald (cluster-robust)", phi, 0))  # fmt: skip
     for g, idx in inter_idx.items():
         stat, dfree = _wald_chi2(beta, V, idx)
-        tests.append(("group x period interaction", g, stat, dfree, float(stats.chi2.sf(stat, dfree)),
-                      "Wald (cluster-robust)" if cluster else "Wald"))  # fmt: skip
+        stat, p = _quasi_chi2(stat, dfree, phi, df_resid)
+        tests.append(("group x period interaction", g, float(stat), dfree, float(p),
+                      "Wald (cluster-robust)" if cluster else "Wald", phi, df_resid))  # fmt: skip
     tests = pd.DataFrame(tests, columns=list(TEST_COLUMNS))
     notes = list(prep.notes)
     notes.append(
@@ -417,6 +443,9 @@ def change_over_time(
     )
     if separated:
         notes.append("Some terms are separated; the likelihood-ratio test uses the limiting fit.")
+    if df_resid:
+        notes.append(f"Tests and intervals scaled by the dispersion {phi:.3g} (Pearson X² of the "
+                     f"cells / {df_resid:,} residual df): F and t references.")  # fmt: skip
     info = _base_info(
         func, prep, fitted, alpha, "binomial (logit)", notes=notes, period=period,
         period_reference=pref, periods=periods, restricted_model=restricted,

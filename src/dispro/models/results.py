@@ -87,7 +87,9 @@ PERIOD_COLUMNS = (
 )
 
 #: Columns of :func:`change_over_time`'s test table (``ModelResult.tests``).
-TEST_COLUMNS = ("test", "group", "statistic", "df", "p_value", "method")
+TEST_COLUMNS = (
+    "test", "group", "statistic", "df", "p_value", "method", "dispersion", "dispersion_df",
+)  # fmt: skip
 
 #: Columns of :func:`ipw_check`'s table of weighted rates.
 IPW_COLUMNS = (
