@@ -16,7 +16,7 @@ and, from the project:
   ``min_age`` and ``max_age`` (an empty ``max_age`` is an open band): every single year of age is
   assigned to its band from these two columns, so the bands are defined in one place;
 * ``src/dispro/_data/census2021_la.csv.gz``: the bundled LA x sex table (its local authorities
-  must be exactly the export's, so that :mod:`dispro.population_age` can reuse its geography).
+  must be exactly the export's, so that :mod:`dispro.population.age` can reuse its geography).
 
 Writes, into ``src/dispro/_data/``:
 
@@ -343,7 +343,7 @@ An ONS "create a custom dataset" export, usual residents by geography x single y
   (over the pairs where both have a figure): about {c["mean_shortfall_per_c"]:.1f} people per
   `c` cell. Where neither table has a `c` cell ({c["complete_pairs"]:,} local authority x group
   pairs) the two differ by at most {c["complete_max_abs_difference"]}: the ONS rounded (and
-  perturbed) the two tables separately. `dispro.population_age.census2021_age` reports the
+  perturbed) the two tables separately. `dispro.population.census2021_age` reports the
   shortfall of each figure it returns.
 {SECTION_END}
 """

@@ -164,6 +164,65 @@ def test_rri_by_area_joins_population_per_area(tmp_path):
     assert got.loc[("Wiltshire", "Black"), "rri"] == pytest.approx((90 / 11_900) / (600 / 671_555))
 
 
+def test_rri_by_force_against_named_areas_matches_each_force(tmp_path):
+    """Issue 11, defect 1 (the help's own example): counts by force, population of two named
+    areas. Before the fix both forces were rated against the sum of both areas."""
+    counts = pd.DataFrame(
+        {
+            "force": ["Dorset", "Dorset", "Metropolitan Police", "Metropolitan Police"],
+            "ethnicity": ["White", "Black"] * 2,
+            "events": [1000, 70, 40_000, 60_000],
+        }
+    )
+    path = tmp_path / "searches.csv"
+    counts.to_csv(path, index=False)
+    out = tmp_path / "rates.csv"
+    args = ["rri", str(path), "--by", "force", "--population", "census2021"]
+    areas = ["--area", "Dorset", "--area", "Metropolitan Police"]
+    result = runner.invoke(app, [*args, *areas, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(out).set_index(["force", "group"])
+    # Dorset PFA, Census 2021: White 733,925, Black 5,315 (test_population)
+    assert got.loc[("Dorset", "Black"), "base"] == 5_315
+    assert got.loc[("Dorset", "Black"), "rri"] == pytest.approx((70 / 5_315) / (1000 / 733_925))
+    # without --area the areas come from the counts, row by row: the same table
+    per_row = tmp_path / "per_row.csv"
+    result = runner.invoke(app, [*args, "-o", str(per_row)])
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_csv(per_row), pd.read_csv(out))
+
+
+def test_rri_against_census2021_needs_the_area(tmp_path):
+    """Issue 11, defect 2: without --area, all of England and Wales was the base of any
+    force's counts (exit code 0)."""
+    counts = pd.DataFrame({"ethnicity": ["White", "Black"], "events": [700, 40]})
+    path = tmp_path / "searches.csv"
+    counts.to_csv(path, index=False)
+    result = runner.invoke(app, ["rri", str(path), "--population", "census2021"])
+    assert result.exit_code == 2
+    assert "needs the area the counts are for" in result.output
+    # counts that name their area, but without --by: say how to use it
+    counts.assign(force="Dorset").to_csv(path, index=False)
+    result = runner.invoke(app, ["rri", str(path), "--population", "census2021"])
+    assert result.exit_code == 2 and "add --by force" in result.output
+
+
+def test_rri_months_give_rates_a_year(tmp_path):
+    counts = pd.DataFrame({"ethnicity": ["White", "Black"], "events": [700, 40]})
+    path = tmp_path / "searches.csv"
+    counts.to_csv(path, index=False)
+    out = tmp_path / "rates.csv"
+    args = ["rri", str(path), "--population", "census2021", "--area", "Dorset"]
+    result = runner.invoke(app, [*args, "--months", "15", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(out).set_index("group")
+    assert got.loc["Black", "base"] == pytest.approx(5_315 * 15 / 12)
+    assert got.loc["Black", "rate"] == pytest.approx(40 / (5_315 * 15 / 12) * 1000)
+    # without --months the rate is over the whole period of the counts, and the command says so
+    result = runner.invoke(app, [*args, "-o", str(out)])
+    assert result.exit_code == 0 and "not a rate a year" in result.output
+
+
 def test_population_command(tmp_path):
     out = tmp_path / "pop.csv"
     result = runner.invoke(app, ["population", "--area", "Wessex", "--no-sex", "-o", str(out)])

@@ -155,3 +155,84 @@ def test_bad_input():
         pathway_matrix({"nothing": pd.DataFrame()})
     with pytest.raises(ValidationError, match="lacks column 'disposal'|needs column 'disposal'"):
         stage_counts(pd.DataFrame({"ethnicity": ["White"]}), "out_of_court")
+
+
+# ------------------------------------------------------------------ the population basis: person-years
+
+# Census 2021 Dorset PFA (independent sums of the ONS export in tests/population/test_census.py)
+D_WHITE, D_BLACK = 733_925, 5_315
+
+
+def sentences(first: str, last: str) -> pd.DataFrame:
+    """Dorset sentences on the 15th of each month: 20 White and 2 Black to immediate custody."""
+    days = pd.period_range(first, last, freq="M").to_timestamp() + pd.Timedelta(days=14)
+    return pd.concat(
+        [
+            pd.DataFrame({"date": day, "force": "Dorset", "ethnicity": group,
+                          "outcome": "immediate_custody"}, index=range(n))
+            for day in days
+            for group, n in (("White", 20), ("Black", 2))
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+
+
+def searches(first: str, last: str) -> pd.DataFrame:
+    days = pd.period_range(first, last, freq="M").to_timestamp() + pd.Timedelta(days=9)
+    return pd.DataFrame(
+        {"date": days, "force": "Dorset", "ethnicity": "White", "search_type": "Person search"}
+    )
+
+
+def custody(datasets) -> pd.Series:
+    out = pathway_matrix(datasets, by="force", basis="population", stages_=["custody"])
+    return out[out.group == "Black"].iloc[0]
+
+
+def test_each_stage_is_rated_over_the_months_of_its_own_records():
+    """Issue 11, defect 4: the population basis scaled every stage by the span of the
+    stop-search records, so the same custody rate changed with the other datasets passed."""
+    sentencing = sentences("2023-01", "2024-03")  # 15 months
+    expected = 2 * 15 / (D_BLACK * 15 / 12) * 1000  # per 1,000 residents a year
+    for others in ({}, {"stop_search": searches("2021-04", "2024-03")},
+                   {"stop_search": searches("2024-01", "2024-03")}):  # fmt: skip
+        row = custody({"sentencing": sentencing, **others})
+        assert row["base"] == pytest.approx(D_BLACK * 15 / 12)
+        assert row["rate"] == pytest.approx(expected)
+        assert row["rri"] == pytest.approx((2 / D_BLACK) / (20 / D_WHITE))
+    out = pathway_matrix({"sentencing": sentencing}, by="force", basis="population")
+    assert out.attrs["rate_units"]["custody"] == "per 1,000 person-years (a rate a year)"
+    assert {"stage": "custody", "area": "Dorset", "months_covered": 15} in out.attrs["person_years"]
+
+
+def test_a_records_month_is_its_uk_local_month():
+    """Issue 11, defect 4: months were UTC calendar months, so a year of searches starting at
+    00:00 BST on 1 April gained March (13 months of exposure for 12)."""
+    local = pd.date_range("2023-04-01", "2024-03-31", freq="D", tz="Europe/London")
+    records = pd.DataFrame(
+        {
+            "date": local.tz_convert("UTC"),
+            "force": "Dorset",
+            "ethnicity": np.where(np.arange(len(local)) % 10 == 0, "Black", "White"),
+            "search_type": "Person search",
+        }
+    )
+    assert records["date"].iloc[0] == pd.Timestamp("2023-03-31 23:00", tz="UTC")
+    out = pathway_matrix({"stop_search": records}, by="force", stages_=["stop_search"])
+    black = out[out.group == "Black"].iloc[0]
+    n_black = int((records["ethnicity"] == "Black").sum())
+    assert black["base"] == pytest.approx(D_BLACK)  # 12 months: one person-year per resident
+    assert black["rate"] == pytest.approx(n_black / D_BLACK * 1000)
+
+
+def test_person_years_are_not_accepted_as_the_population():
+    from dispro.population import person_years
+
+    pop = pd.DataFrame({"force": "Dorset", "ethnicity": ["White", "Black"], "population": [1, 2]})
+    with pytest.raises(ParameterError, match="holds person-years"):
+        pathway_matrix(
+            {"sentencing": sentences("2024-01", "2024-02")},
+            by="force",
+            basis="population",
+            population=person_years(pop.rename(columns={"force": "area"}), 12),
+        )

@@ -1,4 +1,4 @@
-"""Tests of dispro.population_age (Census 2021 by age band) and dispro.stopsearch.standardise.
+"""Tests of dispro.population.age (Census 2021 by age band) and dispro.stopsearch.standardise.
 
 The population reference figures are computed here from the ONS single-year-of-age export itself
 (read in place from ``../shared/realdata``) with the csv module, the Wessex local authority codes
@@ -26,7 +26,8 @@ import pytest
 from scipy.stats import chi2, norm
 
 import dispro
-import dispro.population_age as population_age
+import dispro.population as population
+import dispro.population.age as population_age
 import dispro.stopsearch.standardise as standardise
 from dispro.errors import (
     AreaError,
@@ -37,7 +38,7 @@ from dispro.errors import (
     ValidationError,
 )
 from dispro.population import census2021
-from dispro.population_age import (
+from dispro.population.age import (
     CENSUS2021_AGE_COLUMNS,
     SHORTFALL_COLUMNS,
     age_shortfall,
@@ -303,7 +304,7 @@ def test_build_script_reproduces_the_bundled_table(tmp_path):
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    shutil.copy(population_age._pop.TABLE_FILE, tmp_path / "census2021_la.csv.gz")
+    shutil.copy(population.TABLE_FILE, tmp_path / "census2021_la.csv.gz")
     assert module.main(["--shared", str(SHARED), "--out-dir", str(tmp_path)]) == 0
     rebuilt = gzip.decompress((tmp_path / "census2021_la_age.csv.gz").read_bytes())
     bundled = gzip.decompress(population_age.TABLE_FILE.read_bytes())

@@ -2,14 +2,14 @@
 
 The public API: :func:`rri` (relative rate indices), :func:`count_events` and
 :func:`rri_from_records` (records to counts to RRIs), :func:`validate` (the data standard),
-the modules :mod:`~dispro.population` (Census 2021 denominators), :mod:`~dispro.disclosure`
-(suppression), :mod:`~dispro.ethnicity` (classification schemes), :mod:`~dispro.dictionary` and
-:mod:`~dispro.ledger` (the exclusions ledger).
+the modules :mod:`~dispro.counts` (records to counts), :mod:`~dispro.population` (Census 2021
+denominators), :mod:`~dispro.disclosure` (suppression), :mod:`~dispro.ethnicity` (classification
+schemes), :mod:`~dispro.dictionary` and :mod:`~dispro.ledger` (the exclusions ledger).
 """
 
 from __future__ import annotations
 
-from . import dictionary, disclosure, ethnicity, ledger, population, population_age, synth
+from . import counts, dictionary, disclosure, ethnicity, ledger, population, synth
 from ._version import __version__
 from .dictionary import validate
 from .errors import (
@@ -20,7 +20,8 @@ from .errors import (
     ValidationError,
     ZeroCellWarning,
 )
-from .rates import RRI_COLUMNS, count_events, practical_band, rri, rri_from_records
+from .counts import count_events
+from .rates import RRI_COLUMNS, practical_band, rri, rri_from_records
 from .readers import coverage, person_searches, read_counts, read_police_uk, read_records
 
 __all__ = [
@@ -33,13 +34,13 @@ __all__ = [
     "ValidationError",
     "ZeroCellWarning",
     "count_events",
+    "counts",
     "coverage",
     "dictionary",
     "disclosure",
     "ethnicity",
     "ledger",
     "population",
-    "population_age",
     "person_searches",
     "practical_band",
     "read_counts",

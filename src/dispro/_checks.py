@@ -7,7 +7,14 @@ import pandas as pd
 
 from .errors import ParameterError, ValidationError, did_you_mean
 
-__all__ = ["as_list", "check_alpha", "check_counts", "describe_rows", "require_columns"]
+__all__ = [
+    "as_list",
+    "check_alpha",
+    "check_counts",
+    "describe_rows",
+    "plain_records",
+    "require_columns",
+]
 
 
 def as_list(value) -> list:
@@ -94,3 +101,16 @@ def check_counts(
                 f"in {describe_rows(frame, fractional, column)}."
             )
     return frame, dropped
+
+
+def plain_records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of plain Python values (None for missing), safe to keep in ``attrs``.
+
+    ``attrs`` must stay comparable with ``==`` (pandas compares them when concatenating), which a
+    DataFrame or ``pd.NA`` is not.
+    """
+    plain = frame.astype(object).where(frame.notna(), None)
+    return [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in plain.to_dict("records")
+    ]

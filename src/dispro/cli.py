@@ -103,6 +103,14 @@ def rri_command(
         typer.Option(help="Area(s) of the population (with --population); repeatable."),
     ] = None,
     level: Annotated[str, typer.Option(help="Population level: 'pfa' or 'la'.")] = "pfa",
+    months: Annotated[
+        float | None,
+        typer.Option(
+            help="Months the counts cover (with --population): rates per 1,000 residents a year "
+            "(person-years = residents x months / 12). Without it, rates are over the whole "
+            "period of the counts."
+        ),
+    ] = None,
     method: Annotated[
         str | None, typer.Option(help="katz, poisson_exact or poisson_wald (default by base type).")
     ] = None,
@@ -119,8 +127,14 @@ def rri_command(
 ) -> None:
     """Relative rate indices of each group against a reference, with intervals and q-values.
 
+    With --population census2021, each row is rated against the residents of its own area: the
+    area named by --area, or, per row, the area in the counts' --by column naming it (force or
+    area). Without either the command refuses (England and Wales would be every count's base).
+
     Example: dispro rri searches.csv --group ethnicity --reference White --by force
-    --population census2021 --area Dorset -o rri.xlsx
+    --population census2021 --months 12 -o rri.xlsx
+
+    Example: dispro rri dorset.csv --population census2021 --area Dorset --months 12
     """
     from .rates import rri
 
@@ -132,10 +146,9 @@ def rri_command(
                 raise DisproError(
                     f"--population must be 'census2021', but {population!r} was passed"
                 )
-            from .population import census2021
-
-            pop = census2021(area or None, level=level, scheme="5+1", by=())
-            base_arg = pop.rename(columns={"ethnicity": group})
+            base_arg = _census_base(table, area, by, level, months).rename(
+                columns={"ethnicity": group}
+            )
         numeric = [events] + ([base] if population is None else [])
         for col in numeric:
             if col in table.columns:
@@ -160,6 +173,32 @@ def rri_command(
         _write(result, output)
     except DisproError as exc:
         _fail(exc)
+
+
+def _census_base(table, area, by, level, months) -> pd.DataFrame:
+    """The Census 2021 residents (or person-years) of the areas the counts are for."""
+    from .population import AREA_COLUMNS, census2021, person_years
+
+    if area:
+        names = list(area)
+    else:
+        named = [c for c in by or [] if c in AREA_COLUMNS]
+        carried = [c for c in table.columns if c in AREA_COLUMNS]
+        if not named:
+            hint = (
+                f" The counts name areas in column {carried[0]!r}: add --by {carried[0]} to rate "
+                "each row against its own area's residents."
+                if carried
+                else ""
+            )
+            raise DisproError(
+                "--population census2021 needs the area the counts are for: give --area (e.g. "
+                "--area Dorset), or a column naming each row's area (e.g. force) with --by. "
+                "Without either, all of England and Wales would be the base of every count." + hint
+            )
+        names = [str(v) for v in pd.unique(table[named[0]].dropna())]
+    pop = census2021(names, level=level, scheme="5+1", by=())
+    return pop if months is None else person_years(pop, months)
 
 
 @app.command("validate")

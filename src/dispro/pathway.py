@@ -22,9 +22,21 @@ from . import ledger
 from ._checks import as_list
 from ._paths import dictionary_dir
 from ._stats import bh as _bh
-from .errors import DataQualityWarning, ParameterError, ValidationError, check_choice, did_you_mean
+from .counts import Condition, all_of, tally
+from .counts.conditions import holds
+from .errors import (
+    AreaError,
+    DataQualityWarning,
+    DisproError,
+    ParameterError,
+    ValidationError,
+    check_choice,
+    did_you_mean,
+)
 from .ethnicity import NOT_STATED
+from .population import AREA_COLUMNS, census2021, person_years
 from .rates import RRI_COLUMNS, rri
+from .readers import coverage, record_months
 
 __all__ = [
     "PATHWAY_COLUMNS",
@@ -33,11 +45,17 @@ __all__ = [
     "stage_counts",
     "ratio_of_means",
     "pathway_matrix",
+    "STAGE_CONTROLS",
+    "area_matrix",
+    "stage_matrix",
+    "stage_model",
 ]
 
 #: Columns of :func:`pathway_matrix`: these, then the ``by`` columns, then the RRI columns.
 PATHWAY_COLUMNS = ("stage", "label", "order", "basis", "measure", "per")
 BASES = ("chained", "population")
+#: ``by`` columns that label time periods: each stage's person-years are counted within them.
+TIME_SPLITS = ("period", "month", "quarter", "financial_year", "year")
 
 
 @functools.cache
@@ -77,27 +95,21 @@ def stage(name: str) -> dict:
     )
 
 
-def _where(
-    records: pd.DataFrame, conditions: Sequence[Mapping], source: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows meeting every condition, and rows whose value was blank for some condition."""
-    meets = np.ones(len(records), dtype=bool)
-    blank = np.zeros(len(records), dtype=bool)
+def _where(records: pd.DataFrame, conditions: Sequence[Mapping], source: str) -> Condition | None:
+    """A stage's ``where`` list as one condition of the condition language: every entry holds.
+
+    Each entry ``{column: <field>, in: [<codes>]}`` is the mapping ``{field: codes}`` of
+    :mod:`dispro.counts.conditions`; a blank value meets no entry.
+    """
+    specs = []
     for cond in conditions or ():
         col = cond["column"]
         if col not in records.columns:
             raise ValidationError(
                 f"{source} needs column {col!r}, which the records lack{did_you_mean(col, records.columns)}"
             )
-        values = records[col]
-        wanted = [str(v).lower() if isinstance(v, bool) else str(v) for v in cond["in"]]
-        text = values.astype("string")
-        if pd.api.types.is_bool_dtype(values):
-            text = text.str.lower()
-        missing = values.isna().to_numpy()
-        blank |= missing
-        meets &= text.isin(wanted).fillna(False).to_numpy(dtype=bool) & ~missing
-    return meets, blank
+        specs.append({col: list(cond["in"])})
+    return all_of(*specs, param=source)
 
 
 def stage_counts(
@@ -108,6 +120,9 @@ def stage_counts(
     by: Sequence[str] | str | None = None,
 ) -> pd.DataFrame:
     """Events and base of one stage per (by..., group), from the stage's records dataset.
+
+    The stage's ``where`` conditions are read in the condition language of
+    :mod:`dispro.counts.conditions` and the records counted by :func:`dispro.counts.tally`.
 
     Returns
     -------
@@ -124,11 +139,13 @@ def stage_counts(
         raise ValidationError(f"stage {name!r}: the records lack {missing}")
     source = f"stage {name!r}"
     population_base = spec["base"].get("source") == "population"
-    if population_base:
-        base_rows = np.ones(len(records), dtype=bool)
-        base_blank = np.zeros(len(records), dtype=bool)
-    else:
-        base_rows, base_blank = _where(records, spec["base"].get("where"), source)
+    base = None if population_base else _where(records, spec["base"].get("where"), source)
+    base_rows = holds(records, base, "base")
+    base_blank = (
+        records[list(base.columns)].isna().any(axis=1).to_numpy(dtype=bool)
+        if base is not None
+        else np.zeros(len(records), dtype=bool)
+    )
     keys = [*by, group]
     out_ledger = pd.DataFrame()
     ledger.carry(records, out_ledger)
@@ -138,32 +155,31 @@ def stage_counts(
         "rows with a blank field that defines the base",
         int((base_blank & ~base_rows).sum()),
     )
-    sub = records.loc[base_rows]
     if spec["measure"] == "ratio_of_means":
         column = spec["events"]["value"]
         if column not in records.columns:
             raise ValidationError(
                 f"{source} needs column {column!r}, which the records lack{did_you_mean(column, records.columns)}"
             )
-        value = pd.to_numeric(sub[column], errors="coerce")
-        ok = value.notna().to_numpy()
+        value = pd.to_numeric(records[column], errors="coerce")
+        no_value = value.isna().to_numpy()
         ledger.record(
             out_ledger,
             f"stage {name}",
             f"base rows with no {spec['events']['value']!r}",
-            int((~ok).sum()),
+            int((base_rows & no_value).sum()),
         )
-        frame = sub.loc[ok, keys].assign(_v=value[ok].to_numpy(), _v2=value[ok].to_numpy() ** 2)
-        counts = (
-            frame.groupby(keys, observed=True)
-            .agg(events=("_v", "size"), value_sum=("_v", "sum"), value_sumsq=("_v2", "sum"))
-            .reset_index()
-        )
-        counts["base"] = counts["events"]
+        counts = tally(
+            records, keys, exclude={"outside": ~base_rows, "no_value": no_value},
+            sums={"value_sum": value, "value_sumsq": value**2}, dropna=True,
+        )  # fmt: skip
+        counts = counts.loc[counts["base"] > 0].reset_index(drop=True)
+        counts = counts.assign(events=counts["base"].to_numpy())
+        counts = counts[[*keys, "events", "value_sum", "value_sumsq", "base"]]
     else:
-        event_rows, _ = _where(sub, spec["events"].get("where"), source)
-        frame = sub[keys].assign(events=event_rows.astype("int64"), base=1)
-        counts = frame.groupby(keys, observed=True)[["events", "base"]].sum().reset_index()
+        events = _where(records, spec["events"].get("where"), source)
+        counts = tally(records, keys, events=events, exclude={"outside": ~base_rows}, dropna=True)
+        counts = counts.loc[counts["base"] > 0, [*keys, "events", "base"]].reset_index(drop=True)
         if population_base:
             counts["base"] = np.nan
     counts.attrs = dict(out_ledger.attrs)
@@ -272,12 +288,18 @@ def pathway_matrix(
     basis : {"chained", "population"}
         ``"chained"`` (default): each stage against its declared base (the previous decision
         point): the disparity added at that stage. ``"population"``: every stage's events per
-        1,000 residents: the cumulative disparity up to that stage.
+        1,000 residents a year: the cumulative disparity up to that stage.
     population : DataFrame, optional
-        Residents with ``area`` (or the first ``by`` column), ``ethnicity`` and ``population``,
-        already scaled to the period as person-years if the records span more than a year.
-        Default: bundled Census 2021 residents of each force area, times the years the stop and
-        search records span.
+        Residents (a head count, not person-years) with ``area`` (or the ``by`` column naming
+        the area), ``ethnicity`` and ``population``, e.g. :func:`dispro.population.census2021`.
+        Default: bundled Census 2021 residents of each area (by sex if ``by`` has ``sex``).
+        Each stage rated against the population gets its own person-years
+        (:func:`dispro.population.person_years`): the residents times the months its own
+        dataset covers (:func:`dispro.coverage`: the records' UK local calendar months, or the
+        police.uk coverage table), over 12, within each period of a ``by`` column that labels
+        periods (``period``, ``quarter``, ``financial_year``, ``year``, ``month``). Records with
+        no month or date have no known span: their rates are per 1,000 residents over that
+        (unknown) period, with a warning.
     reference, group, alpha
         As in :func:`dispro.rri` (exact Poisson intervals against a population, Katz otherwise).
     exclude_not_stated : bool
@@ -288,13 +310,17 @@ def pathway_matrix(
     DataFrame
         :data:`PATHWAY_COLUMNS`, the ``by`` columns, then the RRI columns: one row per stage, area
         and group. ``sentence_length`` rows are ratios of means (``rate`` = mean months).
+        ``attrs["rate_units"]`` says what each stage's ``rate`` is per (e.g. ``"per 1,000
+        person-years (a rate a year)"``); ``attrs["person_years"]`` lists the months each
+        population stage covers in each area.
     """
     check_choice("basis", basis, BASES)
     by = as_list(by)
     names = list(stages_) if stages_ is not None else [s["name"] for s in _stages()]
     pieces, skipped = [], []
     entries: list[dict] = []
-    pop_table = None
+    units: dict[str, str] = {}
+    spans: list[dict] = []
     for name in names:
         spec = stage(name)
         records = datasets.get(spec["dataset"])
@@ -314,8 +340,7 @@ def pathway_matrix(
         else:
             population_stage = spec["base"].get("source") == "population"
             if population_stage or basis == "population":
-                if pop_table is None:
-                    pop_table = _population(datasets, population, by, group)
+                base = _stage_population(records, name, population, by, group, spans)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DataQualityWarning)
                     table = rri(
@@ -323,7 +348,7 @@ def pathway_matrix(
                         group=group,
                         reference=reference,
                         events="events",
-                        base=pop_table,
+                        base=base,
                         by=by,
                         per=1000,
                         alpha=alpha,
@@ -340,6 +365,7 @@ def pathway_matrix(
                     alpha=alpha,
                 )
                 per = spec.get("per") or 1
+        units[name] = table.attrs.get("rate_unit", "")
         table.insert(0, "per", per)
         table.insert(0, "measure", spec["measure"])
         table.insert(0, "basis", basis_used)
@@ -364,44 +390,210 @@ def pathway_matrix(
         "basis": basis,
         "reference": reference,
         "family": "whole pathway matrix",
+        "rate_units": units,
+        "person_years": spans,
     }
     return out
 
 
-def _population(datasets, population, by, group) -> pd.DataFrame:
-    """Population per (area, group), scaled to the years the stop-search records span."""
-    area = by[0] if by else None
-    if population is not None:
-        pop = (
-            population.rename(columns={"area": area})
-            if area and "area" in population.columns
-            else population
-        )
-        return pop
-    from .population import census2021
-
-    searches = datasets.get("stop_search")
-    if area is None:
+def _stage_population(records, name, population, by, group, spans) -> pd.DataFrame:
+    """The person-years of one stage: residents times the months its own records cover / 12."""
+    area = next((c for c in by if c in AREA_COLUMNS), None)
+    missing: list = []  # areas with no Census denominator (the City of London): no base
+    if population is None:
+        if area is None:
+            raise ParameterError(
+                "the population basis needs a column naming the area in `by` (e.g. 'force') or "
+                "a `population` table"
+            )
+        population, missing = _census(pd.unique(records[area].dropna()), by)
+    elif "person_years" in population.columns:
         raise ParameterError(
-            "the population basis needs an area column in `by` (e.g. 'force') or a `population` table"
+            "`population` holds person-years (a result of person_years): pass the residents "
+            "(e.g. dispro.population.census2021(...)); each stage's person-years come from the "
+            "months its own records cover"
         )
-    frames = []
-    for name in pd.unique(pd.concat([d[area] for d in datasets.values() if area in d.columns])):
+    elif "area" not in population.columns and area in population.columns:
+        population = population.rename(columns={area: "area"})
+    if group not in population.columns and "ethnicity" in population.columns:
+        population = population.rename(columns={"ethnicity": group})
+    splits = [c for c in by if c in TIME_SPLITS]
+    if len(splits) > 1:
+        raise ParameterError(
+            f"`by` may hold one column labelling periods for the population basis, but it holds "
+            f"{splits}"
+        )
+    if population.empty:  # no area has a population: every row has no base
+        missing = list(pd.unique(records[area].dropna())) if area else [None]
+    lacking = pd.DataFrame({"area": missing, group: NOT_STATED, "person_years": np.nan})
+    if population.empty:
+        return lacking
+    try:
+        covered = coverage(records, area=area)
+    except ValidationError:  # no month or date: the span of the records is unknown
+        warnings.warn(
+            f"stage {name!r}: the records have no month or date, so the months they cover are "
+            "unknown and the rates against the population are per 1,000 residents over their "
+            "whole period, not rates a year",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+        return population
+    covered = covered[covered["present"].fillna(False).astype(bool)]
+    if splits:
+        keys = [c for c in (area, splits[0]) if c is not None]
+        labels = records[keys].assign(month=record_months(records).to_numpy())
+        labels = labels.dropna().drop_duplicates()
+        covered = covered.merge(labels, on=[c for c in (area, "month") if c is not None])
+    if missing:
+        covered = covered[~covered[area].isin(missing)]
+    table = person_years(population, covered, area=area, period=splits[0] if splits else None)
+    shown = [c for c in ("area", *splits, "months_covered") if c in table.columns]
+    spans.extend(
+        {"stage": name, **row} for row in table[shown].drop_duplicates().to_dict("records")
+    )
+    return pd.concat([table, lacking], ignore_index=True) if missing else table
+
+
+def _census(areas, by) -> tuple[pd.DataFrame, list]:
+    """Census 2021 residents of each area (by sex if ``by`` has it), and the areas without one."""
+    frames, missing = [], []
+    for name in areas:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DataQualityWarning)
-                pop = census2021(name, by=())
-        except Exception:  # noqa: BLE001 - an area without population gets no base
+                pop = census2021(name, by=("sex",) if "sex" in by else ())
+        except AreaError:  # e.g. the City of London: no denominator, status no_base
+            missing.append(name)
             continue
-        years = 1.0
-        if searches is not None and "date" in searches.columns:
-            dates = pd.to_datetime(searches.loc[searches[area] == name, "date"], utc=True)
-            if len(dates):
-                months = dates.dt.strftime("%Y-%m").nunique()
-                years = months / 12
-        frames.append(pop.assign(**{area: name, "population": pop["population"] * years}))
+        frames.append(pop.assign(area=name))
     if not frames:
-        return pd.DataFrame(columns=[area, group, "population"])
-    return pd.concat(frames, ignore_index=True)[[area, "ethnicity", "population"]].rename(
-        columns={"ethnicity": group}
+        return pd.DataFrame(columns=["area", "ethnicity", "population"]), missing
+    return pd.concat(frames, ignore_index=True), missing
+
+
+# --------------------------------------------------------------------------------------------
+# the report's views of the pathway: one area pooled, one stage by force, the adjusted model
+# --------------------------------------------------------------------------------------------
+
+#: The case-mix controls of each stage's adjusted model (:func:`stage_model`), where the records
+#: have them.
+STAGE_CONTROLS = {
+    "out_of_court": ("offence_group", "age_band", "sex", "force"),
+    "charge": ("offence_group", "age_band", "sex"),
+    "custody": (
+        "offence_group", "previous_convictions", "plea", "remand_status", "age_band", "sex",
+        "court_type",
+    ),
+}  # fmt: skip
+
+
+def area_matrix(
+    datasets: Mapping[str, pd.DataFrame],
+    *,
+    area: str,
+    reference: str = "White",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """The pathway matrix of one area with its forces pooled.
+
+    Every record is labelled ``area`` and :func:`pathway_matrix` runs ``by="area"`` against the
+    area's Census 2021 residents (:func:`dispro.population.census2021`; an area without a
+    denominator, such as the City of London, gives status ``no_base``), each population stage
+    over the person-years its own records cover.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`pathway_matrix`, with an ``area`` column holding ``area``.
+    """
+    try:
+        population = census2021(area, by=())
+    except AreaError:
+        population = pd.DataFrame(columns=["area", "ethnicity", "population"])
+    population = population.assign(area=area)[["area", "ethnicity", "population"]]
+    pooled = {name: frame.assign(area=area) for name, frame in datasets.items()}
+    return pathway_matrix(
+        pooled, by="area", population=population, reference=reference, alpha=alpha
     )
+
+
+def stage_matrix(
+    datasets: Mapping[str, pd.DataFrame],
+    name: str,
+    *,
+    by: Sequence[str] | str | None = ("force",),
+    reference: str = "White",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """One stage's relative rates by ``by``: :func:`pathway_matrix` for the stage alone, or, when
+    its dataset was not supplied (or holds no record), an empty table with the same columns and
+    ``attrs["missing"]`` naming the dataset."""
+    spec = stage(name)
+    records = datasets.get(spec["dataset"])
+    if records is None or records.empty:
+        out = pd.DataFrame(columns=[*PATHWAY_COLUMNS, *as_list(by), *RRI_COLUMNS])
+        out.attrs["missing"] = spec["dataset"]
+        return out
+    return pathway_matrix(
+        {spec["dataset"]: records}, stages_=[name], by=by, reference=reference, alpha=alpha
+    )
+
+
+def stage_model(
+    datasets: Mapping[str, pd.DataFrame],
+    name: str,
+    *,
+    controls: Sequence[str] | None = None,
+    reference: str = "White",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """The adjusted comparison of one stage: a logistic regression of the stage's event on the
+    group and the case-mix controls, among the stage's base records (``Not stated`` left out).
+
+    Parameters
+    ----------
+    name : str
+        A stage with a ``rate`` measure.
+    controls : list of str, optional
+        Default :data:`STAGE_CONTROLS` of the stage; those the records lack, or that take one
+        value only, are left out.
+
+    Returns
+    -------
+    DataFrame
+        The ``adjusted`` table of :func:`dispro.models.logistic` (unadjusted and adjusted risk
+        ratios by group, share explained, E-value); ``attrs["controls"]`` lists the controls
+        used. Empty when the dataset was not supplied (``attrs["missing"]``) or the model cannot
+        be fitted (``attrs["error"]`` says why).
+    """
+    from . import models
+
+    spec = stage(name)
+    records = datasets.get(spec["dataset"])
+    if records is None or records.empty:
+        out = pd.DataFrame()
+        out.attrs["missing"] = spec["dataset"]
+        return out
+    wanted = STAGE_CONTROLS.get(name, ()) if controls is None else controls
+    used = [c for c in wanted if c in records.columns and records[c].nunique() > 1]
+    event = spec["events"]["where"][0]
+    base_rows, _ = _where(records, spec["base"].get("where"), f"stage {name!r}")
+    subset = records[base_rows]
+    subset = subset[subset["ethnicity"] != NOT_STATED]
+    try:
+        fit = models.logistic(
+            subset,
+            outcome={event["column"]: list(event["in"])},
+            reference=reference,
+            controls=used,
+            alpha=alpha,
+            dropna=True,
+        )
+    except DisproError as exc:
+        out = pd.DataFrame()
+        out.attrs.update(error=str(exc), controls=used)
+        return out
+    out = fit.adjusted.copy()
+    out.attrs["controls"] = used
+    return out

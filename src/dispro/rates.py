@@ -23,7 +23,9 @@ from ._stats import katz as _katz
 from ._stats import poisson_exact as _poisson_exact
 from ._stats import poisson_wald as _poisson_wald
 from ._stats import z as _z
+from .counts import count_events
 from .errors import (
+    DataQualityWarning,
     LowCountWarning,
     ParameterError,
     ReferenceGroupError,
@@ -32,6 +34,7 @@ from .errors import (
     check_choice,
     did_you_mean,
 )
+from .population import join_population
 
 __all__ = [
     "RRI_COLUMNS",
@@ -39,7 +42,6 @@ __all__ = [
     "METHODS",
     "BAND_LABELS",
     "rri",
-    "count_events",
     "rri_from_records",
     "practical_band",
 ]
@@ -119,24 +121,21 @@ def _check_params(method, alpha, adjust, per, suppress, min_events, min_share, c
 
 
 def _population_base(
-    population: pd.DataFrame, group: str, by: list[str], population_column: str
-) -> tuple[pd.DataFrame, list[str]]:
-    """Aggregate a population table to the join keys (group plus the by columns it has)."""
-    _require_columns(population, {group: "group"}, "the population table")
-    if population_column not in population.columns:
-        raise ValidationError(
-            f"the population table has no {population_column!r} column"
-            f"{did_you_mean(population_column, population.columns)}; columns present: "
-            f"{list(population.columns)}"
-        )
-    keys = [c for c in by if c in population.columns] + [group]
-    pop = (
-        population.groupby(keys, observed=True, sort=False)[population_column]
-        .sum(min_count=1)
-        .rename("__base")
-        .reset_index()
+    agg: pd.DataFrame, population: pd.DataFrame, group: str, by: list[str], column: str, per
+) -> tuple[np.ndarray, str]:
+    """The population base of each aggregated row (the one safe join), and the rate's unit."""
+    base, unit = join_population(agg, population, group=group, by=by, population_column=column)
+    if unit == "person-years":
+        return base, f"per {per:,g} person-years (a rate a year)"
+    warnings.warn(
+        "the population base is a head count of residents, not person-years: `rate` is per "
+        f"{per:,g} residents over the whole period the counts cover, not a rate a year. For "
+        "rates a year pass dispro.population.person_years(population, coverage) as the base "
+        "(coverage: dispro.coverage(records), or the number of months the counts cover).",
+        DataQualityWarning,
+        stacklevel=3,
     )
-    return pop, keys[:-1]
+    return base, f"per {per:,g} residents over the period of the counts (not a rate a year)"
 
 
 def rri(
@@ -176,9 +175,17 @@ def rri(
         Column of event counts (e.g. searches).
     base : str or DataFrame
         Column of the numbers at risk (a count of people: the rate is a proportion), or a
-        population table (e.g. :func:`dispro.population.census2021`) joined on ``group`` and those
-        ``by`` columns it has; any other columns it has are summed over. A group with no matching
-        population gets status ``no_base``.
+        population table joined by :func:`dispro.population.join_population`: on ``group``, on
+        the ``by`` columns it has, and on the area: a ``by`` column naming areas (``force``,
+        ``area``...: :data:`dispro.population.AREA_COLUMNS`) is matched to the population's
+        ``area`` column through the force-name normaliser; any other columns it has are summed
+        over. A group or area with no matching population gets status ``no_base``; a join that
+        matches no area at all, a population of several areas with no ``by`` column naming the
+        area, or an area ``by`` column the population cannot match, is an error (never a sum
+        over areas). Person-years (:func:`dispro.population.person_years`, the residents times
+        the months the counts cover / 12) give rates a year; a head count of residents (e.g.
+        :func:`dispro.population.census2021`) gives rates over the whole period of the counts,
+        with a warning.
     by : str or list of str, optional
         Columns that split the table (e.g. ``["force", "quarter"]``); each slice has its own
         reference.
@@ -232,7 +239,8 @@ def rri(
         - ``significant``: nullable boolean (see ``adjust``), missing where there is no test;
         - ``status``: one of :data:`STATUSES`.
 
-        ``attrs`` records the method, alpha, adjust, family, per, suppress, min_events,
+        ``attrs`` records the method, alpha, adjust, family, per, ``rate_unit`` (what ``rate``
+        is per: e.g. ``"per 1,000 person-years (a rate a year)"``), suppress, min_events,
         min_share, correction and the exclusions ledger.
 
     Raises
@@ -243,6 +251,8 @@ def rri(
     ReferenceGroupError
         The reference group is absent from the table (the message lists the groups present) or
         from some ``by`` slices (the message lists them).
+    DisproError
+        A population base that cannot be joined safely (see ``base``).
     ParameterError
         A parameter is outside what is allowed.
 
@@ -252,6 +262,9 @@ def rri(
         Katz or Wald intervals computed with a count below 5.
     ZeroCellWarning
         A continuity correction was applied.
+    DataQualityWarning
+        The base is a head count of residents, so the rate is over the counts' whole period,
+        not a rate a year.
 
     Notes
     -----
@@ -325,8 +338,9 @@ def rri(
     agg = frame.groupby(keys, observed=True, sort=True, dropna=True)[value_cols].sum().reset_index()
     agg = agg.rename(columns={events: "__events", **({} if population else {base: "__base"})})
     if population:
-        pop, pop_by = _population_base(base, group, by, population_column)
-        agg = agg.merge(pop, on=[*pop_by, group], how="left")
+        agg["__base"], rate_unit = _population_base(agg, base, group, by, population_column, per)
+    else:
+        rate_unit = f"per {per:,g} of the base column {base!r}"
     present = pd.unique(agg[group])
     if reference not in set(present):
         raise ReferenceGroupError(
@@ -483,6 +497,7 @@ def rri(
             "adjust": adjust,
             "family": family or "whole table",
             "per": per,
+            "rate_unit": rate_unit,
             "reference": reference,
             "suppress": suppress,
             "min_events": min_events,
@@ -511,174 +526,6 @@ def rri(
 # --------------------------------------------------------------------------------------------
 
 
-def _condition(records: pd.DataFrame, condition, param: str) -> pd.Series:
-    """Evaluate a condition on records: a boolean column name, a query expression, a mapping
-    ``{column: value or list of values}``, a callable or a boolean array. Missing stays missing."""
-    if condition is None:
-        return pd.Series(True, index=records.index, dtype="boolean")
-    if isinstance(condition, str):
-        if condition in records.columns:
-            col = records[condition]
-            if not (pd.api.types.is_bool_dtype(col) or col.dropna().isin([True, False]).all()):
-                raise ParameterError(
-                    f"`{param}` names column {condition!r}, which is not boolean (values like "
-                    f"{col.dropna().unique()[:5].tolist()}); pass a condition instead, e.g. "
-                    f"{{{condition!r}: [...]}} or \"{condition} == '...'\""
-                )
-            return col.astype("boolean")
-        try:
-            result = records.eval(condition)
-        except Exception as exc:  # pandas raises many types here
-            raise ParameterError(
-                f"`{param}` {condition!r} is neither a column{did_you_mean(condition, records.columns)} "
-                f"nor a valid expression on the columns: {exc}"
-            ) from exc
-        return pd.Series(result, index=records.index).astype("boolean")
-    if isinstance(condition, dict):
-        mask = pd.Series(True, index=records.index, dtype="boolean")
-        _require_columns(records, {c: param for c in condition})
-        for column, values in condition.items():
-            values = (
-                _as_list(values) if not isinstance(values, list | tuple | set) else list(values)
-            )
-            col = records[column]
-            hit = col.isin(values).astype("boolean")
-            hit[col.isna()] = pd.NA
-            mask &= hit
-        return mask
-    if callable(condition):
-        return pd.Series(condition(records), index=records.index).astype("boolean")
-    arr = (
-        pd.Series(condition, index=records.index)
-        if not isinstance(condition, pd.Series)
-        else condition
-    )
-    if len(arr) != len(records):
-        raise ParameterError(
-            f"`{param}` has {len(arr)} values but the records have {len(records)} rows"
-        )
-    return arr.astype("boolean")
-
-
-def count_events(
-    records: pd.DataFrame,
-    *,
-    events,
-    at_risk=None,
-    group: str = "ethnicity",
-    by: str | Sequence[str] | None = None,
-    dropna: bool = False,
-) -> pd.DataFrame:
-    """Count events and those at risk per (by..., group) from one-row-per-event records.
-
-    Parameters
-    ----------
-    records : DataFrame or Ibis table
-        One row per person or decision. An Ibis table (DuckDB, Spark, a warehouse: see
-        :mod:`dispro.engines`) is counted where it lives, by one ``GROUP BY``; only the counts
-        come back. With a table, ``events`` and ``at_risk`` are a True/False column, a mapping
-        or a function of the table returning an Ibis True/False expression.
-    events : str, dict, callable or boolean array
-        Which rows are events: the name of a boolean column (e.g. ``"arrest"``), an expression
-        (``"outcome == 'arrest'"``), a mapping ``{"disposal": ["caution", "community_resolution"]}``,
-        a callable of the records, or a boolean array.
-    at_risk : same kinds as ``events``, optional
-        Which rows are at risk (the base); default every row. Events are counted among these only.
-    group, by
-        As in :func:`rri`.
-    dropna : bool
-        Rows at risk whose group or event status is missing raise an error unless ``dropna=True``,
-        in which case they are excluded and counted in the exclusions ledger.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``by..., group, events, base`` (``group`` keeps its original column name).
-
-    Examples
-    --------
-    >>> import pandas as pd, dispro
-    >>> recs = pd.DataFrame({"ethnicity": ["White", "White", "Black"], "arrest": [True, False, True]})
-    >>> dispro.count_events(recs, events="arrest")
-      ethnicity  events  base
-    0     Black       1     1
-    1     White       1     2
-    """
-    by = _as_list(by)
-    from . import engines
-
-    records = engines.resolve(records)  # a (connection, table name) pair
-    if engines.is_table(records):  # counted on the engine that holds the table
-        risk = engines.condition(records, at_risk, "at_risk")
-        hit = engines.condition(records, events, "events")
-        cells = engines.count_cells(records, [*by, group], {"__risk": risk, "__hit": hit})
-        for name, cond in (("__risk", risk), ("__hit", hit)):
-            if cond is None:  # every record
-                cells[name] = pd.array(np.ones(len(cells), dtype=bool), dtype="boolean")
-        return _count_core(
-            cells, cells["__risk"], cells["__hit"], group=group, by=by, dropna=dropna,
-            weights=cells[engines.COUNT].to_numpy(dtype="int64"), carry=None,
-        )  # fmt: skip
-    _require_columns(records, {group: "group", **{c: "by" for c in by}}, "the records")
-    risk = _condition(records, at_risk, "at_risk")
-    hit = _condition(records, events, "events")
-    return _count_core(records, risk, hit, group=group, by=by, dropna=dropna, carry=records)
-
-
-def _count_core(records, risk, hit, *, group, by, dropna, weights=None, carry=None):
-    """count_events on rows (``weights`` None) or on cells of ``weights`` records each."""
-    w = np.ones(len(records), dtype="int64") if weights is None else weights
-    risk_known = risk.fillna(False).to_numpy(dtype=bool)
-    result_ledger = pd.DataFrame()
-    if carry is not None:
-        ledger.carry(carry, result_ledger)
-    n_risk_unknown = int(w[risk.isna().to_numpy()].sum())
-    problems = {
-        f"missing {group!r}": risk_known & records[group].isna().to_numpy(),
-        "missing event status": risk_known & hit.isna().to_numpy(),
-    }
-    for c in by:
-        problems[f"missing {c!r}"] = risk_known & records[c].isna().to_numpy()
-    drop = np.zeros(len(records), dtype=bool)
-    for what, mask in problems.items():
-        if mask.any():
-            if not dropna:
-                where = (
-                    f" (first rows: {records.index[mask][:10].tolist()})" if weights is None else ""
-                )
-                raise ValidationError(
-                    f"{int(w[mask].sum())} record(s) at risk have a {what}{where}. Label them "
-                    "(e.g. 'Not stated') or pass dropna=True to exclude them; exclusions are "
-                    "counted in the ledger."
-                )
-            ledger.record(
-                result_ledger,
-                "count_events",
-                f"records at risk with a {what}",
-                int(w[mask & ~drop].sum()),
-            )
-            drop |= mask
-    if n_risk_unknown:
-        if not dropna:
-            raise ValidationError(
-                f"{n_risk_unknown} record(s) have a missing at-risk status; pass dropna=True to "
-                "exclude them (they are counted in the ledger)."
-            )
-        ledger.record(
-            result_ledger, "count_events", "records with a missing at-risk status", n_risk_unknown
-        )
-    keep = risk_known & ~drop
-    wk = w[keep]
-    sub = records.loc[keep, [*by, group]].assign(
-        events=hit.to_numpy()[keep].astype(bool).astype("int64") * wk, base=wk
-    )
-    counts = (
-        sub.groupby([*by, group], observed=True, sort=True)[["events", "base"]].sum().reset_index()
-    )
-    counts.attrs = dict(result_ledger.attrs)
-    return counts
-
-
 def rri_from_records(
     records: pd.DataFrame,
     *,
@@ -689,7 +536,7 @@ def rri_from_records(
     dropna: bool = False,
     **kwargs,
 ) -> pd.DataFrame:
-    """Records to an RRI table in one call: :func:`count_events` then :func:`rri`.
+    """Records to an RRI table in one call: :func:`dispro.counts.count_events` then :func:`rri`.
 
     ``kwargs`` go to :func:`rri` (``reference``, ``method``, ``alpha``, ``base`` as a population
     table...). With a population table as ``base``, ``at_risk`` is ignored and the events are

@@ -1,4 +1,4 @@
-"""Tests of dispro.population against independent sums of the ONS Census 2021 export.
+"""Tests of dispro.population.census against independent sums of the ONS Census 2021 export.
 
 The reference figures are computed here from the source file itself (read in place from
 ``../shared/realdata``), with plain pandas, the Wessex local authority codes written out below
@@ -21,10 +21,11 @@ import pandas as pd
 import pytest
 
 import dispro.population as population
+import dispro.population.census as census
 from dispro.errors import AreaError, DataQualityWarning, ParameterError
 from dispro.population import CENSUS2021_COLUMNS, areas_table, census2021
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED = PROJECT_ROOT.parent / "shared"
 SOURCE = SHARED / "realdata" / "ons_census2021_ethnic_group_la" / "EthnicGroup.csv"
 GEOCODE = SHARED / "realdata" / "ons_census2021_ethnic_group_la" / "geocode.csv"
@@ -384,7 +385,7 @@ def test_build_script_reproduces_the_bundled_table(tmp_path):
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(population, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(census, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
 
 

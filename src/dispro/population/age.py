@@ -26,10 +26,12 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from . import population as _pop
-from ._paths import DATA_DIR
-from .dictionary import codelist
-from .errors import DataQualityWarning, DisproError, ParameterError
+from .._checks import plain_records
+from .._paths import DATA_DIR
+from ..dictionary import codelist
+from ..errors import DataQualityWarning, DisproError, ParameterError
+from . import _tables
+from .census import sex_cells
 
 __all__ = [
     "census2021_age",
@@ -89,7 +91,7 @@ def age_bands() -> pd.DataFrame:
 
     Examples
     --------
-    >>> from dispro.population_age import age_bands
+    >>> from dispro.population import age_bands
     >>> [(b.code, b.min_age, b.max_age) for b in age_bands().itertuples()]  # doctest: +NORMALIZE_WHITESPACE
     [('under 10', '0', '9'), ('10-17', '10', '17'), ('18-24', '18', '24'),
      ('25-34', '25', '34'), ('over 34', '35', '')]
@@ -107,11 +109,11 @@ def _table() -> pd.DataFrame:
         na_values={"population": [""]},
     )
     problems = []
-    if unknown := set(table["ethnicity"]) - set(_pop._ethnicity()["code"]):
+    if unknown := set(table["ethnicity"]) - set(_tables.ethnicity()["code"]):
         problems.append(f"ethnic groups not in the code list: {sorted(unknown)}")
     if unknown := set(table["age_band"]) - set(AGE_BANDS):
         problems.append(f"age bands not in the code list {BANDS_CODELIST!r}: {sorted(unknown)}")
-    if set(table["la_code"]) != set(_pop._table()["la_code"]):
+    if set(table["la_code"]) != set(_tables.table()["la_code"]):
         problems.append("local authorities differ from the bundled sex table's")
     if problems:
         raise DisproError(
@@ -125,19 +127,15 @@ def _table() -> pd.DataFrame:
 @functools.cache
 def _cells(scheme: str) -> pd.DataFrame:
     """The bundled age table with ``ethnicity`` in ``scheme`` and the display orders."""
-    eth = _pop._ethnicity()
-    if scheme == "19":
-        label, order = eth["code"], eth["order"]
-    else:
-        label, order = eth["group"], eth["group_order"]
     data = _table()
+    label, order = _tables.ethnicity_labels(data["ethnicity"], scheme)
     band_order = {b: i for i, b in enumerate(AGE_BANDS)}
     return pd.DataFrame(
         {
             "la_code": data["la_code"],
-            "ethnicity": data["ethnicity"].map(dict(zip(eth["code"], label, strict=True))),
+            "ethnicity": label,
             "_code": data["ethnicity"],
-            "_eth_order": data["ethnicity"].map(dict(zip(eth["code"], order, strict=True))),
+            "_eth_order": order,
             "age_band": data["age_band"],
             "_band_order": data["age_band"].map(band_order),
             "population": data["population"],
@@ -147,28 +145,9 @@ def _cells(scheme: str) -> pd.DataFrame:
     )
 
 
-def _requests(areas, level: str) -> list[tuple[str, str]]:
-    """(area_level, area_code) of each requested area, exactly as census2021 resolves them."""
-    requested = _pop._as_tuple(areas, "areas")
-    if areas is not None and not requested:
-        raise ParameterError("`areas` is empty: pass None for every area, or names or codes")
-    if bad := [a for a in requested if not isinstance(a, str)]:
-        raise ParameterError(
-            f"`areas` must hold names or codes as strings, but {bad[0]!r} was passed"
-        )
-    if areas is None:
-        table = _pop._areas()
-        every = table[table["area_level"] == level]
-        if level == "pfa":  # the City of London has no denominator; its merged LA row is kept
-            every = every[every["available"]]
-        return list(zip(every["area_level"], every["area_code"], strict=True))
-    return _pop._resolve(list(requested))
-
-
 def _figures(requests, level: str, scheme: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The summed figures, and the cells behind them (one row per area x LA x group x band)."""
-    members = _pop._members(requests, level)
-    cells = members.merge(_cells(scheme), on="la_code", how="left")
+    cells = _tables.members(requests, level).merge(_cells(scheme), on="la_code", how="left")
     keys = [
         "_area_order", "area", "area_code", "area_level", "_eth_order", "ethnicity",
         "_band_order", "age_band",
@@ -198,9 +177,7 @@ def _shortfall(out: pd.DataFrame, requests, level: str, scheme: str) -> pd.DataF
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        members = _pop._members(requests, level)
-        sex_cells = members.merge(_pop._cells(scheme), on="la_code", how="left")
-        grouped = sex_cells.groupby(keys, sort=False)
+        grouped = sex_cells(requests, level, scheme).groupby(keys, sort=False)
         sex = pd.DataFrame(
             {
                 "population_sex_table": grouped["population"].sum(min_count=1),
@@ -216,19 +193,6 @@ def _shortfall(out: pd.DataFrame, requests, level: str, scheme: str) -> pd.DataF
     ].astype("Float64")
     table["suppressed_cells_age_table"] = table["suppressed_cells_age_table"].astype("int64")
     return table.loc[:, list(SHORTFALL_COLUMNS)].reset_index(drop=True)
-
-
-def _plain_records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as dicts of plain Python values (None for missing), safe to keep in ``attrs``.
-
-    ``attrs`` must stay comparable with ``==`` (pandas compares them when concatenating), which a
-    DataFrame or ``pd.NA`` is not.
-    """
-    plain = frame.astype(object).where(frame.notna(), None)
-    return [
-        {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-        for row in plain.to_dict("records")
-    ]
 
 
 def census2021_age(
@@ -328,7 +292,7 @@ def census2021_age(
     Examples
     --------
     >>> import warnings
-    >>> from dispro.population_age import census2021_age
+    >>> from dispro.population import census2021_age
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
     ...     hants = census2021_age("Hampshire")
@@ -349,16 +313,16 @@ def census2021_age(
     >>> short.loc["Black", ["population_age_table", "population_sex_table", "shortfall"]].tolist()
     [21560, 29405, 7845]
     """
-    level = _pop._choice("level", level, _pop.LEVELS)
-    scheme = _pop._choice("scheme", scheme, _pop.SCHEMES)
-    requests = _requests(areas, level)
+    level = _tables.choice("level", level, _tables.LEVELS)
+    scheme = _tables.choice("scheme", scheme, _tables.SCHEMES)
+    requests = _tables.requests(areas, level)
     out, _ = _figures(requests, level, scheme)
     shortfall = _shortfall(out, requests, level, scheme)
     source_cells = int(out["_cells"].sum())
     suppressed = int(out["suppressed_cells"].sum())
     out = out.loc[:, list(CENSUS2021_AGE_COLUMNS)]
-    out.attrs["source"] = _pop._meta()["copyright"] + "; " + _pop._meta()["licence"]
-    out.attrs["shortfall"] = _plain_records(shortfall)
+    out.attrs["source"] = _tables.source_note()
+    out.attrs["shortfall"] = plain_records(shortfall)
     out.attrs["source_cells"] = source_cells
     out.attrs["suppressed_source_cells"] = suppressed
     _warn(out, shortfall, source_cells, suppressed)
@@ -401,7 +365,7 @@ def age_shortfall(
 
     Examples
     --------
-    >>> from dispro.population_age import age_shortfall
+    >>> from dispro.population import age_shortfall
     >>> dorset = age_shortfall("Dorset")
     >>> dorset[["ethnicity", "population_age_table", "population_sex_table", "shortfall"]]
       ethnicity  population_age_table  population_sex_table  shortfall
@@ -411,9 +375,9 @@ def age_shortfall(
     3     White                732430                733925       1495
     4     Other                  6520                  7150        630
     """
-    level = _pop._choice("level", level, _pop.LEVELS)
-    scheme = _pop._choice("scheme", scheme, _pop.SCHEMES)
-    requests = _requests(areas, level)
+    level = _tables.choice("level", level, _tables.LEVELS)
+    scheme = _tables.choice("scheme", scheme, _tables.SCHEMES)
+    requests = _tables.requests(areas, level)
     out, _ = _figures(requests, level, scheme)
     return _shortfall(out, requests, level, scheme)
 
@@ -466,22 +430,7 @@ def _warn(out: pd.DataFrame, shortfall: pd.DataFrame, source_cells: int, suppres
             DataQualityWarning,
             stacklevel=3,
         )
-    if ((out["area_level"] == "pfa") & (out["area_code"] == _pop.MET_PFA)).any():
-        warnings.warn(
-            f"the Metropolitan Police figure includes the City of London's residents "
-            f"({_pop.CITY_RESIDENTS} at Census 2021), who are policed by the City of London "
-            "Police: the Census export merges the City of London with Westminster (E09000001)",
-            DataQualityWarning,
-            stacklevel=3,
-        )
-    if ((out["area_level"] == "la") & (out["area_code"] == _pop.CITY_LA)).any():
-        warnings.warn(
-            f"'City of London and Westminster' (E09000001) is one row in the Census export: "
-            f"it includes the City of London's residents ({_pop.CITY_RESIDENTS}), who are "
-            "policed by the City of London Police, not the Metropolitan Police",
-            DataQualityWarning,
-            stacklevel=3,
-        )
+    _tables.warn_geography(out)
 
 
 def allocate_shortfall(table: pd.DataFrame) -> pd.DataFrame:
@@ -531,7 +480,7 @@ def allocate_shortfall(table: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> import warnings
-    >>> from dispro.population_age import allocate_shortfall, census2021_age
+    >>> from dispro.population import allocate_shortfall, census2021_age
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
     ...     dorset = census2021_age("Dorset")
@@ -542,7 +491,7 @@ def allocate_shortfall(table: pd.DataFrame) -> pd.DataFrame:
     """
     if not isinstance(table, pd.DataFrame) or "shortfall" not in table.attrs:
         raise ParameterError(
-            "`table` must be a result of dispro.population_age.census2021_age (it carries "
+            "`table` must be a result of dispro.population.census2021_age (it carries "
             "attrs['shortfall']), but it has no attrs['shortfall']"
         )
     keys = ["area_code", "ethnicity"]
@@ -568,7 +517,7 @@ def allocate_shortfall(table: pd.DataFrame) -> pd.DataFrame:
         "allocate_shortfall: each area x group's shortfall against the Census sex table shared "
         "among its age bands in proportion to their suppressed cells"
     )
-    result.attrs["people_per_suppressed_cell"] = _plain_records(
+    result.attrs["people_per_suppressed_cell"] = plain_records(
         short[["area", "area_code", "ethnicity", "people_per_suppressed_cell"]]
     )
     big = short[short["people_per_suppressed_cell"] >= SMALLEST_PUBLISHED_CELL]

@@ -1,7 +1,8 @@
 """Readers: published files and extracts to validated records or counts."""
 
 from .mapping import Mapping, apply_mapping, builtin_mappings, load_mapping
-from .police_uk import coverage, person_searches, read_police_uk
+from .months import coverage, record_months
+from .police_uk import person_searches, read_police_uk
 from .records import read_counts, read_records, read_table
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "read_police_uk",
     "read_records",
     "read_table",
+    "record_months",
 ]

@@ -39,6 +39,7 @@ from ..errors import (
 from ..ethnicity import NOT_STATED, to_group
 from ..forces import normalise_force
 from .mapping import apply_mapping, load_mapping
+from .months import COVERAGE_COLUMNS, SUPPLIED_FIELDS, coverage
 
 __all__ = ["read_police_uk", "coverage", "COVERAGE_COLUMNS", "CLOCKS", "person_searches"]
 
@@ -47,19 +48,6 @@ FILE_PATTERN = re.compile(r"(?P<month>\d{4}-\d{2})-(?P<slug>[a-z0-9-]+?)-stop-an
 #: Clock assumptions for the ``+00:00`` stamps.
 CLOCKS = ("utc", "uk_local")
 
-#: Columns of the coverage table.
-COVERAGE_COLUMNS = (
-    "force", "month", "present", "rows", "source",
-    "outcome_linked_supplied", "removal_outer_clothing_supplied",
-    "part_of_policing_operation_supplied", "location_supplied", "self_defined_ethnicity_supplied",
-)  # fmt: skip
-_SUPPLIED = {
-    "outcome_linked_supplied": "outcome_linked",
-    "removal_outer_clothing_supplied": "removal_outer_clothing",
-    "part_of_policing_operation_supplied": "part_of_policing_operation",
-    "location_supplied": "latitude",
-    "self_defined_ethnicity_supplied": "self_defined_ethnicity",
-}
 _BOOLEANS = ("part_of_policing_operation", "outcome_linked", "removal_outer_clothing")
 _CODED = {
     "sex": "sex",
@@ -675,19 +663,19 @@ def _coverage_records(frame: pd.DataFrame, sources: list[_Source], forces: dict)
             "source": [s.name for s in sources],
         }
     )
-    cols = list(_SUPPLIED.values())
+    cols = list(SUPPLIED_FIELDS.values())
     stats = (
         frame.assign(**{f"__{c}": frame[c].notna() for c in cols})
         .groupby(["force", "month"], sort=False)[[f"__{c}" for c in cols]]
         .agg(["size", "any"])
     )
     rows = stats[(f"__{cols[0]}", "size")].rename("rows")
-    supplied = pd.DataFrame({k: stats[(f"__{v}", "any")] for k, v in _SUPPLIED.items()})
+    supplied = pd.DataFrame({k: stats[(f"__{v}", "any")] for k, v in SUPPLIED_FIELDS.items()})
     table = present.merge(rows.reset_index(), on=["force", "month"], how="left").merge(
         supplied.reset_index(), on=["force", "month"], how="left"
     )
     table["rows"] = table["rows"].fillna(0).astype(int)
-    for k in _SUPPLIED:
+    for k in SUPPLIED_FIELDS:
         table[k] = table[k].astype("boolean").fillna(False).astype(bool)
     table["present"] = True
     # months between a force's first and last file with no file: missing, never zero
@@ -704,29 +692,6 @@ def _coverage_records(frame: pd.DataFrame, sources: list[_Source], forces: dict)
         table = pd.concat([table, pd.DataFrame(gaps)], ignore_index=True)
     table = table.sort_values(["force", "month"]).reset_index(drop=True)
     return table[list(COVERAGE_COLUMNS)].to_dict("records")
-
-
-def coverage(records: pd.DataFrame) -> pd.DataFrame:
-    """The coverage table of records read by :func:`read_police_uk`: force x month.
-
-    Returns
-    -------
-    DataFrame
-        ``force``, ``month`` (``YYYY-MM``), ``present`` (a file was given), ``rows`` (searches in
-        it; missing when no file: a missing month is never zero), ``source``, and per field whether
-        it was supplied at all that month (``outcome_linked_supplied``,
-        ``removal_outer_clothing_supplied``, ``part_of_policing_operation_supplied``,
-        ``location_supplied``, ``self_defined_ethnicity_supplied``): a field blank for a whole
-        force-month is "not supplied", not False.
-    """
-    if "coverage" not in records.attrs:
-        raise DisproError(
-            "these records carry no coverage table; it is made by read_police_uk (and lost by "
-            "operations that drop pandas attrs)"
-        )
-    table = pd.DataFrame(records.attrs["coverage"], columns=list(COVERAGE_COLUMNS))
-    table["rows"] = table["rows"].astype("Int64")
-    return table
 
 
 def person_searches(records: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import ledger
 from .._checks import as_list
+from ..counts import tally
 from ..errors import (
     AreaError,
     DataQualityWarning,
@@ -24,9 +25,9 @@ from ..errors import (
     did_you_mean,
 )
 from ..ethnicity import NOT_STATED
-from ..population import census2021
+from ..population import area_key, census2021, person_years
 from ..rates import RRI_COLUMNS, rri
-from ..readers.police_uk import coverage, person_searches
+from ..readers import coverage, person_searches, record_months
 
 __all__ = [
     "PERIODS",
@@ -58,14 +59,16 @@ def _require(records: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 
 def add_period(frame: pd.DataFrame, period: str, *, month: str = "month") -> pd.DataFrame:
-    """Label each row's period from its ``YYYY-MM`` month column (a copy with a ``period`` column).
+    """Label each row's period from its month (a copy with a ``period`` column).
 
-    ``quarter``: calendar quarters (``2024Q1``); ``financial_year``: April to March
-    (``2023-24``); ``year``; ``month``; ``all``: one period spanning the data. (``rolling_12``
-    is handled by :func:`search_counts`.)
+    The month is the ``YYYY-MM`` column ``month`` where the frame has it, else the UK local
+    calendar month of ``date`` (:func:`dispro.readers.record_months`). ``quarter``: calendar
+    quarters (``2024Q1``); ``financial_year``: April to March (``2023-24``); ``year``;
+    ``month``; ``all``: one period spanning the data. (``rolling_12`` is handled by
+    :func:`search_counts`.)
     """
     check_choice("period", period, PERIODS)
-    m = pd.PeriodIndex(frame[month].astype(str), freq="M")
+    m = pd.PeriodIndex(record_months(frame, month=month).astype(str), freq="M")
     if period == "month":
         label = m.strftime("%Y-%m")
     elif period == "quarter":
@@ -138,13 +141,10 @@ def search_counts(
         people = add_period(people, period)
         cov = add_period(cov, period)
     keys = [area, "period", *by, "ethnicity"]
-    counts = people.groupby(keys, observed=True, dropna=False).size().rename("events").reset_index()
     # every group in every area-period (and by-cell), so that zero searches show as 0
-    groups = sorted(set(counts["ethnicity"]))
-    cells = counts[[area, "period", *by]].drop_duplicates()
-    full = cells.merge(pd.DataFrame({"ethnicity": groups}), how="cross")
-    counts = full.merge(counts, on=keys, how="left").fillna({"events": 0})
-    counts["events"] = counts["events"].astype("int64")
+    groups = sorted(set(people["ethnicity"]))
+    counts = tally(people, keys, levels={"ethnicity": groups})
+    counts = counts[keys].assign(events=counts["base"].to_numpy())
     months = cov.groupby([area, "period"]).size().rename("months_covered").reset_index()
     counts = counts.merge(months, on=[area, "period"], how="left")
     if period == "all":
@@ -178,10 +178,13 @@ def search_rates(
     records : DataFrame
         Stop-and-search records from :func:`dispro.read_police_uk` (they carry the coverage table).
     population : DataFrame, optional
-        Residents by ``area`` (named like the records' force column), ``ethnicity`` and any ``by``
-        columns, with a ``population`` column. Default: bundled Census 2021 usual residents of
-        each force area (by sex if ``"sex"`` is in ``by``). An area without one (the City of
-        London: the Census export merges it with Westminster) gets status ``no_base``.
+        Residents (a head count) by area, in an ``area`` column (or one named like the ``area``
+        argument), ``ethnicity`` and any ``by`` columns, with a ``population`` column; areas are
+        matched to the records' in any spelling :mod:`dispro.forces` knows. Default: bundled
+        Census 2021 usual residents of each force area (by sex if ``"sex"`` is in ``by``). An
+        area without one (the City of London: the Census export merges it with Westminster, or
+        an area missing from the table passed) gets status ``no_base`` with the reason; a table
+        naming none of the records' areas is an error.
     period : {"quarter", "financial_year", "year", "month", "rolling_12", "all"}
         The time periods (from each search's file month).
     by : str or list, optional
@@ -207,48 +210,45 @@ def search_rates(
 
     Notes
     -----
-    Exposure: ``population × months_covered / 12`` person-years, so a quarter's rate is an annual
-    rate, and a period with a missing month is not diluted by it. The resident population is not
+    Exposure: ``population × months_covered / 12`` person-years
+    (:func:`dispro.population.person_years`), with the months from :func:`dispro.coverage` of the
+    records passed (records filtered after reading lose the months filtered out), so a quarter's
+    rate is an annual rate, and a period with a missing month is not diluted by it. The same
+    rate comes from :func:`dispro.pathway.pathway_matrix` with ``basis="population"`` and from
+    :func:`dispro.rri_from_records` with a person-years base. The resident population is not
     the population available to be stopped (visitors, commuters, the night-time economy), it has
     changed since March 2021, and people whose ethnicity was not stated have no population: state
     these caveats with every table.
     """
     by = as_list(by)
     counts = search_counts(records, period=period, by=by, ethnicity=ethnicity, area=area)
+    counts = counts.drop(columns=["months_covered", "months_in_period"], errors="ignore")
+    covered = _period_coverage(records, period, area)
+    if period == "all":  # one label, from the months covered (header-only months included)
+        counts["period"] = covered["period"].iloc[0]
     notes: dict[str, str] = {}
     if population is None:
-        pops = []
-        for name in pd.unique(counts[area]):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", DataQualityWarning)
-                    pop = census2021(name, by=("sex",) if "sex" in by else ())
-            except AreaError as exc:
-                first = str(exc).split(":")[0]
-                merged = (
-                    " (the Census export merges it with Westminster)"
-                    if "Westminster" in str(exc)
-                    else ""
-                )
-                notes[name] = first + merged
-                continue
-            pops.append(pop.assign(area=name))
-        if pops:
-            population = pd.concat(pops, ignore_index=True).rename(columns={"area": area})
-        else:
-            population = pd.DataFrame(columns=[area, "ethnicity", "population"])
-    _require(population, [area, "ethnicity", "population"], "the population table")
-    pop_keys = [area, *[c for c in by if c in population.columns], "ethnicity"]
-    pop = population.groupby(pop_keys, observed=True)["population"].sum(min_count=1).reset_index()
-    cells = counts[[area, "period", *[c for c in by if c in population.columns]]].drop_duplicates()
-    cells = cells.merge(
-        counts[[area, "period", "months_covered", "months_in_period"]].drop_duplicates(),
-        on=[area, "period"],
+        population = _census(pd.unique(counts[area]), by, notes)
+    else:
+        population = _own_population(population, area)
+    with_pop = [a for a in pd.unique(counts[area]) if a not in notes]
+    exposure = pd.DataFrame(columns=["area", "ethnicity", "person_years"])
+    if with_pop:
+        exposure = person_years(
+            population, covered[covered[area].isin(with_pop)], area=area, period="period"
+        )
+    matched = set(area_key(exposure["area"]))
+    for name in pd.unique(counts[area]):
+        if name not in notes and area_key([name])[0] not in matched:
+            notes[name] = "no population for this area in the population table passed"
+    # areas with no population keep their rows, with no base (status no_base) and a note
+    exposure = pd.concat(
+        [exposure, pd.DataFrame({"area": list(notes), "ethnicity": counts["ethnicity"].iloc[0]})],
+        ignore_index=True,
     )
-    exposure = cells.merge(pop, on=[c for c in pop_keys if c != "ethnicity"], how="inner")
-    exposure["population"] = exposure["population"] * exposure["months_covered"] / 12
+    months = _months_table(covered, area, period)
     if combine:
-        counts, exposure = _combine(counts, exposure, area, by, combine, notes)
+        counts, exposure, months = _combine(counts, exposure, months, area, by, combine, notes)
     table = rri(
         counts,
         group="ethnicity",
@@ -261,8 +261,7 @@ def search_rates(
         alpha=alpha,
         **kwargs,
     )
-    extra = counts[[area, "period", "months_covered", "months_in_period"]].drop_duplicates()
-    table = table.merge(extra, on=[area, "period"], how="left")
+    table = table.merge(months, on=[area, "period"], how="left")
     note = np.full(len(table), "", dtype=object)
     for name, text in notes.items():
         note[(table[area] == name).to_numpy()] = text
@@ -287,25 +286,85 @@ def search_rates(
     return table
 
 
-def _combine(counts, exposure, area, by, name, notes):
+def _period_coverage(records: pd.DataFrame, period: str, area: str) -> pd.DataFrame:
+    """The months the records cover (dispro.coverage), each labelled with its period(s)."""
+    check_choice("period", period, PERIODS)
+    cov = coverage(records, area=area)
+    cov = cov.loc[cov["present"].fillna(False).astype(bool), [area, "month"]]
+    if period != "rolling_12":
+        return add_period(cov, period)
+    months = pd.PeriodIndex(cov["month"], freq="M")
+    ends = pd.period_range(months.min(), months.max(), freq="M")
+    ends = ends[11:] if len(ends) >= 12 else ends[-1:]
+    pieces = [
+        cov[(months > end - 12) & (months <= end)].assign(period=f"12 months to {end}")
+        for end in ends
+    ]
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _months_table(covered: pd.DataFrame, area: str, period: str) -> pd.DataFrame:
+    """``months_covered`` and ``months_in_period`` of each (area, period)."""
+    months = covered.groupby([area, "period"])["month"].nunique().rename("months_covered")
+    months = months.reset_index()
+    if period == "all":
+        span = pd.PeriodIndex(covered["month"], freq="M")
+        months["months_in_period"] = (span.max() - span.min()).n + 1
+    else:
+        months["months_in_period"] = _MONTHS_IN[period]
+    return months
+
+
+def _census(areas, by: list[str], notes: dict[str, str]) -> pd.DataFrame:
+    """Census 2021 residents of each area, by sex if ``by`` has it; the reason for any missing."""
+    pops = []
+    for name in areas:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataQualityWarning)
+                pop = census2021(name, by=("sex",) if "sex" in by else ())
+        except AreaError as exc:
+            first = str(exc).split(":")[0]
+            merged = (
+                " (the Census export merges it with Westminster)"
+                if "Westminster" in str(exc)
+                else ""
+            )
+            notes[name] = first + merged
+            continue
+        pops.append(pop.assign(area=name))
+    if not pops:
+        return pd.DataFrame(columns=["area", "ethnicity", "population"])
+    return pd.concat(pops, ignore_index=True)
+
+
+def _own_population(population: pd.DataFrame, area: str) -> pd.DataFrame:
+    """A population passed by the caller, with its areas in an ``area`` column."""
+    if "area" not in population.columns and area in population.columns:
+        population = population.rename(columns={area: "area"})
+    _require(population, ["area", "ethnicity", "population"], "the population table")
+    return population
+
+
+def _combine(counts, exposure, months, area, by, name, notes):
     """Add rows for all areas together: summed events and summed person-years."""
     keys = ["period", *by, "ethnicity"]
     summed = counts.groupby(keys, observed=True, dropna=False)["events"].sum().reset_index()
-    months = counts.groupby("period")[["months_covered", "months_in_period"]].max().reset_index()
-    summed = summed.merge(months, on="period", how="left").assign(**{area: name})
-    areas = set(counts[area])
-    pop_keys = [c for c in ["period", *by, "ethnicity"] if c in exposure.columns]
-    have = exposure.groupby(pop_keys, observed=True)[area].nunique().rename("_n").reset_index()
-    pop = exposure.groupby(pop_keys, observed=True)["population"].sum(min_count=1).reset_index()
-    pop = pop.merge(have, on=pop_keys)
-    pop = pop[pop["_n"] == len(areas)].drop(columns="_n").assign(**{area: name})
+    counts = pd.concat([counts, summed.assign(**{area: name})[counts.columns]], ignore_index=True)
+    n_areas = len(set(area_key(counts[area])) - {area_key([name])[0]})
+    pop_keys = [c for c in keys if c in exposure.columns]
+    have = exposure.dropna(subset=["person_years"])
+    pop = have.groupby(pop_keys, observed=True).agg(
+        person_years=("person_years", "sum"), _n=("area", "nunique")
+    )
+    pop = pop[pop["_n"] == n_areas].drop(columns="_n").reset_index().assign(area=name)
     if len(pop) == 0:
         notes[name] = "not every area has a resident population, so they are not combined"
-    counts = pd.concat([counts, summed[counts.columns]], ignore_index=True)
-    exposure = pd.concat(
-        [exposure, pop[[c for c in exposure.columns if c in pop.columns]]], ignore_index=True
-    )
-    return counts, exposure
+        pop = pd.DataFrame({"area": [name], "ethnicity": counts["ethnicity"].iloc[0]})
+    exposure = pd.concat([exposure, pop], ignore_index=True)
+    joint = months.groupby("period")[["months_covered", "months_in_period"]].max().reset_index()
+    months = pd.concat([months, joint.assign(**{area: name})], ignore_index=True)
+    return counts, exposure, months
 
 
 # --------------------------------------------------------------------------------------------

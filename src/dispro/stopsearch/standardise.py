@@ -32,7 +32,8 @@ from ..errors import (
     ValidationError,
     did_you_mean,
 )
-from ..population_age import AGE_BANDS, _plain_records, census2021_age
+from .._checks import plain_records as _plain_records
+from ..population import AGE_BANDS, census2021_age
 from .rates import search_counts
 
 __all__ = [
@@ -341,7 +342,7 @@ def age_standardised_rates(
         Residents by ``area`` (named like the records' area column, or ``area``), ``group`` (or
         ``ethnicity``), ``age`` (or ``age_band``) and ``population``; ``suppressed_cells`` if it
         has one. Default: the bundled Census 2021 table by data.police.uk age band
-        (:func:`dispro.population_age.census2021_age`, 5 groups) of each area.
+        (:func:`dispro.population.census2021_age`, 5 groups) of each area.
     standard : {"area_total", "national"} or Series or DataFrame
         The standard population whose age shares weight the age-specific rates.
         ``"area_total"`` (default): each area's whole resident population, all ethnic groups
@@ -430,7 +431,7 @@ def age_standardised_rates(
         Searches without an age band were excluded (how many, what share); the populations rest
         on suppressed Census cells (how many, what share, and the shortfall against the sex
         table: standardised rates of groups with a large shortfall are biased upward); and the
-        caveats of :func:`dispro.population_age.census2021_age` (Metropolitan Police).
+        caveats of :func:`dispro.population.census2021_age` (Metropolitan Police).
     LowCountWarning
         Groups with fewer than ``min_events`` searches.
 
@@ -786,7 +787,7 @@ def _warn(table, *, n_missing_age, n_total, caught, min_events, source_cells) ->
             f"the age-band populations rest on Census cells of which {n_supp:,} of {n_cells:,} "
             f"({n_supp / n_cells:.1%}) are suppressed ('c', each fewer than 10 people, treated "
             "as missing): populations of small groups are undercounted, so their rates, crude "
-            "and standardised, are biased upward (dispro.population_age.allocate_shortfall "
+            "and standardised, are biased upward (dispro.population.allocate_shortfall "
             "offers an explicit correction)." + text,
             DataQualityWarning,
             stacklevel=3,
