@@ -4,7 +4,7 @@ Generates synthetic police.uk-style records (15 columns, seeded) as one parquet 
 file in ``benchmarks/results/aggregate/`` (git-ignored; reused on later runs), then counts them by
 force x quarter x ethnicity x legislation four ways, each in a fresh Python process:
 
-- ``dispro`` : ``dispro.aggregate.aggregate(path, engine="duckdb", dropna=True)``;
+- ``dispro`` : ``dispro.counts.aggregate(path, engine="duckdb", dropna=True)``;
 - ``pandas`` : plain pandas, ``pd.read_parquet(path)`` / ``pd.read_csv(path)`` of the whole file,
   the quarter from ``date``, then ``groupby(...).size()``.
 
@@ -217,7 +217,7 @@ def child(fmt: str, tool: str, path: str, result: str) -> None:
     import pandas as pd
 
     if tool == "dispro":
-        from dispro.aggregate import aggregate
+        from dispro.counts import aggregate
 
         start, cpu = time.perf_counter(), time.process_time()
         counts = aggregate(path, dataset="stop_search", by=BY, engine="duckdb", dropna=True)

@@ -13,7 +13,7 @@ Python process:
                          NULL GROUP BY ALL``, with dispro's DuckDB settings (threads = cores,
                          memory_limit = half the RAM, preserve_insertion_order = false);
 - ``duckdb-dispro-sql``  ``aggregate(path, engine="duckdb", dropna=True)`` (dispro's own SQL);
-- ``duckdb-dispro-ibis`` ``aggregate(dispro.engines.read(path), ...)``: the Ibis expression on
+- ``duckdb-dispro-ibis`` ``aggregate(dispro.counts.read(path), ...)``: the Ibis expression on
                          DuckDB (Ibis' own connection: DuckDB's default settings);
 - ``spark-bare``         local Spark, ``spark.read.parquet(path).where(legislation is not
                          null).groupBy(force, quarter, ethnicity, legislation).count().toPandas()``;
@@ -195,7 +195,7 @@ def _jvm_cpu() -> float:
 
 
 def _dispro_counts(source, engine: str):
-    from dispro.aggregate import aggregate
+    from dispro.counts import aggregate
 
     counts = aggregate(source, dataset="stop_search", by=BY, engine=engine, dropna=True)
     return counts.rename(columns={"base": "records"})[[*BY, "records"]]
@@ -203,7 +203,7 @@ def _dispro_counts(source, engine: str):
 
 def _capture_sql():
     """Keep the IbisCells that ``aggregate`` builds, to print its SQL after the timed work."""
-    from dispro import engines
+    from dispro.counts import ibis as engines
 
     seen = []
 
@@ -240,12 +240,12 @@ def child(case: str, path: str, result: str, spark_memory: str, warmup: str = ""
         session, warehouse = _spark(spark_memory)
         extra["startup_seconds"] = time.perf_counter() - t0
     if case == "duckdb-dispro-ibis" or case == "spark-dispro-ibis":
-        import dispro.aggregate  # noqa: F401
-        import dispro.engines  # noqa: F401
+        import dispro.counts.aggregate  # noqa: F401
+        import dispro.counts.ibis  # noqa: F401
 
         seen = _capture_sql()
     elif case in ("duckdb-dispro-sql", "pandas-dispro"):
-        import dispro.aggregate  # noqa: F401
+        import dispro.counts.aggregate  # noqa: F401
     if case in ("pandas-bare", "pandas-dispro"):
         import pyarrow.parquet  # noqa: F401
 
@@ -267,7 +267,7 @@ def child(case: str, path: str, result: str, spark_memory: str, warmup: str = ""
         if case == "duckdb-dispro-sql":
             return _dispro_counts(path, "duckdb")
         if case == "duckdb-dispro-ibis":
-            from dispro import engines
+            from dispro.counts import ibis as engines
 
             return _dispro_counts(engines.read(path), "auto")
         if case == "spark-bare":

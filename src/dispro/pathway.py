@@ -578,8 +578,8 @@ def stage_model(
     wanted = STAGE_CONTROLS.get(name, ()) if controls is None else controls
     used = [c for c in wanted if c in records.columns and records[c].nunique() > 1]
     event = spec["events"]["where"][0]
-    base_rows, _ = _where(records, spec["base"].get("where"), f"stage {name!r}")
-    subset = records[base_rows]
+    base = _where(records, spec["base"].get("where"), f"stage {name!r}")
+    subset = records if base is None else records[holds(records, base, "base")]
     subset = subset[subset["ethnicity"] != NOT_STATED]
     try:
         fit = models.logistic(

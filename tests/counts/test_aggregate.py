@@ -1,4 +1,4 @@
-"""Tests of dispro.aggregate: records in files to counts, in pandas and DuckDB.
+"""Tests of dispro.counts.aggregate: records in files to counts, in pandas and DuckDB.
 
 The reference counts are computed in each test with a plain pandas groupby on the in-memory
 records, independently of the module's code.
@@ -11,65 +11,20 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from recordfiles import (
+    ENGINES,
+    FORCES,
+    GROUPS,
+    PERSON,
+    make_records,
+    near_misses,
+    quarter_of,
+    write,
+)
 
-from dispro.aggregate import COUNT_COLUMNS, DEFAULT_THRESHOLD_BYTES, THRESHOLD_ENV, aggregate
+from dispro.counts import COUNT_COLUMNS, DEFAULT_THRESHOLD_BYTES, THRESHOLD_ENV, aggregate
 from dispro.errors import DataQualityWarning, DisproError, ParameterError, ValidationError
 from dispro.ledger import exclusions
-
-ENGINES = ["pandas", "duckdb"]
-FORCES = ["Hampshire", "Dorset", "Wiltshire"]
-GROUPS = ["White", "Black", "Asian", "Mixed", "Other", "Not stated"]
-LEGISLATION = [
-    "Misuse of Drugs Act 1971 (section 23)",
-    "Police and Criminal Evidence Act 1984 (section 1)",
-    "Criminal Justice and Public Order Act 1994 (section 60)",
-]
-OUTCOMES = ["arrest", "no_further_action", "community_resolution", "caution"]
-SEARCH_TYPES = ["Person search", "Person and Vehicle search", "Vehicle search"]
-PERSON = ["Person search", "Person and Vehicle search"]
-
-
-def make_records(rng: np.random.Generator, n: int = 4000) -> pd.DataFrame:
-    """Synthetic stop_search records (text dates in the police.uk form) with some blanks."""
-    start = np.datetime64("2023-01-01T00:00:00", "s").astype("int64")
-    end = np.datetime64("2025-01-01T00:00:00", "s").astype("int64")
-    seconds = rng.integers(start, end, n).astype("datetime64[s]")
-    dates = pd.Series(pd.to_datetime(seconds)).dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    frame = pd.DataFrame(
-        {
-            "date": dates.to_numpy(dtype=object),
-            "force": rng.choice(FORCES, n),
-            "search_type": rng.choice(SEARCH_TYPES, n, p=[0.7, 0.2, 0.1]),
-            "sex": rng.choice(["Male", "Female"], n),
-            "age_band": rng.choice(["10-17", "18-24", "25-34", "over 34"], n),
-            "ethnicity": rng.choice(GROUPS, n, p=[0.6, 0.12, 0.12, 0.06, 0.04, 0.06]),
-            "legislation": rng.choice(LEGISLATION, n, p=[0.6, 0.35, 0.05]).astype(object),
-            "outcome": rng.choice(OUTCOMES, n, p=[0.15, 0.7, 0.1, 0.05]).astype(object),
-            "arrest": rng.random(n) < 0.15,
-        }
-    )
-    # blanks where the standard allows them: legislation and outcome not recorded
-    frame.loc[rng.random(n) < 0.03, "legislation"] = None
-    frame.loc[rng.random(n) < 0.02, "outcome"] = None
-    return frame
-
-
-def write(frame: pd.DataFrame, folder, fmt: str, parts: int = 3, stem: str = "part") -> str:
-    """Write ``frame`` in ``parts`` files of one format; return the glob that finds them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, chunk in enumerate(np.array_split(np.arange(len(frame)), parts)):
-        piece = frame.iloc[chunk]
-        path = folder / f"{stem}{i}.{fmt}"
-        if fmt == "csv":
-            piece.to_csv(path, index=False)
-        else:
-            piece.to_parquet(path, index=False)
-    return str(folder / f"{stem}*.{fmt}")
-
-
-def quarter_of(dates: pd.Series) -> pd.Series:
-    d = pd.to_datetime(dates, format="ISO8601", utc=True)
-    return d.dt.year.astype(str) + "Q" + d.dt.quarter.astype(str)
 
 
 @pytest.fixture
@@ -352,22 +307,6 @@ def test_date_parsing_agrees_between_engines(tmp_path):
     assert ledger["records at risk with a missing date"] == 2
     assert ledger["records at risk with an unparseable date"] == 12
     assert outs[0]["base"].sum() == 7
-
-
-def near_misses() -> list[str]:
-    """Dates in the usual layouts with one or two characters changed (blanks, signs, letters,
-    non-ASCII digits), plus impossible days and times."""
-    swaps = [" ", "+", "-", "a", "٣", ".", ":", "T", "0", "9", "5", "\t", "Z", "２"]
-    out = set()
-    for good in ["2024-03-31T10:20:30+00:00", "2024-03-31", "2024-02-29", "1999-12-31T23:59:59Z"]:
-        digits = [i for i, ch in enumerate(good) if ch.isdigit()]
-        out.add(good)
-        for i in digits:
-            out.update(good[:i] + c + good[i + 1 :] for c in swaps)
-        for i, j in zip(digits, digits[1:], strict=False):
-            out.update(good[:i] + c + good[i + 1 : j] + c + good[j + 1 :] for c in " +-09")
-    out.update(["2024-03-31T24:00:00+00:00", "0999-03-31", "2023-02-29", "2024-04-31", " 24-03-31"])
-    return sorted(out)
 
 
 def test_fast_and_general_date_paths_agree_with_pandas(tmp_path):
@@ -690,8 +629,12 @@ def test_parameters_are_checked(records, tmp_path):
         aggregate(source, dataset="stop_search", by="base")
     with pytest.raises(ParameterError, match="not True/False; pass a mapping"):
         aggregate(source, dataset="stop_search", events="outcome")
-    with pytest.raises(ParameterError, match="callables and arrays"):
-        aggregate(source, dataset="stop_search", events=lambda r: r["arrest"])
+    with pytest.raises(ParameterError, match="arrays are not possible"):
+        aggregate(source, dataset="stop_search", events=[True] * len(records))
+    with pytest.raises(ParameterError, match="engine='ibis'"):
+        aggregate(source, dataset="stop_search", events=lambda t: t.arrest, engine="pandas")
+    with pytest.raises(ParameterError, match="must return an Ibis True/False"):
+        aggregate(source, dataset="stop_search", events=lambda t: t.arrest)  # text in a CSV
     with pytest.raises(ParameterError, match="missing value"):
         aggregate(source, dataset="stop_search", events={"outcome": [None]})
     with pytest.raises(ParameterError, match="use True or False"):

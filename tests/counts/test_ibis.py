@@ -1,6 +1,6 @@
-"""Tests of dispro.engines: records counted where they live, through Ibis, on DuckDB and Spark.
+"""Tests of dispro.counts.ibis: records counted where they live, through Ibis, on DuckDB and Spark.
 
-The references are the file engines of :func:`dispro.aggregate.aggregate` (pandas reading the same
+The references are the file engines of :func:`dispro.counts.aggregate` (pandas reading the same
 files) and the pandas record-level functions on the same records in memory: the engine path must
 give identical counts, ledgers, RRI tables and model estimates.
 """
@@ -13,13 +13,14 @@ import ibis
 import numpy as np
 import pandas as pd
 import pytest
+from recordfiles import PERSON, make_records, near_misses, write
 
 import dispro
-from dispro import engines, models, synth
-from dispro.aggregate import aggregate
+from dispro import models, synth
+from dispro.counts import aggregate
+from dispro.counts import ibis as engines
 from dispro.errors import DataQualityWarning, DisproError, ParameterError, ValidationError
 from dispro.ledger import exclusions
-from test_aggregate import PERSON, make_records, near_misses, write
 
 
 def same(a: pd.DataFrame, b: pd.DataFrame) -> None:

@@ -8,9 +8,9 @@ table: DuckDB by default, Spark, or a SQL warehouse (Postgres, BigQuery, Snowfla
 
 Wherever dispro accepts records it also accepts an Ibis table:
 
-- :func:`dispro.aggregate.aggregate` (records to ``by..., events, base`` with the code-list checks
+- :func:`dispro.counts.aggregate` (records to ``by..., events, base`` with the code-list checks
   and the exclusions ledger),
-- :func:`dispro.count_events` and :func:`dispro.rri_from_records`,
+- :func:`dispro.counts.count_events` and :func:`dispro.rri_from_records`,
 - :func:`dispro.models.logistic` (the model is fitted on the collapsed cells the engine returns).
 
 In each case a single ``GROUP BY`` runs on the engine and only counts (one row per distinct
@@ -34,19 +34,26 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .errors import DisproError, ParameterError
+from ..errors import DisproError, ParameterError, did_you_mean
+from ._cells import BAD_DATE, YM, File, FrameCells, N, Plan, check_columns, normalise
+from .conditions import to_ibis
+from .files import file_format, resolve_paths
+from .periods import bucket, labels, parse_dates
 
 __all__ = [
     "URL_ENV",
+    "IbisCells",
     "backend_name",
+    "check_table_columns",
     "connect",
     "count_cells",
     "is_table",
+    "model_cells",
     "read",
     "resolve",
     "table",
@@ -55,10 +62,8 @@ __all__ = [
 #: The environment variable that :func:`connect` reads when no URL is given.
 URL_ENV = "DISPRO_IBIS_URL"
 
-_N = "__dispro_n"
 #: The column of :func:`count_cells` holding the number of records of each cell.
 COUNT = "__dispro_records"
-_WS = " \t\r\n"
 # the two usual date layouts, parsed on the engine; any other text comes back (grouped) and is
 # parsed in Python with the same rules as the other engines
 _FAST_DATE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\+00:00|Z)?)?$"
@@ -141,13 +146,11 @@ def table(name: str, con=None, *, database=None):
 def read(source, con=None):
     """Record files (CSV or parquet, a path, list or glob) as an Ibis table on DuckDB.
 
-    CSV columns are read as text, as :func:`dispro.aggregate.aggregate` reads them.
+    CSV columns are read as text, as :func:`dispro.counts.aggregate` reads them.
     """
-    from .aggregate import _format, _resolve
-
-    paths, _ = _resolve(source)
+    paths, _ = resolve_paths(source)
     con = con if con is not None else connect("duckdb://")
-    kinds = {_format(p) for p in paths}
+    kinds = {file_format(p) for p in paths}
     if len(kinds) > 1:
         raise ParameterError("`read` takes CSV or parquet files, not a mix of the two")
     if kinds == {"csv"}:
@@ -181,14 +184,12 @@ def _text(col):
     return col if col.type().is_string() else col.cast("string")
 
 
-def _date_keys(col, bucket: str):
+def _date_keys(col, period: str):
     """``(ym, text)``: the bucket of the date where the engine can tell it, else its raw text.
 
     For date and timestamp columns ``ym`` is ``{name: year, name: month}`` (grouped as they are,
     bucketed on the cells) and ``text`` is None.
     """
-    from .aggregate import _bucket  # the same formulas as SQL and numpy, on Ibis expressions
-
     ibis = _ibis()
     kind = col.type()
     if kind.is_timestamp() or kind.is_date():
@@ -218,14 +219,14 @@ def _date_keys(col, bucket: str):
     )
     # every cast sits behind `fast`, so text that is not all digits there is never cast
     valid = ibis.ifelse(fast, (m >= 1) & (m <= 12) & (d >= 1) & (d <= days) & clock_ok, False)
-    ym = ibis.ifelse(valid, _bucket(y * 12 + m - 1, bucket), ibis.null("int64"))
+    ym = ibis.ifelse(valid, bucket(y * 12 + m - 1, period), ibis.null("int64"))
     blank = text.isnull() | (text.strip() == "")
     rest = ibis.ifelse(valid | blank, ibis.null("string"), text)
     return ym, rest
 
 
-class IbisCells:
-    """Cells of an Ibis table for :func:`dispro.aggregate.aggregate`: one ``GROUP BY`` on the engine.
+class IbisCells(FrameCells):
+    """Cells of an Ibis table for :func:`dispro.counts.aggregate`: one ``GROUP BY`` on the engine.
 
     The expression selects the needed columns, normalises them (blank text is missing,
     True/False spellings unified), takes the period bucket of the date, groups and counts. The
@@ -235,17 +236,7 @@ class IbisCells:
 
     name = "ibis"
 
-    def __init__(self, source, plan):
-        from .aggregate import (
-            _BAD_DATE,
-            _YM,
-            _bucket,
-            _normalise,
-            _Pandas,
-            _parse_dates,
-            _period_labels,
-        )
-
+    def __init__(self, source, plan: Plan):
         self.plan = plan
         self.backend = backend_name(source)
         t = source
@@ -255,76 +246,68 @@ class IbisCells:
         # back, with the same code as the file engines. Normalising inside the expression was
         # measured: Spark merges the two aggregates and trims every record (1.8x slower).
         keys = {c: _text(t[c]) for c in plan.columns}
+        functions = {}  # a condition given as a function of the table: its own cell column
+        for cond in (plan.events, plan.at_risk):
+            if cond is not None and cond.function is not None:
+                functions[cond.expr[1]] = True
+                keys[cond.expr[1]] = to_ibis(t, cond.function, cond.param)
         typed = False
         if plan.need_date:
             ym, rest = _date_keys(t["date"], plan.bucket)
             typed = isinstance(ym, dict)
-            keys.update(ym if typed else {_YM: ym})
+            keys.update(ym if typed else {YM: ym})
             if rest is not None:
-                keys[_BAD_DATE] = rest
+                keys[BAD_DATE] = rest
         self.expression = (
-            t.group_by(**keys).aggregate(**{_N: t.count()})
+            t.group_by(**keys).aggregate(**{N: t.count()})
             if keys
-            else t.aggregate(**{_N: t.count()})
+            else t.aggregate(**{N: t.count()})
         )
         raw = _execute(self.expression, "the records' cells")
         if typed:
             y = pd.to_numeric(raw.pop("__dispro_y"), errors="coerce").to_numpy(dtype=float)
             m = pd.to_numeric(raw.pop("__dispro_m"), errors="coerce").to_numpy(dtype=float)
-            raw[_YM] = _bucket(y * 12 + m - 1, plan.bucket)
-        if plan.need_date and _BAD_DATE not in raw.columns:
-            raw[_BAD_DATE] = None
-        raw[_N] = raw[_N].astype("int64")
+            raw[YM] = bucket(y * 12 + m - 1, plan.bucket)
+        if plan.need_date and BAD_DATE not in raw.columns:
+            raw[BAD_DATE] = None
+        raw[N] = raw[N].astype("int64")
+        for c in functions:
+            flag = raw[c].astype("boolean")
+            raw[c] = np.where(flag.isna(), None, np.where(flag.fillna(False), "true", "false"))
         for c in plan.columns:
             values = raw[c].astype(object).where(raw[c].notna(), None)
-            raw[c] = _normalise(values, c in plan.boolean)
+            raw[c] = normalise(values, c in plan.boolean)
         if plan.need_date:
-            text = raw[_BAD_DATE].astype(object).where(raw[_BAD_DATE].notna(), None)
-            ym = pd.to_numeric(raw[_YM], errors="coerce").to_numpy(dtype=float, copy=True)
+            text = raw[BAD_DATE].astype(object).where(raw[BAD_DATE].notna(), None)
+            ym = pd.to_numeric(raw[YM], errors="coerce").to_numpy(dtype=float, copy=True)
             todo = text.notna().to_numpy()
             if todo.any():  # layouts the engine did not parse: the same rules as pandas
-                parsed, bad = _parse_dates(text[todo].reset_index(drop=True))
-                ym[todo] = _bucket(parsed, plan.bucket)
+                parsed, bad = parse_dates(text[todo].reset_index(drop=True))
+                ym[todo] = bucket(parsed, plan.bucket)
                 text = text.copy()
                 text[todo] = bad
-            raw[_YM] = pd.array(np.where(np.isnan(ym), np.nan, ym), dtype="Float64").astype("Int64")
-            raw[_BAD_DATE] = text
-        group_keys = [c for c in raw.columns if c != _N]
+            raw[YM] = pd.array(np.where(np.isnan(ym), np.nan, ym), dtype="Float64").astype("Int64")
+            raw[BAD_DATE] = text
+        group_keys = [c for c in raw.columns if c != N]
         if group_keys and len(raw):
-            cells = raw.groupby(group_keys, dropna=False, sort=False)[_N].sum().reset_index()
+            cells = raw.groupby(group_keys, dropna=False, sort=False)[N].sum().reset_index()
         else:
-            cells = pd.DataFrame({_N: [int(raw[_N].sum()) if len(raw) else 0]})
+            cells = pd.DataFrame({N: [int(raw[N].sum()) if len(raw) else 0]})
             for c in group_keys:
                 cells[c] = None
         for p in plan.periods:
-            cells[p] = _period_labels(cells[_YM], p)
-        cells[_N] = cells[_N].astype("int64")
+            cells[p] = labels(cells[YM], p)
+        cells[N] = cells[N].astype("int64")
         self.cells = cells
-        self._pandas = _Pandas.__new__(_Pandas)
-        self._pandas.plan, self._pandas.cells = plan, cells
-
-    def close(self) -> None:
-        self.cells = None
-
-    def sums(self, exprs):
-        return self._pandas.sums(exprs)
-
-    def distinct(self, columns, where):
-        return self._pandas.distinct(columns, where)
-
-    def counts(self, by, keep, event):
-        return self._pandas.counts(by, keep, event)
 
 
-def check_columns(source, plan) -> None:
+def check_table_columns(source, plan: Plan) -> None:
     """The table has every column the plan needs (one error naming them all)."""
-    from .aggregate import _check_columns, _File
-
-    name = _table_label(source)
-    _check_columns([_File(name, "table", list(source.columns))], plan)
+    check_columns([File(table_label(source), "table", list(source.columns))], plan)
 
 
-def _table_label(source) -> str:
+def table_label(source) -> str:
+    """``"the duckdb table 'searches'"``: how messages name a table."""
     try:
         op = source.op()
         label = getattr(op, "name", None)
@@ -339,54 +322,8 @@ def _table_label(source) -> str:
 
 # --------------------------------------------------------------------------------------------
 # count_events(), rri_from_records(), models: records -> cells of a few columns
+# (conditions become Ibis expressions through dispro.counts.conditions.to_ibis)
 # --------------------------------------------------------------------------------------------
-
-
-def condition(t, spec, param: str):
-    """An Ibis boolean for ``events``/``at_risk``: a column, ``{column: value(s)}`` or a callable."""
-    ibis = _ibis()
-    if spec is None:
-        return None
-    if isinstance(spec, str):
-        if spec not in t.columns:
-            from .errors import did_you_mean
-
-            raise ParameterError(
-                f"`{param}` names the column {spec!r}, which the table lacks"
-                f"{did_you_mean(spec, list(t.columns))}"
-            )
-        col = t[spec]
-        if col.type().is_boolean():
-            return col
-        raise ParameterError(
-            f"`{param}` names {spec!r}, a {col.type()} column; with a table, pass a True/False "
-            f"column, a mapping such as {{{spec!r}: ['value']}} or a function of the table"
-        )
-    if isinstance(spec, Mapping):
-        parts = []
-        for column, values in spec.items():
-            if column not in t.columns:
-                raise ParameterError(
-                    f"`{param}` names the column {column!r}, which the table lacks"
-                )
-            vals = list(values) if isinstance(values, list | tuple | set) else [values]
-            col = t[column]
-            part = col.isin(vals)
-            parts.append(ibis.ifelse(col.isnull(), ibis.null("boolean"), part))
-        out = parts[0]
-        for p in parts[1:]:
-            out = out & p
-        return out
-    if isinstance(spec, Callable):
-        out = spec(t)
-        if not hasattr(out, "type") or not out.type().is_boolean():
-            raise ParameterError(f"`{param}` as a function must return an Ibis True/False column")
-        return out
-    raise ParameterError(
-        f"with an Ibis table, `{param}` must be a True/False column name, a mapping "
-        f"{{column: values}} or a function of the table (an Ibis expression); "
-        f"{type(spec).__name__} is not supported"
-    )
 
 
 def count_cells(t, columns: Sequence[str], flags: Mapping[str, object]) -> pd.DataFrame:
@@ -398,10 +335,8 @@ def count_cells(t, columns: Sequence[str], flags: Mapping[str, object]) -> pd.Da
     """
     missing = [c for c in columns if c not in t.columns]
     if missing:
-        from .errors import did_you_mean
-
         raise ParameterError(
-            f"{_table_label(t)} lacks the column(s) {missing}"
+            f"{table_label(t)} lacks the column(s) {missing}"
             f"{did_you_mean(missing[0], list(t.columns))}"
         )
     keys = {c: t[c] for c in dict.fromkeys(columns)}
@@ -421,7 +356,7 @@ def model_cells(t, outcome, columns: Sequence[str]):
     Returns the cells (one row per combination of the columns' values and the outcome), the
     outcome of each (nullable boolean) and the number of records each stands for.
     """
-    flag = condition(t, outcome, "outcome")
+    flag = to_ibis(t, outcome, "outcome")
     if flag is None:
         raise ParameterError("`outcome` is required")
     cells = count_cells(t, [c for c in columns if c is not None], {"__outcome": flag})

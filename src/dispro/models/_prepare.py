@@ -17,6 +17,9 @@ import pandas as pd
 
 from .._checks import as_list as _as_list
 from .._checks import require_columns as _require_columns
+
+# the condition language (which records are events): imported here only, for every model
+from ..counts.conditions import evaluate as _condition  # noqa: F401
 from ..errors import (
     DataQualityWarning,
     DisproError,
@@ -26,9 +29,6 @@ from ..errors import (
     did_you_mean,
 )
 from ..ethnicity import GROUPS
-
-# the condition language (which records are events): imported here only, for every model
-from ..rates import _condition  # noqa: F401
 from .results import FEW_CLUSTERS
 
 # column names dispro adds to the frames it fits; a user column of the same name is refused

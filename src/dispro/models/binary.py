@@ -59,7 +59,7 @@ def logistic(
     ----------
     records : DataFrame or Ibis table
         One row per person or decision (e.g. ``sentencing`` records). An Ibis table (DuckDB,
-        Spark, a warehouse: :mod:`dispro.engines`) is grouped on its engine into cells of the
+        Spark, a warehouse: :mod:`dispro.counts.ibis`) is grouped on its engine into cells of the
         group, controls, cluster and outcome; only the cells come back, and the model is fitted
         on them (``outcome`` is then a True/False column, a mapping or a function of the table).
     outcome : str, dict, callable or boolean array
@@ -182,7 +182,7 @@ def logistic(
     func = "logistic"
     _check_alpha(alpha)
     check_choice("data_level", data_level, DATA_LEVELS)
-    from .. import engines
+    from ..counts import ibis as engines
 
     weights = None
     records = engines.resolve(records)  # a (connection, table name) pair

@@ -14,9 +14,12 @@ from scipy import stats
 from statsmodels.stats.inter_rater import cohens_kappa
 
 from .. import ledger
+from .._checks import check_alpha as _check_alpha
+from .._stats import wilson as _wilson
+from ..counts import tally
 from ..errors import DisproError, ValidationError
 from ..ethnicity import NOT_STATED, group_order
-from .hitrate import _check_alpha, _check_records, _require, _vehicle_only, _wilson
+from ._common import _check_records, _require, _vehicle_only
 
 __all__ = [
     "CONCORDANCE_COLUMNS",
@@ -152,12 +155,7 @@ def concordance(records: pd.DataFrame) -> pd.DataFrame:
     func = "concordance"
     pairs, vehicle = _pairs(records, func)
     self_levels, officer_levels = group_order("5+1"), group_order("4+1")
-    counts = pd.crosstab(
-        pd.Categorical(pairs["self_group"], categories=self_levels),
-        pd.Categorical(pairs["officer_group"], categories=officer_levels),
-        dropna=False,
-    ).reindex(index=self_levels, columns=officer_levels, fill_value=0)
-    n = counts.to_numpy(dtype=np.int64)
+    n = _crosstab(pairs, self_levels, officer_levels).astype(np.int64)
     totals = n.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(totals > 0, n / totals, np.nan)
@@ -178,19 +176,19 @@ def concordance(records: pd.DataFrame) -> pd.DataFrame:
     return _finish(out, records, func, vehicle, notes)
 
 
+def _crosstab(pairs: pd.DataFrame, self_levels, officer_levels) -> np.ndarray:
+    """Searches per (self-defined, officer-defined) pair of levels, counted by counts.tally;
+    pairs outside the levels are left out."""
+    counted = tally(
+        pairs, ["self_group", "officer_group"],
+        levels={"self_group": self_levels, "officer_group": officer_levels},
+    )  # fmt: skip
+    return counted["base"].to_numpy().reshape(len(self_levels), len(officer_levels))
+
+
 def _kappa_table(pairs: pd.DataFrame) -> np.ndarray:
     shared = list(SHARED_GROUPS)
-    both = pairs["self_group"].isin(shared) & pairs["officer_group"].isin(shared)
-    sub = pairs.loc[both]
-    return (
-        pd.crosstab(
-            pd.Categorical(sub["self_group"], categories=shared),
-            pd.Categorical(sub["officer_group"], categories=shared),
-            dropna=False,
-        )
-        .reindex(index=shared, columns=shared, fill_value=0)
-        .to_numpy(dtype=float)
-    )
+    return _crosstab(pairs, shared, shared).astype(float)
 
 
 def concordance_summary(records: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
@@ -365,12 +363,12 @@ def not_stated_by_officer_group(records: pd.DataFrame, *, alpha: float = 0.05) -
     _check_alpha(alpha)
     pairs, vehicle = _pairs(records, func)
     levels = group_order("4+1")
-    is_ns = (pairs["self_group"] == NOT_STATED).astype(np.int64)
-    grouped = is_ns.groupby(
-        pd.Categorical(pairs["officer_group"], categories=levels), observed=False
-    )
-    n = grouped.size().reindex(levels, fill_value=0).to_numpy(dtype=np.int64)
-    k = grouped.sum().reindex(levels, fill_value=0).to_numpy(dtype=np.int64)
+    counted = tally(
+        pairs, ["officer_group"], events={"self_group": [NOT_STATED]},
+        levels={"officer_group": levels},
+    )  # fmt: skip
+    n = counted["base"].to_numpy(dtype=np.int64)
+    k = counted["events"].to_numpy(dtype=np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(n > 0, k / n, np.nan)
     lower, upper = _wilson(k, n, alpha)

@@ -5,9 +5,9 @@ search (or, optionally, led to any further action) by group, with Wilson interva
 difference and ratio to a reference group. :func:`hit_rate_model` fits a logistic regression of
 the same outcome on the group with categorical controls (fixed effects), on collapsed cells.
 
-The private helpers here (Wilson and Newcombe kernels, column checks, the "not supplied" rule,
-the tally of searches and exclusions by cell) are shared with :mod:`dispro.stopsearch.shares` and
-:mod:`dispro.stopsearch.concordance`.
+The checks, the "not supplied" rule and the tally of searches and exclusions by cell are shared
+with :mod:`dispro.stopsearch.shares` and :mod:`dispro.stopsearch.concordance` through
+:mod:`dispro.stopsearch._common`; the records are counted by :func:`dispro.counts.tally`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-import statsmodels.formula.api as smf
 
 from .. import ledger
 from .._checks import as_list as _as_list
@@ -29,18 +27,30 @@ from .._stats import katz as _katz
 from .._stats import newcombe as _newcombe
 from .._stats import wilson as _wilson
 from .._stats import z as _z
-from ..dictionary import codelist
+from ..counts.conditions import holds
 from ..errors import (
     DataQualityWarning,
     DisproError,
     LowCountWarning,
     ParameterError,
     ReferenceGroupError,
-    ValidationError,
     check_choice,
     did_you_mean,
 )
-from ..ethnicity import GROUPS
+from ..models import fit_glm
+from ._common import (
+    _blank,
+    _check_group,
+    _check_records,
+    _levels,
+    _raise_if_never_supplied,
+    _record_ledger,
+    _require,
+    _status,
+    _tally,
+    _vehicle_only,
+    section60,
+)
 
 __all__ = [
     "HIT_RATE_COLUMNS",
@@ -114,187 +124,9 @@ STEP = "hit_rates"
 
 
 # --------------------------------------------------------------------------------------------
-# kernels: numpy arrays in, numpy arrays out
+# checks and the rows of the outcome test (the helpers shared with shares.py and concordance.py
+# are in _common.py)
 # --------------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------------
-# checks and shared preparation (used by shares.py and concordance.py too)
-# --------------------------------------------------------------------------------------------
-
-
-def _check_records(records, func: str) -> None:
-    if not isinstance(records, pd.DataFrame):
-        raise ParameterError(
-            f"`records` must be a pandas DataFrame (e.g. from dispro.read_police_uk), but "
-            f"{type(records).__name__} was passed"
-        )
-    if records.empty:
-        raise DisproError(f"{func}: the records hold no searches (0 rows)")
-
-
-def _require(records: pd.DataFrame, params: dict[str, str], fixed: dict[str, str], func: str):
-    """Raise :class:`ValidationError` for a missing column.
-
-    ``params`` maps a column to the parameter that named it; ``fixed`` maps a column the function
-    always needs to the reason it needs it.
-    """
-    present = [str(c) for c in records.columns]
-    for column, param in params.items():
-        if column not in records.columns:
-            raise ValidationError(
-                f"{func}: column {column!r} (given as `{param}`) is not in the records"
-                f"{did_you_mean(str(column), present)}; columns present: {present}"
-            )
-    for column, why in fixed.items():
-        if column not in records.columns:
-            raise ValidationError(
-                f"{func}: the records have no {column!r} column, needed {why}"
-                f"{did_you_mean(column, present)}. Read the data with dispro.read_police_uk, "
-                "which makes every stop_search field."
-            )
-
-
-def _check_group(records: pd.DataFrame, group: str, by: list[str], func: str) -> None:
-    if group in by:
-        raise ParameterError(f"{func}: the `group` column {group!r} must not also be a `by` column")
-    missing = records[group].isna().to_numpy()
-    if missing.any():
-        raise ValidationError(
-            f"{func}: column {group!r} (given as `group`) has no value in {int(missing.sum())} of "
-            f"{len(records)} row(s) (e.g. rows {records.index[missing][:5].tolist()}). Label them "
-            "(read_police_uk labels unrecorded ethnicity 'Not stated') or drop them first."
-        )
-
-
-def _levels(values: pd.Series) -> list:
-    """Distinct non-missing values in display order: ethnicity groups in their code-list order."""
-    present = list(pd.unique(values.dropna()))
-    if present and all(isinstance(v, str) for v in present) and set(present) <= set(GROUPS):
-        return [g for g in GROUPS if g in set(present)]
-    return sorted(present, key=lambda v: (str(type(v)), v))
-
-
-def _vehicle_only(records: pd.DataFrame) -> np.ndarray:
-    """Vehicle-only searches (no person); a missing flag counts as a person search."""
-    return records["vehicle_only"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-
-
-def _section60_codes() -> list[str]:
-    """Legislation codes flagged ``section60`` in the legislation code list."""
-    table = codelist("legislation")
-    return table.loc[table["section60"].str.strip().str.lower() == "true", "code"].tolist()
-
-
-def _blank(values: pd.Series) -> np.ndarray:
-    out = values.isna().to_numpy(dtype=bool)
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
-        out = out | values.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-    return out
-
-
-def _not_supplied(records: pd.DataFrame, field: str) -> np.ndarray:
-    """Rows in a force-month where ``field`` was not supplied: blank for every row of it.
-
-    Judged on the rows passed (all of them, vehicle-only included, as :func:`dispro.coverage`
-    does). When the records carry read_police_uk's coverage table with a ``<field>_supplied``
-    flag, a force-month it marks as supplied is never "not supplied" (so a filtered subset whose
-    rows happen all to be blank is read as "not recorded", not "not supplied").
-    """
-    blank = pd.Series(_blank(records[field]), index=records.index)
-    keys = [records["force"].astype(object).fillna("").to_numpy(),
-            records["month"].astype(object).fillna("").to_numpy()]  # fmt: skip
-    all_blank = blank.groupby(keys, sort=False).transform("all").to_numpy(dtype=bool)
-    coverage = records.attrs.get("coverage")
-    flag = f"{field}_supplied"
-    if all_blank.any() and coverage and isinstance(coverage, list) and flag in coverage[0]:
-        supplied = [(r["force"], r["month"]) for r in coverage if r.get(flag)]
-        if supplied:
-            index = pd.MultiIndex.from_arrays(keys)
-            all_blank = all_blank & ~index.isin(supplied)
-    return all_blank
-
-
-def _raise_if_never_supplied(records, field, param_text, func, hint=""):
-    ns = _not_supplied(records, field)
-    if ns.all():
-        months = records.groupby(["force", "month"], dropna=False).ngroups
-        raise DisproError(
-            f"{func}: the field {field!r} ({param_text}) was not supplied: it is blank in all "
-            f"{len(records)} row(s), i.e. in every one of the {months} force-month(s) given, so "
-            f"no share can be computed (a field that was not supplied is not 0%). {hint}"
-        )
-    return ns
-
-
-def _tally(
-    records: pd.DataFrame,
-    *,
-    group: str,
-    by: list[str],
-    exclusions: dict[str, np.ndarray],
-    event: np.ndarray,
-    levels: list | None = None,
-) -> pd.DataFrame:
-    """Count searches, events and exclusions per (by..., group) cell.
-
-    ``exclusions`` maps an output column to a row mask; a row is counted under the FIRST rule
-    that applies (dict order) and is not a search. ``event`` counts among the rows kept. The grid
-    is every ``by`` combination seen in the records crossed with every group level, so a group
-    with no searches in a slice has a row (with zeros). ``by`` values that are missing form their
-    own cell.
-    """
-    n = len(records)
-    remaining = np.ones(n, dtype=bool)
-    indicators = {}
-    for name, mask in exclusions.items():
-        hit = np.asarray(mask, dtype=bool) & remaining
-        indicators[name] = hit.astype(np.int64)
-        remaining &= ~hit
-    indicators["searches"] = remaining.astype(np.int64)
-    indicators["events"] = (remaining & np.asarray(event, dtype=bool)).astype(np.int64)
-
-    levels = _levels(records[group]) if levels is None else levels
-    gcodes = pd.Categorical(records[group], categories=levels).codes.astype(np.int64)
-    by_codes, by_uniques = [], []
-    for b in by:
-        codes, uniques = pd.factorize(records[b], sort=True, use_na_sentinel=False)
-        by_codes.append(codes.astype(np.int64))
-        by_uniques.append(np.asarray(uniques, dtype=object))
-    code_cols = [f"__by{i}" for i in range(len(by))]
-    frame = pd.DataFrame(
-        {**dict(zip(code_cols, by_codes, strict=True)), "__g": gcodes, **indicators}
-    )
-    frame = frame[frame["__g"] >= 0]
-    counted = frame.groupby([*code_cols, "__g"], sort=False).sum()
-
-    if by:
-        combos = frame[code_cols].drop_duplicates().sort_values(code_cols)
-    else:
-        combos = pd.DataFrame(index=[0])
-    grid = combos.merge(pd.DataFrame({"__g": np.arange(len(levels), dtype=np.int64)}), how="cross")
-    grid = grid.merge(counted.reset_index(), on=[*code_cols, "__g"], how="left")
-    value_cols = [*exclusions, "searches", "events"]
-    grid[value_cols] = grid[value_cols].fillna(0).astype(np.int64)
-    out = pd.DataFrame(index=grid.index)
-    for b, c, uniques in zip(by, code_cols, by_uniques, strict=True):
-        out[b] = uniques[grid[c].to_numpy()]
-    out["group"] = np.asarray(levels, dtype=object)[grid["__g"].to_numpy()]
-    for c in value_cols:
-        out[c] = grid[c].to_numpy()
-    out["__key"] = list(zip(*[grid[c] for c in code_cols], strict=True)) if by else 0
-    return out.reset_index(drop=True)
-
-
-def _status(searches: np.ndarray, not_supplied: np.ndarray) -> np.ndarray:
-    """Status of each cell (see :data:`STATUSES`)."""
-    searches = np.asarray(searches)
-    not_supplied = np.asarray(not_supplied)
-    return np.select(
-        [(searches == 0) & (not_supplied > 0), searches == 0, not_supplied > 0],
-        ["not_supplied", "no_searches", "partly_supplied"],
-        default="ok",
-    ).astype(object)
 
 
 def _check_reference(levels: list, reference, group: str, func: str) -> None:
@@ -331,18 +163,12 @@ def _outcome_rows(records: pd.DataFrame, *, group, by, outcome, func):
     )  # fmt: skip
     masks = {
         "excluded_vehicle_only": _vehicle_only(records),
-        "excluded_s60": records["legislation"].isin(_section60_codes()).to_numpy(dtype=bool),
+        "excluded_s60": holds(records, section60(), "legislation"),
         "excluded_not_supplied": not_supplied,
         "excluded_not_recorded": _blank(records[field]),
     }
-    hit = records[field].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    hit = holds(records, field, field)  # the outcome field is True
     return field, masks, hit
-
-
-def _record_ledger(out: pd.DataFrame, records: pd.DataFrame, step: str, rules: dict[str, str]):
-    out.attrs["exclusions"] = list(records.attrs.get("exclusions", []))
-    for column, rule in rules.items():
-        ledger.record(out, step, rule, int(out[column].sum()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -746,7 +572,8 @@ def hit_rate_model(
             f"C({_formula_name(c)}, Treatment(reference={json.dumps(control_reference[c])}))"
         )
     formula = "_hits + _misses ~ " + " + ".join(pieces)
-    model = smf.glm(formula, data=cells, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=200)
+    # dispro's GLM engine; stopped where statsmodels' own fit stops (polish=False), as before
+    model = fit_glm(cells, formula, family="binomial", tol=1e-12, maxiter=200, polish=False)
 
     params = model.params
     conf = model.conf_int(alpha=alpha)

@@ -14,20 +14,20 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .hitrate import (
-    _as_list,
+from .._checks import as_list as _as_list
+from .._checks import check_alpha as _check_alpha
+from .._stats import wilson as _wilson
+from ._common import (
     _blank,
-    _check_alpha,
     _check_group,
     _check_records,
     _raise_if_never_supplied,
     _record_ledger,
     _require,
-    _section60_codes,
     _status,
     _tally,
     _vehicle_only,
-    _wilson,
+    section60,
 )
 
 __all__ = ["SHARE_COLUMNS", "strip_search_shares", "section60_shares"]
@@ -75,7 +75,7 @@ _RETURNS = """
 """
 
 
-def _shares(records, *, group, by, alpha, field, event_of, func, measure, step, rules, notes):
+def _shares(records, *, group, by, alpha, field, event, func, measure, step, rules, notes):
     _check_alpha(alpha)
     by = _as_list(by)
     _check_records(records, func)
@@ -97,7 +97,7 @@ def _shares(records, *, group, by, alpha, field, event_of, func, measure, step, 
         "excluded_not_supplied": not_supplied,
         "excluded_not_recorded": _blank(records[field]),
     }
-    table = _tally(records, group=group, by=by, exclusions=masks, event=event_of(records))
+    table = _tally(records, group=group, by=by, exclusions=masks, event=event)
     k = table["events"].to_numpy(dtype=float)
     n = table["searches"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -184,7 +184,7 @@ def strip_search_shares(
     """
     return _shares(
         records, group=group, by=by, alpha=alpha, field="removal_outer_clothing",
-        event_of=lambda r: r["removal_outer_clothing"].astype("boolean").fillna(False).to_numpy(dtype=bool),
+        event="removal_outer_clothing",  # the True/False column holds
         func="strip_search_shares", measure="strip_search", step="strip_search_shares",
         rules={
             "excluded_vehicle_only": "vehicle-only searches excluded from strip-search shares",
@@ -250,10 +250,8 @@ def section60_shares(
     0  Black         3       2  0.666667
     1  White         4       1  0.250000
     """
-    codes = _section60_codes()
     return _shares(
-        records, group=group, by=by, alpha=alpha, field="legislation",
-        event_of=lambda r: r["legislation"].isin(codes).to_numpy(dtype=bool),
+        records, group=group, by=by, alpha=alpha, field="legislation", event=section60(),
         func="section60_shares", measure="section60", step="section60_shares",
         rules={
             "excluded_vehicle_only": "vehicle-only searches excluded from section 60 shares",
