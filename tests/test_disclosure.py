@@ -668,3 +668,118 @@ def test_docstring_examples():
     result = doctest.testmod(dispro.disclosure, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# --------------------------------------------------------------------------------------------
+# publishable: the one door from a result to a report table, figure or sheet
+# --------------------------------------------------------------------------------------------
+
+
+def test_publishable_primary_suppression_and_markers():
+    from dispro.disclosure import publishable
+
+    table = pd.DataFrame(
+        {
+            "group": ["White", "Black", "Asian", "Mixed", "Other"],
+            "events": [1234, 3, 0, 12, np.nan],
+            "base": [56789.5, 800.0, 900.0, 4.0, np.nan],
+            "rate": [21.7296, 3.75, 0.0, 3000.0, np.nan],
+            "significant": pd.array([pd.NA, True, False, True, pd.NA], dtype="boolean"),
+            "status": ["ok", "ok", "zero_events", "suppressed", "no_base"],
+            "note": ["", None, "x", "y", "no population"],
+        }
+    )
+    before = table.copy()
+    out = publishable(table, threshold=4)
+    pd.testing.assert_frame_equal(table, before)  # the input is left alone
+    assert all(dtype == np.dtype(object) for dtype in out.dtypes)
+    # counts: thousands separators; 1 to 4 withheld; 0 shown; missing [x]; a fraction kept
+    assert out["events"].tolist() == ["1,234", "[c]", "0", "12", "[x]"]
+    assert out["base"].tolist() == ["56,789.5", "800", "900", "[c]", "[x]"]
+    # floats at 2 decimals, [x] where missing, [c] in a row whose status is suppressed
+    assert out["rate"].tolist() == ["21.73", "3.75", "0.00", "[c]", "[x]"]
+    assert out["significant"].tolist() == ["[x]", "yes", "no", "yes", "[x]"]
+    assert out["note"].tolist() == ["", "[x]", "x", "y", "no population"]
+    # today's rule: without margins, a withheld count does not change the row's status
+    assert out["status"].tolist() == table["status"].tolist()
+    assert out.loc[1, "rate"] == "3.75"
+
+
+def test_publishable_counts_option_threshold_and_upstream_markers():
+    from dispro.disclosure import publishable
+
+    table = pd.DataFrame({"n": [2, 50], "searches": [3, 7], "share": [0.5, 0.25]})
+    # only the count columns named: 'searches' is then an ordinary integer column
+    out = publishable(table, threshold=4, counts=("n",))
+    assert out["n"].tolist() == ["[c]", "50"] and out["searches"].tolist() == ["3", "7"]
+    assert publishable(table, threshold=4, counts=())["n"].tolist() == ["2", "50"]
+    # threshold 0 withholds nothing
+    assert publishable(table, threshold=0)["searches"].tolist() == ["3", "7"]
+    # a count withheld upstream stays withheld
+    marked = table.astype({"n": object})
+    marked.loc[1, "n"] = CONFIDENTIAL
+    assert publishable(marked, threshold=4)["n"].tolist() == ["[c]", "[c]"]
+    assert publishable(table, threshold=4, decimals=3)["share"].tolist() == ["0.500", "0.250"]
+
+
+def _long(values: dict[tuple[str, str, str], int], status=None) -> pd.DataFrame:
+    """A pack table: (area, period, group) -> events, with a rate and a status per row."""
+    rows = [
+        {"area": a, "period": p, "group": g, "events": n, "rate": n / 10.0, "status": "ok"}
+        for (a, p, g), n in values.items()
+    ]
+    table = pd.DataFrame(rows)
+    for key, s in (status or {}).items():
+        table.loc[(table[["area", "period", "group"]].apply(tuple, axis=1) == key), "status"] = s
+    return table
+
+
+def test_publishable_secondary_suppression_across_areas_with_their_total():
+    """White in two forces and two quarters, with the forces' total (W): one count of 3. The
+    totals over quarters (each force's whole period) and over forces (W) are published, so the
+    3 can only be hidden with the other three cells of the 2 x 2 (any fewer leaves a line with
+    one hidden cell, which its total gives away); W's rows and the Black rows stay."""
+    from dispro.disclosure import Margins, publishable, withheld_cells
+
+    values = {}
+    for group, cells in (("White", [3, 20, 30, 40]), ("Black", [15, 25, 35, 45])):
+        for (a, p), n in zip(
+            [("A", "Q1"), ("B", "Q1"), ("A", "Q2"), ("B", "Q2")], cells, strict=True
+        ):
+            values[(a, p, group)] = n
+        values[("W", "Q1", group)] = cells[0] + cells[1]
+        values[("W", "Q2", group)] = cells[2] + cells[3]
+    table = _long(values, status={("B", "Q2", "Black"): "no_base"})
+    margins = Margins(counts=("events",), total="W")
+    withheld = withheld_cells(table, threshold=4, counts=("events",), margins=margins)["events"]
+    expected = (table["group"] == "White") & (table["area"] != "W")
+    assert withheld.tolist() == expected.tolist()
+    out = publishable(table, threshold=4, counts=("events",), margins=margins)
+    assert (out.loc[expected, "events"] == "[c]").all() and (
+        out.loc[~expected, "events"] != "[c]"
+    ).all()
+    # a row with a withheld count is suppressed, and loses its rate
+    assert (out.loc[expected, "status"] == "suppressed").all()
+    assert (out.loc[expected, "rate"] == "[c]").all()
+    assert out.loc[~expected, "status"].isin(["ok", "no_base"]).all()
+    # with the reference: every row of an area-quarter whose White count is withheld goes too,
+    # apart from a row without a base (it has no ratio to give away)
+    out = publishable(table, threshold=4, counts=("events",), margins=margins, reference="White")
+    black = out[(out["group"] == "Black") & (out["area"] != "W")].set_index(["area", "period"])
+    assert (
+        black.loc[("A", "Q1"), "status"] == "suppressed" and black.loc[("A", "Q1"), "rate"] == "[c]"
+    )
+    assert black.loc[("B", "Q2"), "status"] == "no_base"
+    assert black.loc[("A", "Q1"), "events"] == "15"  # its own count is not withheld
+    assert (out.loc[out["area"] == "W", "status"] == "ok").all()
+
+
+def test_publishable_secondary_suppression_of_one_area_needs_only_its_period_total():
+    """One force, no total row: its quarters add up to its whole period (published elsewhere),
+    so a lone small quarter needs one more quarter hidden, the smallest other one."""
+    from dispro.disclosure import Margins, publishable
+
+    table = _long({("A", "Q1", "g"): 2, ("A", "Q2", "g"): 50, ("A", "Q3", "g"): 9})
+    out = publishable(table, threshold=4, counts=("events",), margins=Margins(counts=("events",)))
+    assert out["events"].tolist() == ["[c]", "50", "[c]"]
+    assert out["status"].tolist() == ["suppressed", "ok", "suppressed"]

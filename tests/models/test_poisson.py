@@ -7,6 +7,7 @@ import math
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
@@ -140,3 +141,95 @@ def test_change_over_time_no_trend_and_cluster():
     assert out.tests["p_value"].iloc[0] > 0.001
     with pytest.raises(ParameterError, match="period_reference"):
         models.change_over_time(frame, outcome="custody", period="year", period_reference="2021")
+
+
+def _pure_poisson_counts(seed: int, periods: int = 12, scale: float = 0.05):
+    """Pure Poisson counts (no overdispersion) with a population offset: five groups over
+    ``periods`` months, populations of 1,000 to 45,000, monthly rates of 0.3 to 1.7 per 1,000."""
+    rng = np.random.default_rng(seed)
+    rate = {"White": 0.004, "Black": 0.02, "Asian": 0.008, "Mixed": 0.01, "Other": 0.006}
+    pops = {"White": 900_000, "Black": 40_000, "Asian": 80_000, "Mixed": 30_000, "Other": 20_000}
+    rows = [
+        {"month": f"M{m:02d}", "ethnicity": g, "population": pops[g] * scale,
+         "events": int(rng.poisson(pops[g] * scale * r / 12))}
+        for m in range(periods) for g, r in rate.items()
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_negative_binomial_without_overdispersion_falls_back_to_poisson():
+    """Issue 11: statsmodels' NB2 fit drives log(alpha) to minus infinity when the counts show no
+    overdispersion, and its singular Hessian raised "need covariance of parameters". The
+    maximum-likelihood alpha is 0 there: dispro reports the Poisson fit with alpha = 0."""
+    counts = _pure_poisson_counts(seed=0)
+    y = counts["events"].to_numpy(dtype=float)
+    offset = np.log(counts["population"].to_numpy(dtype=float))
+    ref = smf.glm('events ~ C(ethnicity, Treatment(reference="White"))', data=counts,
+                  family=sm.families.Poisson(), offset=offset).fit(tol=1e-12)  # fmt: skip
+    # the score of the NB2 log-likelihood in alpha at alpha = 0 (Cameron & Trivedi 1990) is
+    # negative at the Poisson fit: the likelihood falls as alpha leaves 0
+    assert np.sum((y - ref.mu) ** 2 - y) < 0
+    fit = models.poisson_rates(counts, family="negative_binomial")
+    assert fit.info["nb_alpha"] == 0.0 and fit.info["nb_boundary"] is True
+    assert any("boundary" in note and "alpha = 0" in note for note in fit.info["notes"])
+    np.testing.assert_allclose(fit.model.params, ref.params, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(fit.model.bse, ref.bse, rtol=1e-7)
+    table = fit.table.set_index("level")
+    black = math.exp(ref.params['C(ethnicity, Treatment(reference="White"))[T.Black]'])
+    assert table.loc["Black", "estimate"] == pytest.approx(black, rel=1e-8)
+    # the dispersion and its df by hand: Pearson X² over n - k - 1 (alpha counted)
+    k = len(ref.params)
+    x2 = float(np.sum((y - ref.mu) ** 2 / ref.mu))
+    assert fit.info["dispersion_df"] == fit.info["df_resid"] == len(counts) - k - 1
+    assert fit.info["pearson_chi2"] == pytest.approx(x2, rel=1e-7)
+    assert fit.info["dispersion"] == pytest.approx(x2 / (len(counts) - k - 1), rel=1e-7)
+    assert fit.table.attrs["dispersion_df"] == len(counts) - k - 1
+    # other pure-Poisson tables that raised it fit cleanly too: a result, never a statsmodels error
+    for seed, periods in ((1, 12), (5, 12), (0, 4), (6, 6)):
+        out = models.poisson_rates(_pure_poisson_counts(seed, periods), family="negative_binomial")
+        assert out.info["nb_boundary"] == (out.info["nb_alpha"] == 0.0)
+        assert np.isfinite(out.table["std_error"]).all()
+
+
+def test_negative_binomial_recovers_planted_overdispersion():
+    """NB2 counts with alpha = 0.15 (a gamma-distributed multiplier of the Poisson mean, variance
+    mu + 0.15 mu²), five groups x 60 months: alpha is recovered (its standard error is about
+    sqrt(2/300) = 8% of it here) and so are the planted rate ratios (the standard error of each
+    log ratio is about sqrt(2 x 0.15 / 60) = 0.07), with intervals wider than the Poisson ones."""
+    rng = np.random.default_rng(2024)
+    truth = 0.15
+    rate = {"White": 0.004, "Black": 0.02, "Asian": 0.008, "Mixed": 0.01, "Other": 0.006}
+    rows = []
+    for m in range(60):
+        for g, r in rate.items():
+            pop = float(rng.integers(20_000, 400_000))
+            mu = pop * r / 12 * rng.gamma(1 / truth, truth)
+            rows.append({"month": m, "ethnicity": g, "population": pop, "events": rng.poisson(mu)})
+    counts = pd.DataFrame(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        plain = models.poisson_rates(counts)
+    fit = models.poisson_rates(counts, family="negative_binomial")
+    assert plain.info["dispersion"] > 5  # the overdispersion a Poisson model cannot absorb
+    assert fit.info["nb_boundary"] is False
+    assert fit.info["nb_alpha"] == pytest.approx(truth, rel=0.3)
+    assert 0.5 < fit.info["dispersion"] < 1.5  # NB2 absorbs it
+    assert fit.info["dispersion_df"] == len(counts) - 5 - 1
+    table = fit.table.set_index("level")
+    poisson_table = plain.table.set_index("level")
+    for g in ["Black", "Asian", "Mixed", "Other"]:
+        assert table.loc[g, "estimate"] == pytest.approx(rate[g] / rate["White"], rel=0.25)
+        assert table.loc[g, "std_error"] > 2 * poisson_table.loc[g, "std_error"]
+
+
+def test_poisson_reports_dispersion_and_its_df(stop_counts):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        fit = models.poisson_rates(stop_counts, covariates=["force"])
+    ref = smf.glm(
+        'events ~ C(ethnicity, Treatment(reference="White")) + force', data=stop_counts,
+        family=sm.families.Poisson(), offset=np.log(stop_counts["population"]),
+    ).fit(tol=1e-12)  # fmt: skip
+    assert fit.info["dispersion_df"] == ref.df_resid == len(stop_counts) - 7
+    assert fit.info["dispersion"] == pytest.approx(ref.pearson_chi2 / ref.df_resid, rel=1e-8)
+    assert f"on {int(ref.df_resid)} df" in fit.info["notes"][-1]

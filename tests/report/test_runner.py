@@ -16,6 +16,7 @@ import pytest
 from dispro import report
 from dispro.errors import ParameterError
 from dispro.pathway import pathway_matrix
+from dispro.population import census2021
 from dispro.report import assemble, inputs, runner
 
 PARAMS = {"area": "Wessex", "scale": 0.15, "period_start": "2022-04", "period_end": "2024-03"}
@@ -95,10 +96,10 @@ def test_numbers_in_the_report_are_the_librarys(rendered):
     data, _ = inputs.load_data(params, work)
     data = inputs.filter_data(data, params)
     shutil.rmtree(work)
+    # every record labelled Wessex, against Wessex's Census 2021 residents
     relabelled = {k: v.assign(area="Wessex") for k, v in data.items()}
-    from dispro.report.sections.summary import _area_population
-
-    expected = pathway_matrix(relabelled, by="area", population=_area_population(data, "Wessex"))
+    residents = census2021("Wessex", by=())[["area", "ethnicity", "population"]]
+    expected = pathway_matrix(relabelled, by="area", population=residents)
     wb = openpyxl.load_workbook(rendered / f"{rendered.name}.xlsx")
     sheet = wb["summary_pathway"]
     rows = list(sheet.iter_rows(values_only=True))
@@ -113,6 +114,16 @@ def test_numbers_in_the_report_are_the_librarys(rendered):
             assert g["events"] in ("[c]", 0)
         if isinstance(g["rri"], float) and pd.notna(e["rri"]):
             assert g["rri"] == pytest.approx(e["rri"], abs=0.006)
+    # and by hand: stop and search per 1,000 residents a year, person searches over the Census
+    # residents times the 24 months every force supplied, over 12
+    searches = data["stop_search"]
+    people = searches[~searches["vehicle_only"].astype(bool)].groupby("ethnicity").size()
+    pop = census2021("Wessex", by=()).set_index("ethnicity")["population"] * 24 / 12
+    stop = got[got["label"] == "Stop and search"].set_index("group")
+    for group in ("White", "Black", "Asian"):
+        assert stop.loc[group, "rate"] == pytest.approx(
+            1000 * people[group] / pop[group], abs=0.006
+        )
     # the executed notebooks recorded the parameters they were given
     nb = json.loads((rendered / "notebooks" / "summary.ipynb").read_text())
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
@@ -157,6 +168,7 @@ def test_no_small_count_and_no_record_level_row(rendered):
                 or c == "group"
                 or c == "force"
                 or c == "dataset"
+                or c == "chapter"
                 for c in r
                 if isinstance(c, str)
             )
@@ -290,7 +302,7 @@ def test_a_failed_run_leaves_no_report(tmp_path, monkeypatch):
     broken.mkdir()
     for name in report.CHAPTERS["scrutiny"]:
         shutil.copy(runner.notebooks_dir() / f"{name}.ipynb", broken / f"{name}.ipynb")
-    nb = json.loads((broken / "stop_search.ipynb").read_text())
+    nb = json.loads((broken / "scrutiny.ipynb").read_text())
     nb["cells"].append(
         {
             "cell_type": "code",
@@ -301,12 +313,10 @@ def test_a_failed_run_leaves_no_report(tmp_path, monkeypatch):
             "source": "raise RuntimeError('planted failure')",
         }
     )
-    (broken / "stop_search.ipynb").write_text(json.dumps(nb))
+    (broken / "scrutiny.ipynb").write_text(json.dumps(nb))
     monkeypatch.setattr(runner, "notebooks_dir", lambda: broken)
     out = tmp_path / "out"
-    with pytest.raises(
-        report.ReportError, match="(?s)'stop_search' chapter failed.*planted failure"
-    ):
+    with pytest.raises(report.ReportError, match="(?s)'scrutiny' chapter failed.*planted failure"):
         report.render({**PARAMS, "report": "scrutiny", "area": "Dorset"}, out, pdf=False)
     left = sorted(p.name for p in out.iterdir())
     assert left == [
@@ -315,7 +325,7 @@ def test_a_failed_run_leaves_no_report(tmp_path, monkeypatch):
         )
         + ".failed"
     ]
-    assert (out / left[0] / "stop_search.ipynb").is_file()
+    assert (out / left[0] / "scrutiny.ipynb").is_file()
 
 
 def test_batch_renders_every_area_with_an_index(tmp_path):
@@ -394,3 +404,34 @@ def test_city_of_london_scrutiny_pack_from_real_data(tmp_path, realdata):
     assert table.loc["White", "hits"] == 876 and table.loc["White", "searches"] == 2303
     prov = json.loads((folder / "provenance.json").read_text())
     assert prov["synthetic"] is False and len(prov["inputs"]) == 36
+
+
+def test_a_warning_raised_in_a_chapter_appears_in_the_data_quality_appendix(tmp_path, monkeypatch):
+    planted = tmp_path / "nb"
+    planted.mkdir()
+    for name in report.CHAPTERS["scrutiny"]:
+        shutil.copy(runner.notebooks_dir() / f"{name}.ipynb", planted / f"{name}.ipynb")
+    nb = json.loads((planted / "scrutiny.ipynb").read_text())
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "id": "planted",
+            "source": "import warnings\nfrom dispro.errors import DataQualityWarning\n"
+            "for _ in range(2):\n"
+            "    warnings.warn('planted: a month is missing', DataQualityWarning)",
+        }
+    )
+    (planted / "scrutiny.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: planted)
+    folder = report.render(
+        {**PARAMS, "report": "scrutiny", "area": "Dorset"}, tmp_path / "out", pdf=False
+    )
+    text = (folder / f"{folder.name}.html").read_text(encoding="utf-8")
+    appendix = text[text.index('id="data-quality"') : text.index('id="methods"')]
+    assert "planted: a month is missing" in appendix
+    wb = openpyxl.load_workbook(folder / f"{folder.name}.xlsx")
+    rows = list(wb["data_quality_warnings"].iter_rows(values_only=True))
+    assert ("Stop and search", "DataQualityWarning", "planted: a month is missing", 2) in rows

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 
 import dispro
-from dispro.report.wording import describe_change, describe_rri, describe_table
+from dispro.report.wording import (
+    confidence_level,
+    describe_change,
+    describe_rri,
+    describe_table,
+)
 
 
 def test_planted_results_give_the_right_sentences():
@@ -80,3 +85,62 @@ def test_interval_excluding_one_but_not_significant_after_correction_says_so():
     sentence, kind = describe_rri(row, reference="White", outcome="searched")
     assert kind == "no_clear_difference"
     assert "once the number of comparisons in this report is allowed for" in sentence
+
+
+def test_change_wording_rules():
+    base = {"p_value": 0.001, "q_value": 0.004, "estimate": 2.0, "ci_lower": 1.4, "ci_upper": 2.9}
+    grown = describe_change(
+        {**base, "earlier_rri": 2.0, "latest_rri": 4.0},
+        group="Black",
+        reference="White",
+        since="2023",
+    )
+    assert "has grown since 2023 (the relative rate went from 2.0 to 4.0; q = 0.004)" in grown
+    # towards 1 from below is a narrowing even though the ratio of ratios is above 1
+    narrowed = describe_change(
+        {**base, "earlier_rri": 0.4, "latest_rri": 0.8},
+        group="Asian",
+        reference="White",
+        since="2023",
+    )
+    assert "has narrowed since 2023" in narrowed
+    assert "has reversed" in describe_change(
+        {**base, "earlier_rri": 0.7, "latest_rri": 1.4},
+        group="Asian",
+        reference="White",
+        since="2023",
+    )
+    # the q-value decides, not the raw p-value
+    assert describe_change(
+        {**base, "q_value": 0.2}, group="Black", reference="White", since="2023"
+    ).startswith("There is no clear evidence")
+    # an interval that includes 1 is never a clear change
+    assert describe_change(
+        {**base, "ci_lower": 0.98}, group="Black", reference="White", since="2023"
+    ).startswith("There is no clear evidence")
+    assert describe_change(
+        {"status": "suppressed", "p_value": np.nan}, group="Black", reference="White", since="2023"
+    ).startswith("There are too few cases")
+
+
+def test_confidence_level_from_alpha():
+    assert confidence_level(0.05) == "95%" and confidence_level(0.1) == "90%"
+    assert confidence_level(0.025) == "97.5%" and confidence_level(0.01) == "99%"
+    row = {"group": "Black", "rri": 2.0, "ci_lower": 1.5, "ci_upper": 2.6, "significant": True,
+           "status": "ok"}  # fmt: skip
+    sentence, _ = describe_rri(row, reference="White", outcome="searched", level=0.9)
+    assert "(90% confidence interval 1.5 to 2.6)" in sentence
+
+
+def test_a_change_rows_significant_decides_when_it_has_one():
+    base = {"p_value": 0.001, "estimate": 2.0, "ci_lower": 1.4, "ci_upper": 2.9}
+    assert describe_change(
+        {**base, "significant": False}, group="Black", reference="White", since="2023"
+    ).startswith("There is no clear evidence")
+    assert describe_change(
+        {**base, "significant": True}, group="Black", reference="White", since="2023"
+    ).startswith("The difference between Black and White people has grown since 2023")
+    # a missing decision falls back on the rule
+    assert describe_change(
+        {**base, "significant": pd.NA}, group="Black", reference="White", since="2023"
+    ).startswith("The difference between Black and White people has grown")

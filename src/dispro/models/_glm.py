@@ -195,9 +195,10 @@ def _wls_normal(X, w, z):
 
 
 def _irls(model, *, start_params=None, maxiter=100, tol=1e-8, atol=None, rtol=0.0, scale=None,
-          cov_type="nonrobust", cov_kwds=None):  # fmt: skip
+          cov_type="nonrobust", cov_kwds=None, polish=True):  # fmt: skip
     """statsmodels' ``GLM.fit`` (IRLS, deviance criterion) followed by the polishing step of
-    :func:`_quiet_fit`, with the weighted least squares solved on the p x p normal equations.
+    :func:`_quiet_fit` (unless ``polish`` is False: the fit then stops where statsmodels' does),
+    with the weighted least squares solved on the p x p normal equations.
 
     The iterations and the results object are statsmodels' (``GLMResults`` from the estimates,
     the inverse of ``X'WX`` at them, and the scale); only the linear algebra differs: statsmodels
@@ -236,6 +237,7 @@ def _irls(model, *, start_params=None, maxiter=100, tol=1e-8, atol=None, rtol=0.
         return _wls_normal(X, w, z), w
 
     converged = False
+    one_column = endog.squeeze().ndim == 1
     iteration = 0
     for iteration in range(maxiter):  # noqa: B007 - the count is reported
         solved, w = step(eta, mu)
@@ -249,11 +251,18 @@ def _irls(model, *, start_params=None, maxiter=100, tol=1e-8, atol=None, rtol=0.
             family.deviance(endog, mu, model.var_weights, model.freq_weights, model.scale)
         )
         model.scale = model.estimate_scale(mu)
+        if one_column and np.allclose(mu - endog, 0):  # statsmodels' own check, and warning
+            warnings.warn(
+                "Perfect separation or prediction detected, parameter may not be identified",
+                sm_exceptions.PerfectSeparationWarning,
+                stacklevel=2,
+            )
         if np.allclose(deviance[-2], deviance[-1], atol=atol, rtol=rtol):
             converged = True
             break
     history = {"params": [np.inf, *params], "deviance": [np.inf, *deviance]}
-    if converged:
+    converged_polish = converged
+    if converged and polish:
         # the polishing step: one more step from the estimates, whose inverse X'WX is at them
         start_dev = deviance[-1]
         solved, w = step(eta, mu)
@@ -279,34 +288,36 @@ def _irls(model, *, start_params=None, maxiter=100, tol=1e-8, atol=None, rtol=0.
     res.mle_settings = {"wls_method": "lstsq", "optimizer": "IRLS"}
     history["iteration"] = iteration + 1
     res.fit_history = history
-    res.converged = converged_polish if converged else False
+    res.converged = converged_polish
     return GLMResultsWrapper(res), converged
 
 
-def _quiet_fit(model, *, fast: bool = True, **kwargs):
+def _quiet_fit(model, *, fast: bool = True, polish: bool = True, **kwargs):
     """Fit, collecting statsmodels' own warnings (dispro diagnoses separation itself).
 
     A GLM fitted by IRLS goes through :func:`_irls` (unless ``fast`` is False, e.g. under
-    separation), with statsmodels' own fit as the fallback.
+    separation), with statsmodels' own fit as the fallback. ``polish`` (GLMs by IRLS): one more
+    step from the converged estimates, so the covariance is evaluated at them; without it the fit
+    stops where statsmodels' own fit stops.
     """
     with warnings.catch_warnings(record=True) as caught, _blas(np.asarray(model.exog).size):
         for category in _SM_WARNINGS:
             warnings.simplefilter("always", category)
         glm_irls = isinstance(model, sm.GLM) and kwargs.get("method", "IRLS") == "IRLS"
         if fast and type(model) in (sm.GLM, GLM) and set(kwargs) <= _IRLS_KEYS:
-            done = _irls(model, **kwargs)
+            done = _irls(model, polish=polish, **kwargs)
             if done is not None:
                 return done[0], done[1], caught
         result = model.fit(**kwargs)
         converged = getattr(result, "converged", True)
         if hasattr(result, "mle_retvals") and result.mle_retvals:
             converged = result.mle_retvals.get("converged", converged)
-        if glm_irls and converged:
+        if glm_irls and converged and polish:
             # statsmodels takes the covariance from the last weighted least-squares step, whose
             # weights come from the previous iterate; one more step from the converged estimates
             # puts the covariance exactly at the estimates reported (the record-level fit's).
-            polish = {k: v for k, v in kwargs.items() if k not in ("start_params", "maxiter")}
-            result = model.fit(start_params=np.asarray(result.params), maxiter=1, **polish)
+            again = {k: v for k, v in kwargs.items() if k not in ("start_params", "maxiter")}
+            result = model.fit(start_params=np.asarray(result.params), maxiter=1, **again)
     return result, bool(converged), caught
 
 

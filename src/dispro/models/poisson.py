@@ -92,7 +92,9 @@ def poisson_rates(
         ``"poisson"``: Poisson GLM (scale 1). ``"quasi"``: quasi-Poisson, the Poisson fit with
         standard errors multiplied by ``sqrt`` of the Pearson dispersion. ``"negative_binomial"``:
         NB2 (variance ``μ + α μ²``) by maximum likelihood (statsmodels ``NegativeBinomial``);
-        ``α`` is in ``info["nb_alpha"]``.
+        ``α`` is in ``info["nb_alpha"]``. When the counts show no overdispersion the estimate of
+        ``α`` is 0, its boundary: the Poisson fit is then reported with ``nb_alpha = 0``,
+        ``info["nb_boundary"]`` True and a note saying so.
     per : float
         ``adjusted_rate`` and ``rate`` are per this many units of exposure (default 1,000).
     alpha, dropna
@@ -105,7 +107,10 @@ def poisson_rates(
         (intercept: the rate per unit exposure at every reference level). ``.adjusted``: rates
         standardised over all rows (weighted by exposure) and their ratios
         (:data:`ADJUSTED_COLUMNS`; ``rri`` with the Poisson Wald interval). ``info["dispersion"]``
-        is the Pearson dispersion ``X² / (n - k)`` of the fitted family.
+        is the Pearson dispersion ``X² / df`` of the fitted family (also in
+        ``table.attrs["dispersion"]``), with ``info["pearson_chi2"]`` = ``X²`` and its degrees of
+        freedom ``info["dispersion_df"]`` (= ``info["df_resid"]``): ``n - k`` rows less
+        coefficients, one fewer for the negative binomial's ``α``.
 
     Warns
     -----
@@ -173,34 +178,18 @@ def poisson_rates(
         X, names, labels, data, [group, *[c for c in prep.controls if c in prep.categorical]],
         events=ev, trials=None, func=func, kind="poisson",
     )  # fmt: skip
+    nb_boundary = None
     if family == "negative_binomial":
-        start, _, _ = _quiet_fit(
-            _model(smf.glm, formula, data, family=sm.families.Poisson(), offset=offset), tol=1e-10
-        )
-        # BFGS works on log(alpha) (statsmodels transforms it), so alpha stays positive; a Newton
-        # step from its optimum then sharpens the estimate and gives the Hessian-based errors
-        rough, converged, _ = _quiet_fit(
-            model, start_params=np.append(np.asarray(start.params), 0.1), disp=0, maxiter=2000,
-            method="bfgs",
-        )  # fmt: skip
-        result = rough
-        if np.all(np.isfinite(rough.params)):
-            polished, conv2, _ = _quiet_fit(
-                model, start_params=np.asarray(rough.params), disp=0, maxiter=100, method="newton"
-            )
-            if (
-                np.all(np.isfinite(polished.params))
-                and np.all(np.isfinite(polished.bse))
-                and polished.params.iloc[-1] > 0
-            ):
-                result, converged = polished, conv2
-        if not np.all(np.isfinite(result.params)):
-            raise DisproError(
-                f"{func}: the negative binomial fit failed (non-finite estimates); try "
-                "family='quasi'"
-            )
-        mu = np.asarray(result.predict())
-        nb_alpha = float(result.params.iloc[-1])
+        poisson_model = _model(smf.glm, formula, data, family=sm.families.Poisson(), offset=offset)
+        start, _, _ = _quiet_fit(poisson_model, tol=1e-10)
+        result, converged, nb_boundary = _fit_nb(model, start, ev, func)
+        if nb_boundary:  # alpha at 0: the Poisson fit is the maximum-likelihood fit
+            result, converged, _ = _quiet_fit(poisson_model, **_IRLS, maxiter=100)
+            mu = np.asarray(result.fittedvalues)
+            nb_alpha = 0.0
+        else:
+            mu = np.asarray(result.predict())
+            nb_alpha = float(result.params.iloc[-1])
         pearson = float(np.sum((ev - mu) ** 2 / (mu + nb_alpha * mu**2)))
         df_resid = len(ev) - len(names) - 1
     else:
@@ -227,18 +216,27 @@ def poisson_rates(
         result, labels, alpha, separated=separated, order_groups=prep.groups, group=group
     )
     table = table[table["term"] != "alpha"].reset_index(drop=True)
+    if nb_boundary:
+        notes.append(
+            "The negative binomial's alpha is estimated at its boundary, 0: the counts vary no "
+            "more than a Poisson model allows (the score for alpha at 0, "
+            "½·Σ((y - μ)² - y) over the Poisson fit, is not positive), so the fit reported is the "
+            "Poisson fit, with alpha = 0."
+        )
     notes.append(
         f"{ {'poisson': 'Poisson GLM', 'quasi': 'quasi-Poisson GLM (Pearson scale)', 'negative_binomial': 'Negative binomial (NB2) regression'}[family] } "
         f"with a log({exposure}) offset on {len(data):,} rows: {formula}. Pearson dispersion "
-        f"{dispersion:.3g}. Estimates are incidence rate ratios with Wald {100 * (1 - alpha):g}% "
-        "intervals."
+        f"{dispersion:.3g} (chi-squared {pearson:.4g} on {df_resid} df). Estimates are incidence "
+        f"rate ratios with Wald {100 * (1 - alpha):g}% intervals."
     )
     fitted = {"data": data, "formula": formula, "level": "rows", "control_reference": control_ref, "names": names, "separated": separated}  # fmt: skip
     info = _base_info(
         func, prep, fitted, alpha, family, notes=notes, dispersion=dispersion, pearson_chi2=pearson,
-        df_resid=df_resid, nb_alpha=nb_alpha, per=per, events=events, exposure=exposure,
+        df_resid=df_resid, dispersion_df=df_resid, nb_alpha=nb_alpha, nb_boundary=nb_boundary,
+        per=per, events=events, exposure=exposure,
     )  # fmt: skip
     info["records"] = len(data)
+    table.attrs.update(dispersion=dispersion, dispersion_df=df_resid)
     # crude rates and Poisson Wald RRIs
     sums = _group_sums(data, group, ["_events", "_exposure"]).reindex(prep.groups)
     a = sums["_events"].to_numpy(dtype=float)
@@ -257,6 +255,57 @@ def poisson_rates(
     )  # fmt: skip
     _finish(prep, table, func, notes)
     return _with_adjusted(table, result, data, info, spec)
+
+
+def _has_errors(result) -> bool:
+    """Finite estimates with finite standard errors (statsmodels raises "need covariance of
+    parameters" when the Hessian was singular)."""
+    try:
+        bse = np.asarray(result.bse)
+    except ValueError:
+        return False
+    return bool(np.all(np.isfinite(np.asarray(result.params))) and np.all(np.isfinite(bse)))
+
+
+def _fit_nb(model, start, ev, func):
+    """The NB2 fit from the Poisson fit ``start``: ``(result, converged, at_boundary)``.
+
+    The maximum-likelihood alpha is 0 (the boundary; statsmodels' optimiser then runs log(alpha)
+    towards minus infinity and its Hessian is singular) when the profile log-likelihood falls
+    from alpha = 0: its slope there is the score ``½·Σ((y - μ)² - y)`` at the Poisson fit
+    (Cameron & Trivedi 1990). Then, or when the fit ends with no usable covariance and no gain in
+    log-likelihood over the Poisson fit, ``at_boundary`` is True and the caller reports the
+    Poisson fit with alpha = 0. A fit that fails otherwise raises a DisproError.
+    """
+    mu0 = np.asarray(start.fittedvalues)
+    if float(np.sum((ev - mu0) ** 2 - ev)) <= 0:
+        return None, True, True
+    # BFGS works on log(alpha) (statsmodels transforms it), so alpha stays positive; a Newton
+    # step from its optimum then sharpens the estimate and gives the Hessian-based errors
+    rough, converged, _ = _quiet_fit(
+        model, start_params=np.append(np.asarray(start.params), 0.1), disp=0, maxiter=2000,
+        method="bfgs",
+    )  # fmt: skip
+    result = rough
+    if np.all(np.isfinite(rough.params)):
+        polished, conv2, _ = _quiet_fit(
+            model, start_params=np.asarray(rough.params), disp=0, maxiter=100, method="newton"
+        )
+        if _has_errors(polished) and polished.params.iloc[-1] > 0:
+            result, converged = polished, conv2
+    if not np.all(np.isfinite(result.params)):
+        raise DisproError(
+            f"{func}: the negative binomial fit failed (non-finite estimates); try family='quasi'"
+        )
+    if not _has_errors(result):
+        if float(result.llf) <= float(start.llf) + 1e-8 * max(1.0, abs(float(start.llf))):
+            return None, True, True  # no gain over alpha = 0: the boundary
+        raise DisproError(
+            f"{func}: the negative binomial fit gave no standard errors (alpha = "
+            f"{float(result.params.iloc[-1]):.3g}, a singular information matrix); try "
+            "family='quasi'"
+        )
+    return result, converged, False
 
 
 def change_over_time(

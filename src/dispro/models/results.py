@@ -12,29 +12,6 @@ import pandas as pd
 from .. import ledger
 from ..errors import DisproWarning
 
-__all__ = [
-    "TERM_COLUMNS",
-    "ADJUSTED_COLUMNS",
-    "PERIOD_COLUMNS",
-    "TEST_COLUMNS",
-    "IPW_COLUMNS",
-    "BALANCE_COLUMNS",
-    "E_VALUE_COLUMNS",
-    "TERM_STATUSES",
-    "DATA_LEVELS",
-    "FAMILIES",
-    "LENGTH_METHODS",
-    "RR_METHODS",
-    "E_VALUE_SCALES",
-    "ESTIMANDS",
-    "IMMEDIATE_CUSTODY",
-    "OVERDISPERSION",
-    "FEW_CLUSTERS",
-    "ModelResult",
-    "SeparationWarning",
-]
-
-
 #: Columns of every model's term table (``ModelResult.table``), in order.
 TERM_COLUMNS = (
     "term",

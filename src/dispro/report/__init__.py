@@ -17,7 +17,7 @@ Notebooks talk to the renderer through :class:`Chapter` (``dispro.report.chapter
 
 from .inputs import load
 from .params import CHAPTERS, PARAMETERS, ReportError, check_parameters, report_name
-from .recorder import Chapter, chapter, publish
+from .recorder import Chapter, chapter
 from .runner import render, render_batch
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "chapter",
     "Chapter",
     "load",
-    "publish",
     "render_batch",
     "report_name",
 ]

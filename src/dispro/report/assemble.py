@@ -12,9 +12,25 @@ from pathlib import Path
 import pandas as pd
 
 from .._version import __version__
+from ..disclosure import publishable
 from .params import slug
+from .wording import confidence_level
 
-__all__ = ["CSS", "html_table", "assemble_html", "write_xlsx", "write_pdf", "is_number_text"]
+__all__ = [
+    "CSS",
+    "WARNING_COLUMNS",
+    "html_table",
+    "assemble_html",
+    "warnings_table",
+    "write_xlsx",
+    "write_pdf",
+    "is_number_text",
+]
+
+#: Columns of the table of warnings raised while the report rendered (:func:`warnings_table`).
+WARNING_COLUMNS = ("chapter", "warning", "message", "times")
+#: At most this many warnings are listed (the most frequent first after the first 200).
+_MAX_WARNINGS = 200
 
 
 CSS = """
@@ -73,9 +89,28 @@ def is_number_text(v) -> bool:
     return bool(re.fullmatch(r"-?[\d,]+(\.\d+)?", str(v)))
 
 
+def warnings_table(chapters: list[dict], *, loading: list | None = None) -> pd.DataFrame:
+    """Every warning kept while the report rendered (:data:`WARNING_COLUMNS`): those raised
+    while the data were loaded, then each chapter's in the report's order; one row per chapter,
+    warning class and message, with how often it was raised."""
+    rows = [{"chapter": "Loading the data", **w} for w in loading or []]
+    for ch in chapters:
+        rows += [{"chapter": ch["title"], **w} for w in ch.get("warnings", [])]
+    table = pd.DataFrame(rows, columns=["chapter", "category", "message", "times"])
+    table = table.rename(columns={"category": "warning"})[list(WARNING_COLUMNS)]
+    return table.head(_MAX_WARNINGS).reset_index(drop=True)
+
+
 def assemble_html(
-    chapters: list[dict], work: Path, params: dict, synthetic: bool
+    chapters: list[dict],
+    work: Path,
+    params: dict,
+    synthetic: bool,
+    *,
+    loading: list | None = None,
 ) -> tuple[str, list]:
+    """The report as one HTML document, and its tables ``(block, published frame, chapter
+    title)`` for the workbook. ``loading``: the warnings kept while the data were loaded."""
     title = params["title"] or (
         f"{params['area']} disproportionality report, {params['period_start']} to {params['period_end']}"
         if params["report"] == "wessex"
@@ -118,6 +153,22 @@ def assemble_html(
                 frame = pd.read_pickle(work / "content" / f"{ch['name']}__{block['name']}.pkl")
                 parts.append(html_table(frame, block))
                 tables.append((block, frame, ch["title"]))
+            elif kind == "warnings":
+                raised = warnings_table(chapters, loading=loading)
+                if raised.empty:
+                    parts.append("<p>No warning was raised while the report was rendered.</p>")
+                    continue
+                frame = publishable(raised, threshold=params["suppression_threshold"], counts=())
+                table = {
+                    "type": "table",
+                    "name": "warnings",
+                    "sheet": f"{ch['name'][:12]}_warnings",
+                    "caption": block["caption"],
+                    "notes": "",
+                    "count_columns": [],
+                }
+                parts.append(html_table(frame, table))
+                tables.append((table, frame, ch["title"]))
             elif kind == "figure":
                 data = base64.b64encode((work / "content" / block["file"]).read_bytes()).decode()
                 parts.append(
@@ -152,7 +203,8 @@ def write_xlsx(path: Path, tables: list, params: dict, synthetic: bool) -> None:
         f"{params['suppression_threshold']}, suppressed; [x] not available; [z] not applicable.",
         f"Significance: Benjamini-Hochberg q-value below {params['alpha']} over each table "
         "(dispro's convention; official tables flag on raw p-values).",
-        "Intervals: 95% unless stated; rates per 1,000 residents use Census 2021 usual residents.",
+        f"Intervals: {confidence_level(params['alpha'])} unless stated; rates per 1,000 "
+        "residents use Census 2021 usual residents.",
         "",
         "Sheet | Chapter | Table",
     ]

@@ -90,6 +90,7 @@ def sha256(path: Path) -> str:
 def filter_data(data: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.DataFrame]:
     """Keep the report's area and period (and count what is left out)."""
     from ..forces import normalise_force, wessex_forces
+    from ..readers import record_months
 
     area = params["area"]
     forces = wessex_forces() if area.lower() == "wessex" else [normalise_force(area)]
@@ -100,10 +101,8 @@ def filter_data(data: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.Dat
         keep = np.ones(len(frame), dtype=bool)
         if "force" in frame.columns:
             keep &= frame["force"].isin(forces).to_numpy()
-        if "month" in frame.columns:
-            month = pd.PeriodIndex(frame["month"].astype(str), freq="M")
-        else:
-            month = pd.to_datetime(frame["date"], utc=True).dt.tz_localize(None).dt.to_period("M")
+        # the month of a record: police.uk `month`, else the UK local month of `date`
+        month = pd.PeriodIndex(pd.to_datetime(record_months(frame), format="%Y-%m"), freq="M")
         keep &= np.asarray((month >= start) & (month <= end))
         sub = frame.loc[keep].copy()
         sub.attrs = {k: (list(v) if isinstance(v, list) else v) for k, v in frame.attrs.items()}

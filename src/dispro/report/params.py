@@ -71,7 +71,7 @@ CHAPTERS = {
         "data_quality",
         "methods",
     ],
-    "scrutiny": ["summary", "stop_search", "data_quality", "methods"],
+    "scrutiny": ["summary", "scrutiny", "data_quality", "methods"],
 }
 
 

@@ -22,13 +22,16 @@ import json
 import os
 import pickle
 import shutil
+import threading
 import time
 import uuid
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .._paths import PACKAGE_DIR
 from .._version import __version__
+from ..errors import DisproWarning
 from .assemble import CSS, assemble_html, write_pdf, write_xlsx
 from .inputs import filter_data, load_data
 from .params import CHAPTERS, PARAMETERS, ReportError, check_parameters, report_name
@@ -48,12 +51,22 @@ def project_root() -> Path:
     return root if (root / "pyproject.toml").is_file() else Path.cwd()
 
 
+#: What every kernel imports as soon as it starts, while the renderer loads the data: the
+#: modules the chapters use (imported modules stay between chapters; variables do not).
+WARM_UP = (
+    "import matplotlib.pyplot, dispro.report.sections, dispro.pathway, dispro.models, "
+    "dispro.readers.quality, dispro.stopsearch.scrutiny, dispro.stopsearch.change, "
+    "dispro.stopsearch.darkness_areas"
+)
+
+
 class _Kernels:
     """Jupyter kernels started once and reused by the chapters of one run (or of a batch).
 
-    Starting a kernel and importing the scientific stack costs about 3 seconds; a report has 7
-    chapters and a batch 28. Each chapter still runs in a clean namespace: the kernel's
-    variables are cleared and open figures closed before it starts (imported modules stay).
+    Starting a kernel and importing the scientific stack costs about 2 seconds; a report has 7
+    chapters and a batch 28. The kernels start, and import :data:`WARM_UP`, while the data are
+    loaded. Each chapter still runs in a clean namespace: the kernel's variables are cleared and
+    open figures closed before it starts (imported modules stay).
     """
 
     def __init__(self, n: int):
@@ -62,12 +75,17 @@ class _Kernels:
         self.size = n
         self._free: queue.Queue = queue.Queue()
         self._all: list = []
+        self._warming: dict = {}
 
     def __enter__(self):
         for _ in range(self.size):
             km = self._start()
             self._all.append(km)
             self._free.put(km)
+        for km in self._all:  # in the background: the imports run while the data are loaded
+            thread = threading.Thread(target=_warm_up, args=(km,), daemon=True)
+            thread.start()
+            self._warming[id(km)] = thread
         return self
 
     def __exit__(self, *exc):
@@ -89,6 +107,9 @@ class _Kernels:
     def run(self, fn, *args):
         km = self._free.get()
         try:
+            warming = self._warming.pop(id(km), None)
+            if warming is not None:
+                warming.join()
             if not km.is_alive():  # a chapter crashed its kernel: start another
                 self._all.remove(km)
                 km = self._start()
@@ -99,19 +120,38 @@ class _Kernels:
             self._free.put(km)
 
 
-def _clean(km) -> None:
-    """Clear the kernel's namespace and close its figures before the next chapter."""
+def _warm_up(km) -> None:
+    """Import :data:`WARM_UP` in a kernel (a failure is left to the first chapter to report)."""
     kc = km.client()
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=120)
         kc.execute_interactive(
+            WARM_UP, timeout=300, store_history=False, output_hook=lambda m: None
+        )
+    except Exception:  # noqa: BLE001 - the chapter's own imports will say what is wrong
+        pass
+    finally:
+        kc.stop_channels()
+
+
+def _clean(km) -> None:
+    """Clear the kernel's namespace and close its figures before the next chapter.
+
+    Only the reply on the shell channel is awaited (a message there waits for the connection),
+    so the client need not wait for the kernel's broadcasts to reach it first.
+    """
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.execute(
             "get_ipython().run_line_magic('reset', '-f')\n"
             "import sys as _s\n"
             "if 'matplotlib.pyplot' in _s.modules: _s.modules['matplotlib.pyplot'].close('all')\n"
             "del _s",
-            timeout=120,
             store_history=False,
+            reply=True,
+            timeout=120,
         )
     finally:
         kc.stop_channels()
@@ -153,6 +193,38 @@ def _workers(jobs: int) -> int:
     return max(1, min(int(os.environ.get("DISPRO_REPORT_WORKERS", os.cpu_count() or 1)), jobs))
 
 
+def _keeping_warnings(fn, *args):
+    """``fn(*args)`` and the :class:`~dispro.errors.DisproWarning` family it raised, once each
+    with how often (``category, message, times`` records, for the data-quality appendix); other
+    warnings are shown as usual."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DisproWarning)
+        result = fn(*args)
+    kept: list[dict] = []
+    for w in caught:
+        if issubclass(w.category, DisproWarning):
+            kept = _merge_warnings(kept, [{"category": w.category.__name__,
+                                           "message": str(w.message), "times": 1}])  # fmt: skip
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return result, kept
+
+
+def _merge_warnings(kept: list[dict], more: list[dict]) -> list[dict]:
+    """Kept warnings with ``more`` added (the same category and message counted once)."""
+    out = [dict(w) for w in kept]
+    for w in more:
+        same = next(
+            (o for o in out if (o["category"], o["message"]) == (w["category"], w["message"])),
+            None,
+        )
+        if same is None:
+            out.append(dict(w))
+        else:
+            same["times"] += w["times"]
+    return out
+
+
 class _Run:
     """One report being rendered: a staging folder, its chapters, then the assembled outputs."""
 
@@ -172,8 +244,11 @@ class _Run:
         self.failed_dir = out_dir / f"{self.name}.failed"
         t0 = time.perf_counter()
         try:
-            data, self.inputs = loaded if loaded is not None else load_data(params, self.work)
-            data = filter_data(data, params)
+            if loaded is None:
+                loaded = _keeping_warnings(load_data, params, self.work)
+            (data, self.inputs), self.loading = loaded
+            data, filtering = _keeping_warnings(filter_data, data, params)
+            self.loading = _merge_warnings(self.loading, filtering)
             with open(self.work / "data.pkl", "wb") as fh:
                 pickle.dump(data, fh)
         except BaseException:
@@ -196,7 +271,9 @@ class _Run:
         ]
         synthetic = params["data"] == "demo"
         t0 = time.perf_counter()
-        document, tables = assemble_html(chapters, self.work, params, synthetic)
+        document, tables = assemble_html(
+            chapters, self.work, params, synthetic, loading=self.loading
+        )
         (final_stage / f"{name}.html").write_text(document, encoding="utf-8")
         write_xlsx(final_stage / f"{name}.xlsx", tables, params, synthetic)
         self.timings["html_xlsx"] = round(time.perf_counter() - t0, 3)
@@ -263,9 +340,9 @@ def render(
     change it), each in a kernel started once for the run and cleared between chapters.
     """
     params = check_parameters(params)
-    run = _Run(params, Path(out_dir).resolve(), _loaded)
-    try:
-        with _Kernels(_workers(len(run.chapters))) as kernels:
+    with _Kernels(_workers(len(CHAPTERS[params["report"]]))) as kernels:
+        run = _Run(params, Path(out_dir).resolve(), _loaded)  # while the kernels warm up
+        try:
             with ThreadPoolExecutor(max_workers=kernels.size) as pool:
                 futures = [pool.submit(kernels.run, run.chapter, n) for n in run.chapters]
                 errors = []
@@ -276,6 +353,10 @@ def render(
                         errors.append(exc)
                 if errors:
                     raise errors[0]
+        except BaseException:
+            run.cleanup()
+            raise
+    try:
         return run.finish(pdf)
     finally:
         run.cleanup()
@@ -307,21 +388,23 @@ def render_batch(
     folders: dict[str, Path] = {}
     errors: list[ReportError] = []
     bar = None
+    jobs = len(areas) * len(CHAPTERS[checked["report"]])
     try:
-        loaded = load_data(checked, scratch)  # once for every area: each run keeps its own
-        runs = [_Run({**params, "area": a}, out_dir, loaded) for a in areas]
-        jobs = sum(len(r.chapters) for r in runs)
-        if progress:
-            from rich.progress import Progress
-
-            bar = Progress()
-            bar.start()
-            task = bar.add_task("rendering", total=jobs + len(runs))
         with (
             _Kernels(_workers(jobs)) as kernels,
             ThreadPoolExecutor(max_workers=kernels.size) as pool,
             ThreadPoolExecutor(max_workers=1) as finisher,
         ):
+            # the data are loaded once for every area (each run keeps its own), while the
+            # kernels warm up
+            loaded = _keeping_warnings(load_data, checked, scratch)
+            runs = [_Run({**params, "area": a}, out_dir, loaded) for a in areas]
+            if progress:
+                from rich.progress import Progress
+
+                bar = Progress()
+                bar.start()
+                task = bar.add_task("rendering", total=jobs + len(runs))
             pending = {}
             for run in runs:
                 for n in run.chapters:

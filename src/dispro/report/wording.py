@@ -14,10 +14,21 @@ import math
 
 import pandas as pd
 
-__all__ = ["describe_rri", "describe_table", "describe_change", "KINDS"]
+__all__ = ["describe_rri", "describe_table", "describe_change", "confidence_level", "KINDS"]
 
 #: The kinds of sentence :func:`describe_rri` writes (``kind`` in :func:`describe_table`).
 KINDS = ("higher", "lower", "no_clear_difference", "too_few", "no_base", "reference")
+
+
+def confidence_level(alpha: float) -> str:
+    """The confidence level of intervals at significance level ``alpha``, in words.
+
+    Examples
+    --------
+    >>> confidence_level(0.05), confidence_level(0.1), confidence_level(0.025)
+    ('95%', '90%', '97.5%')
+    """
+    return f"{round(100 * (1 - float(alpha)), 6):g}%"
 
 
 def _fmt(x: float) -> str:
@@ -50,7 +61,7 @@ def describe_rri(
     """
     group = str(row["group"])
     status = str(row["status"])
-    pct = f"{level * 100:.0f}%"
+    pct = confidence_level(1 - level)
     if group == reference:
         return f"{reference} {population} are the reference group.", "reference"
     if status == "no_base":
@@ -127,7 +138,8 @@ _TOO_FEW = ("suppressed", "too_few", "zero_events", "reference_zero")
 def describe_change(row, *, group: str, reference: str, since: str, alpha: float = 0.05) -> str:
     """A sentence about a change test row (from :func:`dispro.stopsearch.trend_test`).
 
-    The change is called clear only when the test's p-value, or its ``q_value`` (a
+    The change is called clear when the row's ``significant`` (the library's decision) is True;
+    a row without one is clear only when the test's p-value, or its ``q_value`` (a
     multiple-testing correction over the table) where the row has one, is below ``alpha`` and
     the interval of ``estimate`` (``ci_lower``, ``ci_upper``), where the row has one, excludes 1.
     A row whose ``status`` is one of ``suppressed``, ``too_few``, ``zero_events`` or
@@ -159,7 +171,11 @@ def describe_change(row, *, group: str, reference: str, since: str, alpha: float
         return f"Whether the difference between {group} and {reference} people changed since {since} cannot be tested."
     lo, hi = row.get("ci_lower", float("nan")), row.get("ci_upper", float("nan"))
     includes_one = not (pd.isna(lo) or pd.isna(hi)) and float(lo) <= 1 <= float(hi)
-    if p < alpha and not includes_one:
+    decided = row.get("significant", None)
+    clear = bool(decided) if decided is not None and not pd.isna(decided) else None
+    if clear is None:
+        clear = p < alpha and not includes_one
+    if clear:
         est = row.get("estimate", float("nan"))
         direction = "grown" if est > 1 else "narrowed" if est < 1 else "changed"
         before, after = row.get("earlier_rri", float("nan")), row.get("latest_rri", float("nan"))

@@ -972,15 +972,16 @@ def veil_of_darkness(
 
 
 def _fit(sample: pd.DataFrame, formula: str):
-    """Fit the GLM; returns (result, None) or (None, reason)."""
-    import statsmodels.api as sm
-    import statsmodels.formula.api as smf
+    """Fit the GLM (dispro's engine, stopped where statsmodels' own fit with its default
+    tolerance stops); returns (result, None) or (None, reason)."""
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    from ..models import fit_glm
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = smf.glm(formula, data=sample, family=sm.families.Binomial()).fit()
+            result = fit_glm(sample, formula, family="binomial", tol=1e-8, polish=False)
     except Exception as exc:  # patsy (too few distinct clock times for the knots), linear algebra
         return None, f"the model could not be fitted: {type(exc).__name__}: {exc}"
     trouble = [

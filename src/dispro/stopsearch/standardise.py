@@ -22,6 +22,7 @@ from scipy import stats
 
 from .. import ledger
 from .._checks import check_counts as _check_counts
+from .._checks import plain_records as _plain_records
 from .._checks import require_columns as _require_columns
 from ..errors import (
     AreaError,
@@ -32,7 +33,6 @@ from ..errors import (
     ValidationError,
     did_you_mean,
 )
-from .._checks import plain_records as _plain_records
 from ..population import AGE_BANDS, census2021_age
 from .rates import search_counts
 

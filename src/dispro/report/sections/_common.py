@@ -1,14 +1,16 @@
 """What the report's sections share: the words for each stage's outcome, the columns shown of an
-RRI table, and the sentences written from one."""
+RRI table, the sentences written from one, and quarters in words."""
 
 from __future__ import annotations
+
+import pandas as pd
 
 from ...ethnicity import NOT_STATED
 from ..wording import describe_table
 
-__all__ = ["OUTCOME_WORDS", "RRI_SHOW", "first_sentences", "is_pack"]
+__all__ = ["OUTCOME_WORDS", "RRI_SHOW", "first_sentences", "quarter_words"]
 
-
+#: What each stage's rate counts, as a past participle phrase.
 OUTCOME_WORDS = {
     "stop_search": "stopped and searched",
     "search_outcome": "subject to further action after a search",
@@ -16,12 +18,13 @@ OUTCOME_WORDS = {
     "charge": "charged by the CPS",
     "custody": "sent to immediate custody",
 }
-
-
+#: The columns of an RRI table shown in the report.
 RRI_SHOW = ["group", "events", "base", "rate", "rri", "ci_lower", "ci_upper", "q_value", "status"]
 
 
-def first_sentences(table, params, outcome, by):
+def first_sentences(table, params, outcome, by) -> list[str]:
+    """A sentence for each row of an RRI table (the reference and Not stated aside), prefixed
+    with the row's ``by`` value when ``by`` is given."""
     sentences = []
     text = describe_table(
         table, reference=params["reference"], outcome=outcome, alpha=params["alpha"]
@@ -34,5 +37,8 @@ def first_sentences(table, params, outcome, by):
     return sentences
 
 
-def is_pack(params) -> bool:
-    return params.get("report") == "scrutiny"
+def quarter_words(label: str) -> str:
+    """``"2024Q1"`` -> ``"January to March 2024"``."""
+    quarter = pd.Period(label, freq="Q")
+    first = quarter.asfreq("M", "start").strftime("%B")
+    return f"{first} to {quarter.asfreq('M', 'end').strftime('%B %Y')}"

@@ -1,73 +1,47 @@
-"""The appendices: data quality (ethnicity not stated, coverage, the exclusions ledger) and the
-methods, caveats and conventions."""
+"""The appendices: data quality (ethnicity not stated, coverage, the exclusions ledger, the
+warnings raised while the report rendered) and the methods, caveats and conventions.
+
+Each function presents one result of the library (:mod:`dispro.readers.quality`) and computes
+nothing.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from ... import ledger
-from ...ethnicity import NOT_STATED
+from ...dictionary import dataset, datasets
 
-__all__ = ["data_quality", "methods"]
+__all__ = ["not_stated", "coverage", "exclusions", "warnings_raised", "methods"]
 
 
-def data_quality(ch, data, params) -> None:
-    """Ethnicity not stated at each stage, coverage, the exclusions ledger."""
-    rows = []
-    for name, frame in data.items():
-        if "ethnicity" not in frame.columns or frame.empty:
-            continue
-        not_stated = int((frame["ethnicity"] == NOT_STATED).sum())
-        rows.append(
-            {
-                "dataset": name,
-                "records": len(frame),
-                "ethnicity_not_stated": not_stated,
-                "share_not_stated": not_stated / len(frame),
-            }
-        )
+def not_stated(ch, table: pd.DataFrame, params) -> None:
+    """Ethnicity not stated in each dataset (:func:`dispro.readers.quality.not_stated_summary`)."""
     ch.heading("Ethnicity not recorded")
     ch.table(
         "not_stated",
-        pd.DataFrame(rows),
+        table,
         caption="Records whose ethnicity was not stated, by dataset",
         counts=("records", "ethnicity_not_stated"),
     )
-    if "stop_search" in data and "coverage" in data["stop_search"].attrs:
-        from ...readers import coverage
 
-        cov = coverage(data["stop_search"])
-        summary = (
-            cov.groupby("force")
-            .agg(
-                months_present=("present", "sum"),
-                months_missing=("present", lambda s: int((~s).sum())),
-                searches=("rows", "sum"),
-                first_month=("month", "min"),
-                last_month=("month", "max"),
-                outcome_linked_not_supplied=("outcome_linked_supplied", lambda s: int((~s).sum())),
-                strip_search_not_supplied=(
-                    "removal_outer_clothing_supplied",
-                    lambda s: int((~s).sum()),
-                ),
-            )
-            .reset_index()
-        )
-        ch.heading("Coverage of the stop-and-search data")
-        ch.table(
-            "coverage",
-            summary,
-            caption="Months supplied per force (a missing month is never counted as zero)",
-            counts=("searches",),
-        )
+
+def coverage(ch, table: pd.DataFrame, params) -> None:
+    """The months each force supplied (:func:`dispro.readers.quality.coverage_summary`);
+    nothing when the records carry no coverage table."""
+    if table.empty:
+        return
+    ch.heading("Coverage of the stop-and-search data")
+    ch.table(
+        "coverage",
+        table,
+        caption="Months supplied per force (a missing month is never counted as zero)",
+        counts=("searches",),
+    )
+
+
+def exclusions(ch, table: pd.DataFrame, params) -> None:
+    """The exclusions ledger of every dataset (:func:`dispro.readers.quality.exclusions_table`)."""
     ch.heading("Exclusions ledger")
-    entries = []
-    for name, frame in data.items():
-        led = ledger.exclusions(frame)
-        led.insert(0, "dataset", name)
-        entries.append(led)
-    table = pd.concat(entries, ignore_index=True) if entries else pd.DataFrame()
-    table["rule"] = table["rule"].str.replace(r"/[^ ]*/", "", regex=True)
     ch.table(
         "ledger",
         table,
@@ -76,10 +50,21 @@ def data_quality(ch, data, params) -> None:
     )
 
 
+def warnings_raised(ch, params) -> None:
+    """Where the warnings raised while the report rendered are listed (every chapter's, and
+    those raised while the data were loaded: the renderer fills the table in)."""
+    ch.heading("Warnings raised while the report was produced")
+    ch.text(
+        "Every warning dispro raised while it loaded the data and computed each chapter, once "
+        "each, with the chapter it came from and how often it was raised. A warning does not stop "
+        "the report; it says where a figure needs care (small counts, data not supplied, "
+        "assumptions made)."
+    )
+    ch.warnings_raised(caption="Warnings raised while the report was produced, by chapter")
+
+
 def methods(ch, params) -> None:
     """Methods, caveats and conventions, and the data standard."""
-    from ...dictionary import dataset, datasets
-
     ch.heading("How the figures are calculated")
     ch.bullets(
         [

@@ -1,38 +1,32 @@
 """The decision-stage chapters (out-of-court disposals, charging, sentencing): relative rates by
-force and the adjusted comparison."""
+force and the adjusted comparison.
+
+Each function presents one result of :mod:`dispro.pathway` and computes nothing.
+"""
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 
-from ...errors import DisproError, DisproWarning
-from ...ethnicity import NOT_STATED
+from ...pathway import stage
+from ...plots import plot_adjusted, plot_forest
 from ._common import OUTCOME_WORDS, RRI_SHOW, first_sentences
 
-__all__ = ["stage_chapter", "adjusted"]
+__all__ = ["rates", "adjusted", "ADJUSTED_SHOW"]
+
+#: The columns shown of the adjusted comparison.
+ADJUSTED_SHOW = [
+    "group", "events", "base", "rri", "rri_ci_lower", "rri_ci_upper", "adjusted_rr",
+    "ci_lower", "ci_upper", "share_explained", "e_value",
+]  # fmt: skip
 
 
-def stage_chapter(ch, data, params, stage_name: str) -> pd.DataFrame:
-    """One decision stage by force: RRIs, sentences, chart; adjusted model where available."""
-    from ...pathway import pathway_matrix, stage
-    from ...plots import plot_forest
-
+def rates(ch, table: pd.DataFrame, params, stage_name: str) -> None:
+    """One stage by force (:func:`dispro.pathway.stage_matrix`): sentences, table, chart."""
     spec = stage(stage_name)
-    dataset = spec["dataset"]
-    if dataset not in data or data[dataset].empty:
-        ch.text(f"No {dataset} records were supplied for this report.")
-        return pd.DataFrame()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DisproWarning)
-        table = pathway_matrix(
-            {dataset: data[dataset]},
-            stages_=[stage_name],
-            by="force",
-            reference=params["reference"],
-            alpha=params["alpha"],
-        )
+    if "missing" in table.attrs:
+        ch.text(f"No {table.attrs['missing']} records were supplied for this report.")
+        return
     ch.text(spec.get("description", "").strip())
     outcome = OUTCOME_WORDS.get(stage_name)
     if outcome:
@@ -43,57 +37,23 @@ def stage_chapter(ch, data, params, stage_name: str) -> pd.DataFrame:
         caption=f"{spec['label']}: relative rate index by force and group",
     )
     shown = table[(table["group"] != params["reference"]) & table["ci_lower"].notna()]
-    if len(shown):
-        ch.figure(
-            plot_forest(shown, label=["force", "group"]),
-            caption=f"{spec['label']}: relative rate by force and group (log scale)",
-        )
-    return table
+    ch.figure(
+        plot_forest,
+        shown,
+        label=["force", "group"],
+        caption=f"{spec['label']}: relative rate by force and group (log scale)",
+    )
 
 
-def adjusted(ch, data, params, stage_name: str) -> None:
-    """Unadjusted and adjusted ratios side by side (logistic model on collapsed cells)."""
-    from ...pathway import stage
-
+def adjusted(ch, table: pd.DataFrame, params, stage_name: str) -> None:
+    """Unadjusted and adjusted ratios side by side (:func:`dispro.pathway.stage_model`)."""
     spec = stage(stage_name)
-    records = data.get(spec["dataset"])
-    controls = {
-        "out_of_court": ["offence_group", "age_band", "sex", "force"],
-        "charge": ["offence_group", "age_band", "sex"],
-        "custody": [
-            "offence_group",
-            "previous_convictions",
-            "plea",
-            "remand_status",
-            "age_band",
-            "sex",
-            "court_type",
-        ],
-    }.get(stage_name, [])
-    if records is None or records.empty:
+    if "missing" in table.attrs:
         return
-    from ... import models
-    from ...plots import plot_adjusted
-
-    controls = [c for c in controls if c in records.columns and records[c].nunique() > 1]
-    where = spec["events"]["where"][0]
-    base_cond = spec["base"]["where"][0]
-    subset = records[records[base_cond["column"]].isin(base_cond["in"])]
-    subset = subset[subset["ethnicity"] != NOT_STATED]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            fit = models.logistic(
-                subset,
-                outcome={where["column"]: list(where["in"])},
-                reference=params["reference"],
-                controls=controls,
-                alpha=params["alpha"],
-                dropna=True,
-            )
-        except DisproError as exc:
-            ch.text(f"The adjusted model could not be fitted: {exc}")
-            return
+    if "error" in table.attrs:
+        ch.text(f"The adjusted model could not be fitted: {table.attrs['error']}")
+        return
+    controls = table.attrs["controls"]
     ch.heading("Taking case mix into account", level=3)
     ch.text(
         "The adjusted comparison asks how different the outcomes are for people alike in "
@@ -101,24 +61,9 @@ def adjusted(ch, data, params, stage_name: str) -> None:
         + ". It uses a logistic regression; the adjusted risk ratio (marginal standardisation) is on the "
         "same scale as the unadjusted relative rate index, so the two can be compared directly."
     )
-    shown = fit.adjusted[
-        [
-            "group",
-            "events",
-            "base",
-            "rri",
-            "rri_ci_lower",
-            "rri_ci_upper",
-            "adjusted_rr",
-            "ci_lower",
-            "ci_upper",
-            "share_explained",
-            "e_value",
-        ]
-    ]
     ch.table(
         f"{stage_name}_adjusted",
-        shown,
+        table[ADJUSTED_SHOW],
         caption=f"{spec['label']}: unadjusted relative rate and adjusted risk ratio against {params['reference']} people",
         notes="Adjusted risk ratio by marginal standardisation from a logistic regression fitted on "
         "collapsed cells (delta-method intervals). share_explained = 1 - ln(adjusted RR) / ln(RRI), "
@@ -126,6 +71,7 @@ def adjusted(ch, data, params, stage_name: str) -> None:
         "have to be to explain away the adjusted ratio (VanderWeele and Ding 2017).",
     )
     ch.figure(
-        plot_adjusted(fit.adjusted),
+        plot_adjusted,
+        table,
         caption=f"{spec['label']}: unadjusted and adjusted ratios (log scale)",
     )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 
-from ...errors import DisproWarning
+from ...plots import plot_forest
+from ..wording import confidence_level
 from ._common import OUTCOME_WORDS, RRI_SHOW, first_sentences
 
-__all__ = ["intro", "pathway_summary"]
+__all__ = ["intro", "pathway"]
 
 
 def intro(ch, params) -> None:
@@ -22,7 +21,7 @@ def intro(ch, params) -> None:
         "1 means the same rate; 2 means twice the rate."
     )
     ch.text(
-        f"A difference is called disproportionate only when its {100 * (1 - params['alpha']):.0f}% "
+        f"A difference is called disproportionate only when its {confidence_level(params['alpha'])} "
         "confidence interval excludes 1 after the Benjamini-Hochberg correction for the many "
         "comparisons in the report (dispro's convention; official tables flag on single tests). "
         "'No clear evidence of a difference' and 'too few cases to tell' are different findings."
@@ -35,23 +34,9 @@ def intro(ch, params) -> None:
         )
 
 
-def pathway_summary(ch, data, params) -> pd.DataFrame:
-    """The pathway matrix for the area, its plain-English reading and its chart."""
-    from ...pathway import pathway_matrix
-    from ...plots import plot_forest
-
-    area = params["area"]
-    relabelled = {name: frame.assign(area=area) for name, frame in data.items()}
-    population = _area_population(data, area)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DisproWarning)
-        matrix = pathway_matrix(
-            relabelled,
-            by="area",
-            population=population,
-            reference=params["reference"],
-            alpha=params["alpha"],
-        )
+def pathway(ch, matrix: pd.DataFrame, params) -> None:
+    """The pathway matrix of the area (:func:`dispro.pathway.area_matrix`): its plain-English
+    reading stage by stage, the table and its chart."""
     ch.heading("Where along the pathway do differences arise?")
     for stage_name, rows in matrix.groupby("stage", sort=False):
         outcome = OUTCOME_WORDS.get(stage_name)
@@ -70,34 +55,9 @@ def pathway_summary(ch, data, params) -> pd.DataFrame:
         "q: Benjamini-Hochberg over the whole matrix.",
     )
     shown = matrix[(matrix["group"] != params["reference"]) & matrix["ci_lower"].notna()]
-    if len(shown):
-        ch.figure(
-            plot_forest(shown, label=["label", "group"]),
-            caption="Relative rate index with its confidence interval, by stage and group (log scale)",
-        )
-    return matrix
-
-
-def _area_population(data, area: str) -> pd.DataFrame:
-    """Residents of the report's area as person-years over the months the searches cover."""
-    from ...errors import AreaError
-    from ...population import census2021
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DisproWarning)
-            pop = census2021(area, by=())
-    except AreaError:
-        return pd.DataFrame(columns=["area", "ethnicity", "population"])
-    months = 12
-    searches = data.get("stop_search")
-    if searches is not None and "coverage" in searches.attrs:
-        cov = pd.DataFrame(searches.attrs["coverage"])
-        if len(cov):
-            present = cov[cov["present"]]
-            # person-years: each force's residents times the months it supplied
-            per_force = present.groupby("force")["month"].nunique()
-            months = float(per_force.mean()) if len(per_force) else 12
-    return pop.assign(area=area, population=pop["population"] * months / 12)[
-        ["area", "ethnicity", "population"]
-    ]
+    ch.figure(
+        plot_forest,
+        shown,
+        label=["label", "group"],
+        caption="Relative rate index with its confidence interval, by stage and group (log scale)",
+    )
