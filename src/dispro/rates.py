@@ -48,21 +48,9 @@ __all__ = [
 
 #: The columns of an RRI table, in order, after the ``by`` columns.
 RRI_COLUMNS = (
-    "group",
-    "events",
-    "base",
-    "rate",
-    "reference_events",
-    "reference_base",
-    "reference_rate",
-    "rri",
-    "ci_lower",
-    "ci_upper",
-    "p_value",
-    "q_value",
-    "significant",
-    "status",
-)
+    "group", "events", "base", "rate", "reference_events", "reference_base", "reference_rate",
+    "rri", "ci_lower", "ci_upper", "p_value", "q_value", "significant", "status",
+)  # fmt: skip
 
 #: Row statuses, in order of precedence (the first that applies wins).
 STATUSES = ("no_base", "suppressed", "reference_zero", "zero_events", "too_few", "ok")
