@@ -1,4 +1,5 @@
-"""Tests of dispro.models.engine (fit_glm, the GLM engine's public entry point), each against
+"""Tests of dispro.models.engine (fit_glm and fit_binomial_batch, the GLM engine's public entry
+points), each against
 statsmodels' own fit of the same model on the same rows (or on the records the cells stand for)."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import statsmodels.formula.api as smf
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from dispro.errors import DisproError, ParameterError, ValidationError
-from dispro.models import fit_glm
+from dispro.models import fit_binomial_batch, fit_glm
 
 GROUP = 'C(group, Treatment(reference="White"))'
 AREA = 'C(area, Treatment(reference="north"))'
@@ -144,3 +145,44 @@ def test_bad_input_raises_dispro_errors(records):
                 offset=np.r_[800.0, np.zeros(len(records) - 1)])  # fmt: skip
     with pytest.raises(ValidationError, match="1 row"):
         fit_glm(records, "hit ~ group", offset=np.r_[np.nan, np.zeros(len(records) - 1)])
+
+
+def test_batched_binomial_fits_equal_statsmodels_fit_one_by_one():
+    """k random problems of different sizes (padded with trials 0), with offsets and 1-3 columns,
+    fitted at once: each equals statsmodels' GLM Binomial fit of that problem alone."""
+    rng = np.random.default_rng(11)
+    k, u = 6, 9
+    for q in (1, 2, 3):
+        X = np.concatenate([np.ones((k, u, 1)), rng.normal(0, 1, (k, u, q - 1))], axis=-1)
+        trials = rng.integers(1, 400, (k, u)).astype(float)
+        rows = rng.integers(q + 2, u + 1, k)  # problem i uses its first rows[i] rows
+        trials[np.arange(u) >= rows[:, None]] = 0.0
+        offset = rng.normal(0, 0.5, (k, u))
+        beta = rng.normal(0, 0.6, (k, q)) - np.r_[1.0, np.zeros(q - 1)]  # intercepts near -1
+        p = 1 / (1 + np.exp(-(offset + np.einsum("kuq,kq->ku", X, beta))))
+        events = rng.binomial(trials.astype(int), p).astype(float)
+        fit = fit_binomial_batch(events, trials, X, offset=offset)
+        assert fit.converged.all()
+        for i in range(k):
+            n = rows[i]
+            endog = np.column_stack([events[i, :n], trials[i, :n] - events[i, :n]])
+            theirs = sm.GLM(endog, X[i, :n], family=sm.families.Binomial(),
+                            offset=offset[i, :n]).fit(tol=1e-12)  # fmt: skip
+            np.testing.assert_allclose(fit.params[i], theirs.params, rtol=0, atol=1e-8)
+            # statsmodels stops on the deviance, a step earlier: its bse is at slightly other params
+            np.testing.assert_allclose(fit.bse[i], theirs.bse, rtol=1e-6)
+            assert fit.pearson_chi2[i] == pytest.approx(theirs.pearson_chi2, rel=1e-8)
+            assert fit.deviance[i] == pytest.approx(theirs.deviance, rel=1e-8, abs=1e-9)
+
+
+def test_batched_binomial_flags_separation_and_bad_input():
+    X = np.stack([np.ones((1, 4)), np.array([[0.0, 0.0, 1.0, 1.0]])], axis=-1)
+    with np.errstate(over="ignore"):  # no events at x = 1: the slope runs to -infinity
+        fit = fit_binomial_batch(np.array([[3.0, 4.0, 0.0, 0.0]]), np.full((1, 4), 10.0), X)
+    assert not fit.converged[0] and fit.params[0, 1] < -10
+    with pytest.raises(ValidationError, match="shape"):
+        fit_binomial_batch(np.ones((1, 3)), np.ones((1, 4)), X)
+    with pytest.raises(ValidationError, match="from 0 to `trials`"):
+        fit_binomial_batch(np.full((1, 4), 11.0), np.full((1, 4), 10.0), X)
+    with pytest.raises(ValidationError, match="missing or infinite"):
+        fit_binomial_batch(np.full((1, 4), np.nan), np.full((1, 4), 10.0), X)

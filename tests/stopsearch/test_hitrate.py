@@ -51,7 +51,7 @@ from dispro.stopsearch.shares import (  # noqa: E402
     strip_search_shares,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COL = "police_uk_stop_search_city_of_london"
 GROUPS = ["Asian", "Black", "Mixed", "White", "Other", "Not stated"]
 

@@ -51,7 +51,7 @@ from dispro.stopsearch.standardise import (
     age_standardised_rates,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED = PROJECT_ROOT.parent / "shared"
 SOURCE = SHARED / "realdata" / "ons_census2021_ethnic_group_la" / "census.csv"
 

@@ -53,9 +53,10 @@ The public modules hold the models: :mod:`~dispro.models.binary` (:func:`logisti
 (:func:`poisson_rates`, :func:`change_over_time`), :mod:`~dispro.models.lengths`
 (:func:`sentence_length`), :mod:`~dispro.models.sensitivity` (:func:`ipw_check`, :func:`e_value`,
 :func:`odds_to_probability`) and :mod:`~dispro.models.results` (:class:`ModelResult` and the
-constants). :func:`fit_glm` (:mod:`~dispro.models.engine`) is the engine's one public entry point,
-for other packages (the hit-rate model, the veil of darkness). The engine itself is private: ``_prepare`` (records checked, encoded and collapsed to
-cells), ``_design`` (formulas and design matrices), ``_glm`` (the GLM, IRLS on the normal equations
+constants). :func:`fit_glm` (:mod:`~dispro.models.engine`) is the engine's public entry point
+for other packages (the hit-rate model, the veil of darkness), and :func:`fit_binomial_batch` its
+batched binomial fit (the change-over-time tests of ``stopsearch.trend_test``). The engine
+itself is private: ``_prepare`` (records checked, encoded and collapsed to cells), ``_design`` (formulas and design matrices), ``_glm`` (the GLM, IRLS on the normal equations
 with statsmodels' fit as the fallback, the cluster fix, the term table), ``_separation`` (the
 exact separation check), ``_kernels`` (numpy kernels) and ``_fit`` (what the models share).
 """
@@ -64,7 +65,7 @@ from __future__ import annotations
 
 from ._glm import GLM  # noqa: F401 - results pickled before the split name dispro.models.GLM
 from .binary import logistic
-from .engine import GLM_FAMILIES, fit_glm
+from .engine import GLM_FAMILIES, fit_binomial_batch, fit_glm
 from .lengths import sentence_length
 from .marginal import adjusted_rates
 from .poisson import change_over_time, poisson_rates
@@ -119,4 +120,5 @@ __all__ = [
     "odds_to_probability",
     "GLM_FAMILIES",
     "fit_glm",
+    "fit_binomial_batch",
 ]

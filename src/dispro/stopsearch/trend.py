@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from .._checks import as_list, check_alpha, check_counts, require_columns
 from .._stats import dispersion, quasi_chi2, quasi_wald
 from ..errors import DataQualityWarning, ValidationError
+from ..models import fit_binomial_batch
 
 __all__ = ["TREND_TEST_COLUMNS", "trend_test"]
 
@@ -243,12 +243,12 @@ def _tests(cid, k, a, b, off, t, last, alpha) -> tuple[dict, np.ndarray]:
     used = m > 0
     df_resid = used.sum(axis=1) - 2
     one = np.ones(shape)
-    _, _, dev0, _, _ = _logit_fits(a, m, off, one[..., None])
+    dev0 = fit_binomial_batch(a, m, one[..., None], offset=off).deviance
     results, untestable = {}, np.zeros(k, dtype=bool)
     for test, x in (("change", grid(last.astype(float))), ("trend", grid(t))):
         # a covariate constant over the units with events cannot be tested
         ok = np.where(used, x, -np.inf).max(axis=1) > np.where(used, x, np.inf).min(axis=1)
-        coef, se, dev, x2, fine = _logit_fits(a, m, off, np.stack([one, x], axis=-1))
+        coef, se, dev, x2, fine = fit_binomial_batch(a, m, np.stack([one, x], axis=-1), offset=off)
         phi = np.where(ok, dispersion(x2, df_resid), np.nan)
         # the likelihood ratio scaled by phi (better sized at small counts than Wald's t)
         stat, p = quasi_chi2(np.maximum(dev0 - dev, 0.0), 1, phi, df_resid)
@@ -269,59 +269,6 @@ def _tests(cid, k, a, b, off, t, last, alpha) -> tuple[dict, np.ndarray]:
             "dispersion_df": np.where(ok, df_resid, 0).astype(int),
         }
     return results, untestable
-
-
-def _logit_fits(a, m, off, X, maxiter: int = 60):
-    """Binomial-logit fits ``logit p = off + X·coef``, one per row of ``a`` (IRLS, batched).
-
-    ``a``, ``m``, ``off``: (k, u); ``X``: (k, u, q). Units with ``m = 0`` carry no information.
-    Returns the coefficients and standard errors (k, q), the deviance and Pearson X² (k,), and
-    whether each fit converged to finite coefficients (``False`` under separation, where the
-    deviance is still the limit's).
-    """
-    k, _, q = X.shape
-    coef = np.zeros((k, q))
-    share = a.sum(axis=1) / m.sum(axis=1)
-    coef[:, 0] = special.logit(np.clip(share, 1e-8, 1 - 1e-8)) - np.average(
-        off, axis=1, weights=m + 1e-300
-    )
-
-    def deviance(c):
-        eta = off + np.einsum("kuq,kq->ku", X, c)
-        # -2 log-likelihood minus the saturated model's (xlogy keeps 0·log 0 = 0)
-        ll = -a * np.logaddexp(0, -eta) - (m - a) * np.logaddexp(0, eta)
-        sat = special.xlogy(a, a) + special.xlogy(m - a, m - a) - special.xlogy(m, m)
-        return 2 * (sat - ll).sum(axis=1), eta
-
-    dev, eta = deviance(coef)
-    step = np.zeros_like(coef)
-    for _ in range(maxiter):
-        p = special.expit(eta)
-        w = m * p * (1 - p)
-        info = np.einsum("kuq,ku,kur->kqr", X, w, X)
-        score = np.einsum("kuq,ku->kq", X, a - m * p)
-        step = np.einsum("kqr,kr->kq", np.linalg.pinv(info), score)
-        new, new_eta = deviance(coef + step)
-        for _halve in range(20):  # step-halving where the deviance rose
-            worse = new > dev + 1e-9 * (1 + np.abs(dev))
-            if not worse.any():
-                break
-            step[worse] /= 2
-            new, new_eta = deviance(coef + step)
-        coef, eta, change, dev = coef + step, new_eta, dev - new, new
-        # done when the steps vanish, or (separated fits) the deviance stops changing
-        small = np.all(np.abs(step) < 1e-10, axis=1) | (np.abs(change) < 1e-12 * (1 + dev))
-        if small.all():
-            break
-    p = special.expit(eta)
-    w = m * p * (1 - p)
-    cov = np.linalg.pinv(np.einsum("kuq,ku,kur->kqr", X, w, X))
-    se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x2 = np.where(w > 0, (a - m * p) ** 2 / w, 0.0).sum(axis=1)
-    # a separated fit still steps by about 1 an iteration towards infinity
-    fine = np.all(np.abs(step) < 1e-4, axis=1) & np.all(np.abs(coef) < 25, axis=1)
-    return coef, se, dev, x2, fine
 
 
 def _warn_no_df(no_df, untestable, names: pd.DataFrame, by: list) -> None:
