@@ -104,3 +104,49 @@ def test_area_key_matches_force_spellings():
 def test_docstring_examples_run():
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_person_years_from_months_already_counted():
+    """A table of months per area and period (as age standardisation holds) gives the same
+    person-years as the coverage of those months: residents x months / 12, by hand."""
+    import pandas as pd
+
+    from dispro.population import person_years
+
+    pop = pd.DataFrame(
+        {"area": ["Dorset", "Dorset", "Wiltshire"], "ethnicity": ["White", "Black", "White"],
+         "population": [1200.0, 60.0, 2400.0]}
+    )  # fmt: skip
+    counted = pd.DataFrame(
+        {"force": ["Dorset", "Dorset", "Wiltshire"], "period": ["2023Q1", "2023Q2", "2023Q1"],
+         "months_covered": [3, 2, 1]}
+    )  # fmt: skip
+    out = person_years(pop, counted, area="force", period="period")
+    got = {(r.area, r.ethnicity, r.period): r.person_years for r in out.itertuples()}
+    assert got == {
+        ("Dorset", "White", "2023Q1"): 1200 * 3 / 12,
+        ("Dorset", "White", "2023Q2"): 1200 * 2 / 12,
+        ("Dorset", "Black", "2023Q1"): 60 * 3 / 12,
+        ("Dorset", "Black", "2023Q2"): 60 * 2 / 12,
+        ("Wiltshire", "White", "2023Q1"): 2400 * 1 / 12,
+    }
+    listed = pd.DataFrame(
+        {"force": ["Dorset"] * 5 + ["Wiltshire"],
+         "month": ["2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-01"],
+         "period": ["2023Q1"] * 3 + ["2023Q2"] * 2 + ["2023Q1"]}
+    )  # fmt: skip
+    same = person_years(pop, listed, area="force", period="period")
+    assert sorted(same["person_years"]) == sorted(out["person_years"])
+
+
+def test_months_counted_must_be_one_value_per_key():
+    import pandas as pd
+    import pytest
+
+    from dispro.errors import ValidationError
+    from dispro.population import person_years
+
+    pop = pd.DataFrame({"area": ["Dorset"], "ethnicity": ["White"], "population": [100.0]})
+    bad = pd.DataFrame({"force": ["Dorset", "Dorset"], "months_covered": [3, 2]})
+    with pytest.raises(ValidationError, match="differs"):
+        person_years(pop, bad, area="force")

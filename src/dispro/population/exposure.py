@@ -71,7 +71,10 @@ def area_key(values: Iterable) -> pd.Series:
 
 
 def _months(coverage, area: str | None, period: str | None) -> pd.DataFrame:
-    """Months covered per (area, period) from a coverage table (present months only)."""
+    """Months covered per (area, period) from a coverage table (present months only), or from a
+    table that already counts them (a ``months_covered`` column, one value per area and period)."""
+    if "month" not in coverage.columns and "months_covered" in coverage.columns:
+        return _counted_months(coverage, area, period)
     if "month" not in coverage.columns:
         raise ValidationError(
             "the coverage table has no 'month' column"
@@ -100,6 +103,35 @@ def _months(coverage, area: str | None, period: str | None) -> pd.DataFrame:
     return pd.DataFrame({"months": [frame["month"].nunique()]})
 
 
+def _counted_months(coverage, area: str | None, period: str | None) -> pd.DataFrame:
+    """A table of months already counted: checked, one value per (area, period)."""
+    keys = [c for c in (area, period) if c is not None]
+    missing = [c for c in keys if c not in coverage.columns]
+    if missing:
+        raise ParameterError(
+            f"the coverage table lacks the column(s) {missing}; columns present: "
+            f"{list(coverage.columns)}"
+        )
+    months = pd.to_numeric(coverage["months_covered"], errors="coerce")
+    if months.isna().any() or (months < 0).any():
+        raise ValidationError(
+            "column 'months_covered' of the coverage table must hold the number of months of "
+            "data (0 or more) for every row"
+        )
+    frame = coverage[keys].assign(months=months.to_numpy(dtype=float))
+    if keys:
+        spread = frame.groupby(keys, sort=False)["months"].agg(["min", "max"])
+        if (spread["min"] != spread["max"]).any():
+            bad = spread[spread["min"] != spread["max"]].index[:5].tolist()
+            raise ValidationError(
+                f"'months_covered' differs within {keys}, e.g. {bad}: give one value per key"
+            )
+        return spread["min"].rename("months").reset_index()
+    if frame["months"].nunique() > 1:
+        raise ValidationError("'months_covered' differs between rows of a coverage of one area")
+    return frame.iloc[:1].reset_index(drop=True)
+
+
 def person_years(
     population: pd.DataFrame,
     coverage: pd.DataFrame | float,
@@ -119,7 +151,8 @@ def person_years(
     coverage : DataFrame or number
         The months the events cover: :func:`dispro.coverage` of the records (one row per area x
         month; rows with ``present`` False are not covered), or any table with a ``month``
-        (``YYYY-MM``) column, an area column and optionally a ``period`` column. A number is a
+        (``YYYY-MM``) column, an area column and optionally a ``period`` column, or a table that
+        has counted them (a ``months_covered`` column, one value per area and period). A number is a
         count of months, the same for every area (e.g. 12 for counts of one year).
     area : str, optional
         The coverage's column naming the area, matched to the population's ``area`` column by

@@ -33,7 +33,7 @@ from ..errors import (
     ValidationError,
     did_you_mean,
 )
-from ..population import AGE_BANDS, census2021_age
+from ..population import AGE_BANDS, census2021_age, person_years
 from .rates import search_counts
 
 __all__ = [
@@ -585,7 +585,7 @@ def age_standardised_rates(
     grid = grid.merge(months, on=[area, "period"], how="left")
     grid = grid.merge(pop, on=[area, group, age], how="left")
     grid = grid.merge(weights, on=[area, age], how="left")
-    grid["exposure"] = grid["population"].astype(float) * grid["months_covered"] / 12
+    grid["exposure"] = _person_years(grid, pop, months, area=area, group=group, age=age)
 
     keys = [area, "period", group]
     n_bands = len(bands)
@@ -754,6 +754,18 @@ def age_standardised_rates(
     _warn(table, n_missing_age=n_missing_age, n_total=n_total, caught=caught,
           min_events=min_events, source_cells=source_cells)  # fmt: skip
     return table
+
+
+def _person_years(grid, pop, months, *, area: str, group: str, age: str) -> np.ndarray:
+    """The grid's exposure from :func:`dispro.population.person_years` (residents of each band x
+    the area-period's months covered / 12), the one person-years of every rate per resident."""
+    if pop.empty:
+        return np.full(len(grid), np.nan)
+    residents = pop[[area, group, age, "population"]].rename(columns={area: "area"})
+    years = person_years(residents, months, area=area, period="period")
+    years = years.rename(columns={"area": area})[[area, "period", group, age, "person_years"]]
+    keys = [area, "period", group, age]
+    return grid[keys].merge(years, on=keys, how="left")["person_years"].to_numpy(dtype=float)
 
 
 def _warn(table, *, n_missing_age, n_total, caught, min_events, source_cells) -> None:
