@@ -297,24 +297,22 @@ def test_labels_are_escaped():
     assert "&lt;b&gt;caption&lt;/b&gt;" in out
 
 
-def test_a_failed_run_leaves_no_report(tmp_path, monkeypatch):
+def _plant_a_failure(tmp_path, monkeypatch, chapter: str, source: str) -> None:
+    """The scrutiny pack's notebooks, copied, with a cell running ``source`` added to
+    ``chapter``'s: the renderer is pointed at the copies."""
     broken = tmp_path / "nb"
     broken.mkdir()
     for name in report.CHAPTERS["scrutiny"]:
         shutil.copy(runner.notebooks_dir() / f"{name}.ipynb", broken / f"{name}.ipynb")
-    nb = json.loads((broken / "scrutiny.ipynb").read_text())
-    nb["cells"].append(
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "outputs": [],
-            "execution_count": None,
-            "id": "boom",
-            "source": "raise RuntimeError('planted failure')",
-        }
-    )
-    (broken / "scrutiny.ipynb").write_text(json.dumps(nb))
+    nb = json.loads((broken / f"{chapter}.ipynb").read_text())
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    nb["cells"].append({**cell, "id": "boom", "source": source})
+    (broken / f"{chapter}.ipynb").write_text(json.dumps(nb))
     monkeypatch.setattr(runner, "notebooks_dir", lambda: broken)
+
+
+def test_a_failed_run_leaves_no_report(tmp_path, monkeypatch):
+    _plant_a_failure(tmp_path, monkeypatch, "scrutiny", "raise RuntimeError('planted failure')")
     out = tmp_path / "out"
     with pytest.raises(report.ReportError, match="(?s)'scrutiny' chapter failed.*planted failure"):
         report.render({**PARAMS, "report": "scrutiny", "area": "Dorset"}, out, pdf=False)
@@ -353,23 +351,10 @@ def test_batch_renders_every_area_with_an_index(tmp_path):
 
 
 def test_a_failed_area_in_a_batch_leaves_no_report_for_that_area(tmp_path, monkeypatch):
-    broken = tmp_path / "nb"
-    broken.mkdir()
-    for name in report.CHAPTERS["scrutiny"]:
-        shutil.copy(runner.notebooks_dir() / f"{name}.ipynb", broken / f"{name}.ipynb")
-    nb = json.loads((broken / "data_quality.ipynb").read_text())
-    nb["cells"].append(
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "outputs": [],
-            "execution_count": None,
-            "id": "boom",
-            "source": "if area == 'Dorset':\n    raise RuntimeError('planted failure')",
-        }
-    )
-    (broken / "data_quality.ipynb").write_text(json.dumps(nb))
-    monkeypatch.setattr(runner, "notebooks_dir", lambda: broken)
+    _plant_a_failure(
+        tmp_path, monkeypatch, "data_quality",
+        "if area == 'Dorset':\n    raise RuntimeError('planted failure')",
+    )  # fmt: skip
     out = tmp_path / "out"
     with pytest.raises(report.ReportError, match="(?s)'data_quality' chapter failed.*planted"):
         report.render_batch({**PARAMS, "report": "scrutiny"}, out, pdf=False)

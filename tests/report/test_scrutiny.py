@@ -93,29 +93,6 @@ def _area_bullets(ch, section: str, area: str) -> list[str]:
     raise AssertionError(f"no bullets for {area} under {section!r}")
 
 
-def _months_of(quarter: str) -> list[str]:
-    q = pd.Period(quarter, "Q")
-    return [str(m) for m in pd.period_range(q.asfreq("M", "start"), q.asfreq("M", "end"))]
-
-
-def _planted(counts: dict[str, dict[str, int]], force: str = "Dorset") -> pd.DataFrame:
-    """Person searches in a force: ``counts[quarter][group]`` spread over the quarter's months,
-    with the coverage table read_police_uk would attach."""
-    rows, months = [], []
-    for quarter, groups in counts.items():
-        q_months = _months_of(quarter)
-        months += q_months
-        for group, n in groups.items():
-            rows += [{"month": q_months[i % 3], "ethnicity": group} for i in range(n)]
-    records = pd.DataFrame(rows).assign(force=force, vehicle_only=False)
-    records.attrs["coverage"] = [
-        {"force": force, "month": m, "present": True, "rows": int((records["month"] == m).sum()),
-         "source": "planted"}
-        for m in months
-    ]  # fmt: skip
-    return records
-
-
 def _planted_params(start: str, end: str, area: str = "Dorset") -> dict:
     return check_parameters(
         {"area": area, "report": "scrutiny", "period_start": start, "period_end": end}
@@ -187,7 +164,7 @@ def test_the_published_latest_quarter_table_is_the_quarterly_tables_rows(demo):
 # --------------------------------------------------------------------------------------------
 
 
-def test_planted_changes_give_the_right_sentences(tmp_path, run_notebook):
+def test_planted_changes_give_the_right_sentences(planted_searches, tmp_path, run_notebook):
     pop = census2021("Dorset", by=()).set_index("ethnicity")["population"]
     white = 5000  # searches a quarter
 
@@ -203,7 +180,7 @@ def test_planted_changes_give_the_right_sentences(tmp_path, run_notebook):
     }
     latest = {**steady, "Black": events(4, "Black"), "Mixed": 3}
     quarters = ["2023Q1", "2023Q2", "2023Q3", "2023Q4", "2024Q1"]
-    records = _planted({q: (latest if q == "2024Q1" else steady) for q in quarters})
+    records = planted_searches({q: (latest if q == "2024Q1" else steady) for q in quarters})
     params = _planted_params("2023-01", "2024-03")
     ns, ch = _pack(records, params, tmp_path, run_notebook)
     change = ns["changes"].set_index(["group", "compared_with"])
@@ -250,9 +227,11 @@ def test_planted_changes_give_the_right_sentences(tmp_path, run_notebook):
     )
 
 
-def test_a_short_period_says_the_year_earlier_comparison_is_out_of_reach(tmp_path, run_notebook):
+def test_a_short_period_says_the_year_earlier_comparison_is_out_of_reach(
+    planted_searches, tmp_path, run_notebook
+):
     rows = {"White": 400, "Black": 40, "Asian": 30, "Mixed": 20, "Other": 10}
-    records = _planted({"2023Q4": rows, "2024Q1": rows})
+    records = planted_searches({"2023Q4": rows, "2024Q1": rows})
     params = _planted_params("2023-10", "2024-03")
     ns, ch = _pack(records, params, tmp_path, run_notebook)
     quarterly, change = ns["quarterly_pack"], ns["changes"]
@@ -369,12 +348,14 @@ def test_no_small_count_in_any_table_of_the_pack(demo):
 
 
 def test_a_withheld_reference_count_hides_the_ratios_of_its_quarter(
-    tmp_path, run_notebook, tables_of
+    planted_searches, tmp_path, run_notebook, tables_of
 ):
     """Three White searches in Dorset: withheld, and (quarters by forces, with totals) the other
     White counts of that rectangle too; every ratio against a withheld White count goes."""
-    dorset = _planted({"2023Q4": {"White": 50, "Black": 20}, "2024Q1": {"White": 3, "Black": 20}})
-    wilts = _planted(
+    dorset = planted_searches(
+        {"2023Q4": {"White": 50, "Black": 20}, "2024Q1": {"White": 3, "Black": 20}}
+    )
+    wilts = planted_searches(
         {"2023Q4": {"White": 70, "Black": 20}, "2024Q1": {"White": 60, "Black": 20}},
         force="Wiltshire",
     )

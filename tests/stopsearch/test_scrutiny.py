@@ -274,29 +274,13 @@ def test_concordance_by_quarter_matches_a_hand_kappa(demo):
     assert empty.empty and "not supplied" in empty.attrs["error"]
 
 
-def planted(counts: dict[str, dict[str, int]], force: str = "Dorset") -> pd.DataFrame:
-    """Person searches in a force: ``counts[quarter][group]`` spread over the quarter's months,
-    with the coverage table read_police_uk would attach."""
-    rows, months = [], []
-    for quarter, groups in counts.items():
-        q_months = _months_of(quarter)
-        months += q_months
-        for group, n in groups.items():
-            rows += [{"month": q_months[i % 3], "ethnicity": group} for i in range(n)]
-    records = pd.DataFrame(rows).assign(force=force, vehicle_only=False)
-    records.attrs["coverage"] = [
-        {"force": force, "month": m, "present": True, "rows": int((records["month"] == m).sum()),
-         "source": "planted"}
-        for m in months
-    ]  # fmt: skip
-    return records
-
-
-def test_a_withheld_reference_count_hides_the_ratios_of_its_quarter():
+def test_a_withheld_reference_count_hides_the_ratios_of_its_quarter(planted_searches):
     """Three White searches in Dorset: withheld, and (quarters by forces, with totals) the other
     White counts of that rectangle too; every ratio against a withheld White count goes."""
-    dorset = planted({"2023Q4": {"White": 50, "Black": 20}, "2024Q1": {"White": 3, "Black": 20}})
-    wilts = planted(
+    dorset = planted_searches(
+        {"2023Q4": {"White": 50, "Black": 20}, "2024Q1": {"White": 3, "Black": 20}}
+    )
+    wilts = planted_searches(
         {"2023Q4": {"White": 70, "Black": 20}, "2024Q1": {"White": 60, "Black": 20}},
         force="Wiltshire",
     )
