@@ -178,7 +178,7 @@ def check_cell(name: str, title: str, options: str, imports: str):
         f"params = check_parameters(dict({args}))\n"
         'data = load(params["work_dir"])\n'
         f'ch = chapter({name!r}, title={title!r}, work_dir=params["work_dir"], '
-        f'suppression_threshold=params["suppression_threshold"]{options})'
+        f'suppression_threshold=params["suppression_threshold"], params=params{options})'
     )
 
 

@@ -2,19 +2,69 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, ValidationError, did_you_mean
+from .errors import DisproError, ParameterError, ValidationError, did_you_mean
 
 __all__ = [
+    "MAX_COUNT",
     "as_list",
+    "bad_counts",
+    "bool_mask",
     "check_alpha",
     "check_counts",
+    "check_distinct",
     "describe_rows",
     "plain_records",
     "require_columns",
 ]
+
+
+#: Counts above this are refused: beyond it a float no longer holds every whole number exactly.
+MAX_COUNT = 2**53
+
+
+def bool_mask(values: pd.Series) -> np.ndarray:
+    """Cells holding True/False: a boolean column, or Python/numpy booleans in an object column."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.notna().to_numpy(dtype=bool)
+    if values.dtype == object:
+        return np.fromiter(
+            (isinstance(v, bool | np.bool_) for v in values), dtype=bool, count=len(values)
+        )
+    return np.zeros(len(values), dtype=bool)
+
+
+def bad_counts(values: pd.Series, *, integer: bool = True) -> list[tuple[str, np.ndarray]]:
+    """What is wrong with a column of counts, as ``(what, mask)`` pairs (missing is not checked).
+
+    True/False, text that is not a number (``'nan'`` included), infinite, negative, fractional
+    (if ``integer``) and values above :data:`MAX_COUNT`; each mask marks the offending cells.
+    """
+    bools = bool_mask(values)
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        num = values.astype(float)
+        text = np.zeros(len(values), dtype=bool)
+    else:
+        num = pd.to_numeric(values.where(~bools), errors="coerce").astype(float)
+        text = num.isna().to_numpy() & values.notna().to_numpy() & ~bools
+    arr = num.to_numpy(dtype=float, na_value=np.nan)
+    finite = np.isfinite(arr)
+    with np.errstate(invalid="ignore"):
+        out = [
+            ("are True/False, not counts", bools),
+            ("are not numbers", text),
+            ("are infinite", np.isinf(arr)),
+            ("are negative", finite & (arr < 0)),
+            (f"are above {MAX_COUNT:,}", finite & (arr > MAX_COUNT)),
+        ]
+        if integer:
+            out.append(("are not whole numbers", finite & (arr != np.round(arr))))
+    return [(what, mask) for what, mask in out if mask.any()]
 
 
 def as_list(value) -> list:
@@ -57,7 +107,14 @@ def check_counts(
 ) -> tuple[pd.DataFrame, int]:
     """Check a count column; returns the frame (NaN rows dropped if ``dropna``) and rows dropped."""
     values = frame[column]
-    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+    booleans = bool_mask(values)
+    if booleans.any():
+        raise ValidationError(
+            f"column {column!r} (given as `{param}`) must hold counts, but it holds True/False in "
+            f"{describe_rows(frame, booleans, column)}. Count the rows where a condition holds "
+            "(e.g. with dispro.aggregate or a groupby sum) and pass the counts."
+        )
+    if not pd.api.types.is_numeric_dtype(values):
         converted = pd.to_numeric(values, errors="coerce")
         bad = converted.isna().to_numpy() & values.notna().to_numpy()
         if bad.any():
@@ -114,3 +171,33 @@ def plain_records(frame: pd.DataFrame) -> list[dict]:
         {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
         for row in plain.to_dict("records")
     ]
+
+
+def _identity(path: Path):
+    try:
+        st = os.stat(path)  # follows links
+    except OSError:
+        return ("path", os.path.realpath(path))
+    if st.st_ino:
+        return ("inode", st.st_dev, st.st_ino)
+    return ("path", os.path.realpath(path))  # pragma: no cover - file systems without inodes
+
+
+def check_distinct(paths, what: str = "file") -> None:
+    """Raise :class:`DisproError` if two of ``paths`` are one file (resolved path or inode)."""
+    seen: dict = {}
+    for p in paths:
+        key = _identity(Path(p))
+        if key in seen:
+            first = seen[key]
+            how = (
+                "listed twice"
+                if str(first) == str(p)
+                else "one file reached by two spellings (a relative and an absolute path, a "
+                "link, or a glob and a name)"
+            )
+            raise DisproError(
+                f"the same {what} was given twice: {str(first)!r} and {str(p)!r} are {how}; every "
+                "record in it would be counted twice. Give each file once."
+            )
+        seen[key] = p

@@ -1,7 +1,14 @@
-"""The ``dispro`` command."""
+"""The ``dispro`` command.
+
+Everything the command prints is literal text: messages and data values are never read as Rich
+console markup or emoji codes (a value ``[/]``, ``[c]`` or ``[bold red]x`` prints as written), and
+terminal control sequences in them are dropped. Errors print ``error: <message>`` and exit 2
+(bad input or parameters) or 1 (a report chapter failed, or ``validate`` found errors).
+"""
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -11,6 +18,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ._version import __version__
 from .errors import DisproError, DisproWarning
@@ -22,55 +30,122 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-out = Console()
+# markup and emoji off: data values (group labels, file names) print exactly as they are
+err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+out = Console(markup=False, emoji=False, highlight=False)
+
+#: Terminal escape sequences (CSI, OSC and single-character ones) and control characters other
+#: than newline and tab: dropped from what is printed, so that a value cannot drive the terminal.
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?"
+    r"|[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]"
+)
+#: File types the commands read (an older .xls workbook is refused with a hint).
+_READABLE = (".csv", ".parquet", ".xlsx", ".xlsm")
+#: File types ``-o`` writes for tables.
+_WRITABLE = (".csv", ".xlsx")
+
+
+def _plain(text: object) -> Text:
+    """``text`` as literal console text, control sequences dropped."""
+    return Text(_CONTROL.sub("", str(text)))
+
+
+def _say(label: str, style: str, message: object, console: Console | None = None) -> None:
+    (console or err).print(Text.assemble((label, style), " ", _plain(message)), soft_wrap=True)
 
 
 def _fail(exc: Exception, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    _say("error:", "bold red", exc)
     raise typer.Exit(code)
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    """A CSV or parquet file; for CSV the index is the file's line number (header = line 1)."""
-    if not path.is_file():
+    """A CSV, parquet or xlsx file as text columns; for CSV the index is the file's line number
+    (header = line 1), for xlsx the row number, for parquet the row (1 = first)."""
+    from .readers import read_table
+
+    if not path.exists():
         raise DisproError(f"file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise DisproError(f"{str(path)!r} is a folder; give a CSV, parquet or xlsx file")
+    if not path.is_file():
+        raise DisproError(f"{str(path)!r} is not a regular file; give a CSV, parquet or xlsx file")
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        frame = pd.read_parquet(path)
-        frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
-        return frame
-    if suffix in (".xlsx", ".xls"):
-        frame = pd.read_excel(path, dtype=str)
-        frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
-        return frame
-    frame = pd.read_csv(
-        path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
-    )
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
+    if suffix == ".xls":
+        raise DisproError(
+            f"{str(path)!r} is an Excel 97-2003 workbook (.xls), which is not read; save it as "
+            ".xlsx or CSV UTF-8"
+        )
+    frame = read_table(path)
+    frame.index.name = "line" if suffix not in _READABLE[1:] else "row"
     return frame
 
 
+def _check_output(output: Path | None, allowed: tuple[str, ...] | None = _WRITABLE) -> None:
+    """Refuse an output path before any work: a suffix not ``allowed`` (``None``: any), a
+    folder, or a parent that is a file. A missing parent folder is created when it is written."""
+    if output is None:
+        return
+    if allowed is not None and output.suffix.lower() not in allowed:
+        raise DisproError(
+            f"output {str(output)!r} must end in {' or '.join(allowed)} (the suffix sets the "
+            "format), but "
+            + (f"it ends in {output.suffix!r}" if output.suffix else "it has no suffix")
+        )
+    if output.is_dir():
+        raise DisproError(f"output {str(output)!r} is a folder; give a file name in it")
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DisproError(
+                    f"output {str(output)!r}: {str(parent)!r} is a file, not a folder; choose "
+                    "another output path"
+                )
+            break
+
+
+def _writing(output: Path, write) -> None:
+    """``write(output)`` into a folder created if missing; a failure is a :class:`DisproError`."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write(output)
+    except OSError as exc:
+        raise DisproError(
+            f"cannot write {str(output)!r}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(output) else "")
+            + "; choose a file in a folder you can write to, with space left"
+        ) from None
+
+
 def _write(frame: pd.DataFrame, output: Path | None) -> None:
+    """Print ``frame``, or write it to ``output``: ``.xlsx`` with every text cell as text (a
+    label starting with ``=``, ``+``, ``-`` or ``@`` is never a formula:
+    :func:`dispro._excel.write_frame`), or ``.csv``.
+
+    A CSV is written as data, value for value: cells are not prefixed with a quote against
+    spreadsheet formula injection (OWASP's advice for CSV opened in a spreadsheet), because the
+    prefix would change the values every other program reads. To open a table in a spreadsheet,
+    write ``.xlsx``.
+    """
+    from ._excel import write_frame
+
     if output is None:
         with pd.option_context("display.max_rows", 200, "display.width", 200):
-            out.print(frame.to_string(index=False), highlight=False, soft_wrap=True)
+            out.print(_plain(frame.to_string(index=False)), soft_wrap=True)
         return
-    suffix = output.suffix.lower()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".xlsx":
-        frame.to_excel(output, index=False, sheet_name="dispro")
-    elif suffix == ".csv":
-        frame.to_csv(output, index=False)
+    _check_output(output)
+    if output.suffix.lower() == ".xlsx":
+        _writing(output, lambda path: write_frame(frame, path, sheet_name="dispro"))
     else:
-        raise DisproError(f"output {str(output)!r} must end in .csv or .xlsx")
-    err.print(f"wrote {output} ({len(frame)} rows)")
+        _writing(output, lambda path: frame.to_csv(path, index=False))
+    err.print(_plain(f"wrote {output} ({len(frame)} rows)"), soft_wrap=True)
 
 
 def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
     for w in caught:
         if issubclass(w.category, DisproWarning):
-            err.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
+            _say("warning:", "yellow", w.message)
 
 
 @app.callback(invoke_without_command=True)
@@ -139,6 +214,7 @@ def rri_command(
     from .rates import rri
 
     try:
+        _check_output(output)
         table = _read_table(counts)
         base_arg: str | pd.DataFrame = base
         if population is not None:
@@ -223,16 +299,19 @@ def validate_command(
             problems = validate(frame, dataset, strict=False, source=str(path))
             errors = problems[problems["severity"] == "error"]
             if problems.empty:
-                out.print(f"[green]ok[/] {path}: {len(frame)} rows meet the {dataset} standard")
+                text = f"{path}: {len(frame)} rows meet the {dataset} standard"
+                _say("ok", "green", text, out)
                 continue
             failed |= not errors.empty
             table = Table(
-                title=f"{path}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)"
+                title=_plain(
+                    f"{path}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)"
+                )
             )
             for col in ("severity", "column", "problem", "count", "rows", "values", "hint"):
                 table.add_column(col, overflow="fold")
             for p in problems.itertuples(index=False):
-                table.add_row(*(str(v) for v in p))
+                table.add_row(*(_plain(v) for v in p))
             out.print(table)
     except DisproError as exc:
         _fail(exc)
@@ -256,14 +335,16 @@ def dictionary_command(
     try:
         if output is not None and output.suffix.lower() in (".html", ".htm"):
             format = "html"
+        _check_output(output, None)
         text = render(format)
+        if output is not None:
+            _writing(output, lambda path: path.write_text(text, encoding="utf-8"))
     except DisproError as exc:
         _fail(exc)
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+        err.print(_plain(f"wrote {output}"), soft_wrap=True)
 
 
 @app.command("population")
@@ -289,6 +370,7 @@ def population_command(
     from .population import census2021
 
     try:
+        _check_output(output)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             table = census2021(
@@ -326,37 +408,58 @@ def report_command(
     Example: dispro report --demo   (the full Wessex report on synthetic data, into reports/)
     Example: dispro report --config reports/config/city_of_london.yaml
     """
-    import yaml
+    from .report import check_parameters, render, render_batch
+    from .report.config import read_config, read_parameters
+    from .report.params import ReportError, ReportInputError
 
-    from .report import render, render_batch
-
-    if not demo and config is None:
-        _fail(DisproError("give --demo or --config FILE.yaml"))
     params: dict = {"area": "Wessex"}
-    if config is not None:
-        if not config.is_file():
-            _fail(DisproError(f"config file {str(config)!r} does not exist"))
-        loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            _fail(DisproError(f"{config}: must be a YAML mapping of report parameters"))
-        params.update(loaded)
-        if isinstance(params.get("data"), str) and params["data"] != "demo":
-            data_path = Path(params["data"])
-            if not data_path.is_absolute():
-                params["data"] = str((config.parent / data_path).resolve())
-    if area:
-        params["area"] = area
-    if kind:
-        params["report"] = kind
+    try:
+        if not demo and config is None:
+            raise DisproError("give --demo or --config FILE.yaml")
+        if config is not None:
+            params.update(read_parameters(config))
+        if area:
+            params["area"] = area
+        if kind:
+            params["report"] = kind
+        checked = check_parameters(params)
+        if checked["data"] != "demo":  # the data configuration, checked before any work
+            read_config(checked["data"])
+        _check_folder(out, "--out")
+    except DisproError as exc:
+        _fail(exc)
     try:
         if batch:
-            index = render_batch(params, out, pdf=not no_pdf, progress=True)
-            err.print(f"wrote {index}")
+            written = render_batch(params, out, pdf=not no_pdf, progress=True)
         else:
-            folder = render(params, out, pdf=not no_pdf)
-            err.print(f"wrote {folder}")
-    except DisproError as exc:
-        _fail(exc, code=1)
+            written = render(params, out, pdf=not no_pdf)
+    except DisproError as exc:  # a chapter that failed: 1; the inputs: 2
+        failed_chapter = isinstance(exc, ReportError) and not isinstance(exc, ReportInputError)
+        _fail(exc, code=1 if failed_chapter else 2)
+    except OSError as exc:
+        _fail(_os_error(exc, out, "--out"))
+    err.print(_plain(f"wrote {written}"), soft_wrap=True)
+
+
+def _check_folder(folder: Path, option: str) -> None:
+    """Refuse an output folder that is a file (or under one) before any work."""
+    for path in (folder, *folder.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise DisproError(
+                    f"{option} {str(folder)!r}: {str(path)!r} is a file, not a folder; give a "
+                    "folder (it is created if missing)"
+                )
+            return
+
+
+def _os_error(exc: OSError, folder: Path, option: str) -> DisproError:
+    """An operating system error while writing into ``folder``, as a :class:`DisproError`."""
+    return DisproError(
+        f"cannot write into {option} {str(folder)!r}: {exc.strerror or exc}"
+        + (f" ({exc.filename})" if exc.filename else "")
+        + "; choose a folder you can write to, with space left"
+    )
 
 
 @app.command("synth")
@@ -374,10 +477,13 @@ def synth_command(
     from . import synth
 
     try:
+        _check_folder(out, "--out")
         paths = synth.write(out, start=start, end=end, scale=scale, seed=seed)
     except DisproError as exc:
         _fail(exc)
-    err.print(f"wrote {len(paths)} files into {out} (synthetic: see SYNTHETIC.md)")
+    except OSError as exc:
+        _fail(_os_error(exc, out, "--out"))
+    err.print(_plain(f"wrote {len(paths)} files into {out} (synthetic: see SYNTHETIC.md)"))
 
 
 if __name__ == "__main__":  # pragma: no cover

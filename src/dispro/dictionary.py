@@ -313,6 +313,12 @@ def validate(
             f"`frame` must be a pandas DataFrame, but {type(frame).__name__} was passed"
         )
     spec = dataset_spec = _dataset(dataset)
+    repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if repeated:
+        raise ValidationError(
+            f"the data{f' in {source}' if source else ''} name the column(s) {repeated[:20]} more "
+            "than once; remove or rename the repeated column(s), so that each is checked once"
+        )
     fields = {f["name"]: f for f in spec["fields"]}
     problems: list[dict] = []
     extra = [c for c in frame.columns if c not in fields]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from dispro.report import PARAMETERS
+from dispro.report.assemble import read_published
+from dispro.report.inputs import stage
 from dispro.report.runner import notebooks_dir
 
 
@@ -22,8 +23,7 @@ def execute_notebook(
     (``ch``, the results of each step...)."""
     work = Path(work)
     (work / "content").mkdir(parents=True, exist_ok=True)
-    with open(work / "data.pkl", "wb") as fh:
-        pickle.dump(data, fh)
+    stage(data, work)
     namespace = {k: params[k] for k in PARAMETERS} | {"work_dir": str(work)}
     cells = json.loads((notebooks_dir() / f"{name}.ipynb").read_text())["cells"]
     for cell in cells:
@@ -39,7 +39,7 @@ def execute_notebook(
 def published_tables(ch) -> dict[str, tuple[dict, pd.DataFrame]]:
     """Every table a chapter recorded: name -> (block, published frame)."""
     return {
-        b["name"]: (b, pd.read_pickle(ch.work_dir / "content" / f"{ch.name}__{b['name']}.pkl"))
+        b["name"]: (b, read_published(ch.work_dir / "content" / f"{ch.name}__{b['name']}.json"))
         for b in ch.blocks
         if b["type"] == "table"
     }

@@ -12,6 +12,7 @@ import pytest
 from dispro.disclosure import Margins, publishable
 from dispro.errors import DataQualityWarning, LowCountWarning
 from dispro.report import ReportError, chapter
+from dispro.report.assemble import read_published
 
 
 def _rri_table() -> pd.DataFrame:
@@ -35,7 +36,7 @@ def test_a_table_is_recorded_as_publishable_publishes_it(tmp_path):
     out = ch.table("rates", table, caption="c", notes="n")
     expected = publishable(table, threshold=4)
     pd.testing.assert_frame_equal(out, expected)
-    stored = pd.read_pickle(tmp_path / "content" / "stop_search__rates.pkl")
+    stored = read_published(tmp_path / "content" / "stop_search__rates.json")
     pd.testing.assert_frame_equal(stored, expected)
     assert stored.loc[2, "events"] == "[c]"
     content = json.loads((tmp_path / "content" / "stop_search.json").read_text())
@@ -95,7 +96,10 @@ def test_a_figure_is_drawn_from_the_published_rows_only(tmp_path):
     rows, label = drawn[0]
     assert rows["group"].tolist() == ["White", "Black", "Mixed"]  # Asian's 3 is withheld
     assert rows["rri"].tolist() == [1.0, 4.0, 1.25] and label == ["force", "group"]
-    assert ch.blocks[-1] == {"type": "figure", "file": "x__figure0.png", "caption": "cap"}
+    assert ch.blocks[-1] == {
+        "type": "figure", "file": "x__figure0.png", "caption": "cap", "sheet": None,
+        "rows": [{"force": "Dorset", "group": g} for g in ("White", "Black", "Mixed")],
+    }  # fmt: skip
     # a row suppressed as a whole is not drawn either; nothing left, nothing recorded
     ch.figure(plot, table.assign(status="suppressed"), caption="none", label="group")
     assert len(drawn) == 1 and ch.blocks[-1]["caption"] == "cap"

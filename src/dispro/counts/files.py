@@ -9,9 +9,11 @@ the needed columns, a million rows at a time, and groups each chunk on integer c
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import gzip
+import io
 import os
 import shutil
 import tempfile
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .._checks import check_distinct
 from ..errors import DisproError, ParameterError, ValidationError
 from ._cells import BAD_DATE, FILE, WS, YM, File, FrameCells, N, Plan, normalise
 from .conditions import FALSE_SPELLINGS, TRUE_SPELLINGS, ident, sql
@@ -66,7 +69,11 @@ def file_format(path: str) -> str:
 
 
 def resolve_paths(source) -> tuple[list[str], str]:
-    """The files ``source`` names, in order without duplicates, and a description of it."""
+    """The files ``source`` names, in order, and a description of it.
+
+    A file reached twice (listed twice, by a relative and an absolute path, through a link, or by
+    two globs) raises a :class:`DisproError` naming both spellings: its records would count twice.
+    """
     if isinstance(source, str | os.PathLike):
         items = [source]
     elif isinstance(source, Sequence) and not isinstance(source, bytes):
@@ -97,20 +104,64 @@ def resolve_paths(source) -> tuple[list[str], str]:
             raise DisproError(f"{text}: no such file")
         else:
             files.append(text)
-    unique = list(dict.fromkeys(files))
+    check_distinct(files, "record file")
+    unique = files
     shown = ", ".join(os.fspath(i) for i in items[:3]) + (
         f" (+{len(items) - 3} more)" if len(items) > 3 else ""
     )
     return unique, shown
 
 
-def _csv_header(path: str) -> list[str]:
-    opener = gzip.open if path.lower().endswith(".gz") else open
+def _open_binary(path: str):
+    return gzip.open(path, "rb") if path.lower().endswith(".gz") else open(path, "rb")
+
+
+def _not_utf8(path: str) -> DisproError | None:
+    """The error naming the first bytes of ``path`` that are not UTF-8 (offset and line), if any.
+
+    The file is read in blocks (uncompressed, for .csv.gz), so memory stays bounded.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), None)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DisproError(f"cannot read {path} as a UTF-8 CSV file: {exc}") from exc
+        with _open_binary(path) as fh:
+            while True:
+                block = fh.read(1 << 20)
+                pending = decoder.getstate()[0]  # bytes of a character cut by the last block
+                try:
+                    decoder.decode(block, final=not block)
+                except UnicodeDecodeError as exc:
+                    at = offset - len(pending) + exc.start
+                    line = lines + (pending + block)[: exc.start].count(b"\n") + 1
+                    return DisproError(
+                        f"{path}: bytes that are not UTF-8 at byte {at} (line {line}) "
+                        f"of the {'uncompressed ' if path.lower().endswith('.gz') else ''}file. "
+                        "Re-save the file as UTF-8 (Excel: 'CSV UTF-8')."
+                    )
+                if not block:
+                    return None
+                offset += len(block)
+                lines += block.count(b"\n")
+    except (OSError, EOFError) as exc:
+        return DisproError(f"cannot read {path}: {exc}")
+
+
+def _csv_header(path: str) -> list[str]:
+    try:
+        with _open_binary(path) as fh:
+            head = fh.read(1 << 20)
+    except (OSError, EOFError) as exc:
+        raise DisproError(f"cannot read {path}: {exc}") from exc
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        raise (_not_utf8(path) or DisproError(f"{path}: not UTF-8")) from None
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
+    except csv.Error as exc:
+        raise DisproError(f"cannot read the header line of {path} as CSV: {exc}") from exc
     if not header:
         raise DisproError(f"{path} is empty: a record file needs a header row and records")
     return header
@@ -292,7 +343,13 @@ class DuckDBCells:
                     f"DuckDB ran out of memory aggregating {shown}; raise its limit with the "
                     f"environment variable {MEMORY_ENV} (e.g. '8GB') or lower {THREADS_ENV}: {exc}"
                 ) from exc
-            raise DisproError(f"DuckDB could not read the record files ({shown}): {exc}") from exc
+            if "unicode" in str(exc).lower() or "utf-8" in str(exc).lower():
+                for f in files:
+                    if f.format == "csv" and (error := _not_utf8(f.path)) is not None:
+                        raise error from None
+            raise DisproError(
+                f"DuckDB could not read the record files ({shown}): {_duckdb_reason(exc)}"
+            ) from None
 
     def sums(self, exprs: list) -> list[int]:
         if not exprs:
@@ -322,6 +379,25 @@ class DuckDBCells:
             + ("GROUP BY ALL" if by else ""),
             params,
         ).df()
+
+
+def _first_line(exc: Exception) -> str:
+    """An exception's first line, cut at 300 characters (pandas quotes no cells in it)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300] if text else ''}"
+
+
+def _duckdb_reason(exc: Exception) -> str:
+    """DuckDB's message without the file's line it quotes ('Original Line: ...') or the SQL."""
+    kept = []
+    for line in str(exc).splitlines():
+        if line.startswith("LINE ") or line.lstrip().startswith(("Possible ", "file = ")):
+            break  # the SQL and its caret, or DuckDB's own options and settings, follow
+        if line.strip().lower().startswith("original line"):
+            kept.append("(the line is not shown)")
+            continue
+        kept.append(line)
+    return "\n".join(kept).strip()[:1500]
 
 
 def _duckdb_config() -> dict:
@@ -371,8 +447,10 @@ class PandasCells(FrameCells):
                     pieces.append(self._chunk_cells(chunk, f, plan, multi))
             except DisproError:
                 raise
+            except UnicodeDecodeError:
+                raise (_not_utf8(f.path) or DisproError(f"{f.path}: not UTF-8")) from None
             except Exception as exc:  # pandas and pyarrow raise many types on bad files
-                raise DisproError(f"cannot read {f.path}: {exc}") from exc
+                raise DisproError(f"cannot read {f.path}: {_first_line(exc)}") from exc
         raw = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*keys, N])
         for c in plan.columns:
             raw[c] = normalise(raw[c], c in plan.boolean)

@@ -42,10 +42,12 @@ import pandas as pd
 import yaml
 
 from .. import ledger
+from .._checks import bad_counts
 from .._paths import dictionary_dir
 from ..errors import DataQualityWarning, DisproError, ParameterError, ValidationError, did_you_mean
+from ._files import shown_names
 
-__all__ = ["Mapping", "load_mapping", "apply_mapping", "builtin_mappings"]
+__all__ = ["Mapping", "load_mapping", "apply_mapping", "builtin_mappings", "duplicate_keys"]
 
 _KEYS = (
     "name", "description", "dataset", "columns", "optional", "ignore", "codes", "constants",
@@ -149,6 +151,18 @@ def check_columns(
     """Check a source's header against a mapping; return the unmapped columns (permissive mode)."""
     present = [str(c) for c in frame.columns]
     missing = [c for c in mapping.columns if c not in present and c not in mapping.optional]
+    known = mapping.source_columns() | canonical
+    if known and present and not set(present) & known:
+        # not a header of this layout (another file, or a file without its header line): its
+        # first line is not quoted back, since it may be data
+        listed = [f"required column {c!r} is missing" for c in missing[:8]]
+        more = [f"and {len(missing) - 8} more required columns"] if len(missing) > 8 else []
+        raise ValidationError(
+            f"{source} does not match {mapping.name!r}: none of the {len(present)} names in its "
+            "first line is a column this layout knows (the line is not shown). Check that it is "
+            "the right file and that its first line is the header:\n  - "
+            + "\n  - ".join(listed + more or [f"expected columns such as {shown_names(known, 8)}"])
+        )
     problems = []
     for c in missing:
         problems.append(f"required column {c!r} is missing{did_you_mean(c, present)}")
@@ -156,7 +170,6 @@ def check_columns(
         wide_present = [c for c in mapping.wide["columns"] if c in present]
         if not wide_present:
             problems.append(f"none of the group columns {list(mapping.wide['columns'])} is present")
-    known = mapping.source_columns() | canonical
     unmapped = [c for c in present if c not in known]
     if unmapped and strict:
         for c in unmapped:
@@ -167,7 +180,7 @@ def check_columns(
             )
     if unmapped and not strict and not problems:
         warnings.warn(
-            f"{source}: column(s) {unmapped} are not in the mapping {mapping.name!r} and were "
+            f"{source}: column(s) {shown_names(unmapped)} are not in the mapping {mapping.name!r} and were "
             "dropped (strict=False)",
             DataQualityWarning,
             stacklevel=3,
@@ -176,7 +189,7 @@ def check_columns(
         raise ValidationError(
             f"{source} does not match {mapping.name!r} ({len(problems)} problem(s)):\n  - "
             + "\n  - ".join(problems)
-            + f"\ncolumns present: {present}"
+            + f"\ncolumns present: {shown_names(present)}"
         )
     return unmapped
 
@@ -241,15 +254,12 @@ def _melt(frame: pd.DataFrame, mapping: Mapping, source: str, step: str) -> pd.D
     present = {c: code for c, code in wide["columns"].items() if c in frame.columns}
     absent = [c for c in wide["columns"] if c not in frame.columns]
     id_cols = [c for c in frame.columns if c not in present]
+    _check_count_cells(frame, list(present), source)
+    keys = [c for c in id_cols if c not in mapping.ignore]
+    repeated = duplicate_keys(frame, keys, source)
+    if repeated:
+        raise ValidationError(repeated + " (the mapping's group columns would be summed over them)")
     values = frame[list(present)].apply(pd.to_numeric, errors="coerce")
-    bad = values.isna() & frame[list(present)].notna() & frame[list(present)].astype(str).ne("")
-    if bad.to_numpy().any():
-        cells = [(idx, col, frame.at[idx, col]) for col in present for idx in frame.index[bad[col]]]
-        shown = ", ".join(f"row {i} column {c!r}: {v!r}" for i, c, v in cells[:10])
-        raise ValidationError(
-            f"{source}: {len(cells)} count cell(s) are not numbers: {shown}. Remove text markers "
-            "from count columns (or map them in the source)."
-        )
     long = (
         frame[id_cols]
         .join(values)
@@ -275,3 +285,53 @@ def _melt(frame: pd.DataFrame, mapping: Mapping, source: str, step: str) -> pd.D
             "noted",
         )
     return out
+
+
+def _check_count_cells(frame: pd.DataFrame, columns: list[str], source: str) -> None:
+    """Raise naming row, column and value of every count cell that is not a count."""
+    lines = []
+    n_bad = 0
+    for col in columns:
+        cells = frame[col]
+        text = cells.where(~cells.astype(str).str.strip().eq(""))  # a blank cell is missing
+        for what, mask in bad_counts(text):
+            n_bad += int(mask.sum())
+            shown = ", ".join(
+                f"row {i} column {col!r}: {v!r}"
+                for i, v in zip(frame.index[mask][:5], cells[mask][:5], strict=False)
+            )
+            more = f" (+{int(mask.sum()) - 5} more)" if mask.sum() > 5 else ""
+            lines.append(f"{int(mask.sum())} cell(s) {what}: {shown}{more}")
+    if lines:
+        raise ValidationError(
+            f"{source}: {n_bad} count cell(s) are not counts (rows are file lines):\n  - "
+            + "\n  - ".join(lines)
+            + "\nA count is a whole number from 0; remove text markers and formulas from count "
+            "columns (or map them in the source), and leave a cell blank where it was not published."
+        )
+
+
+def duplicate_keys(frame: pd.DataFrame, keys: list[str], source: str, limit: int = 5) -> str:
+    """A message naming the rows that repeat a combination of ``keys`` ("" when none do)."""
+    if not keys or frame.empty:
+        return ""
+    text = frame[keys].astype("string").fillna("<blank>")
+    repeated = text.duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return ""
+    rows: dict[tuple, list] = {}
+    for line, *key in text[repeated].itertuples(index=True, name=None):
+        rows.setdefault(tuple(key), []).append(line)
+    groups = list(rows.items())
+    shown = []
+    for key, index in groups[:limit]:
+        values = ", ".join(f"{k}={str(v)!r}" for k, v in zip(keys, key, strict=True))
+        shown.append(f"rows {', '.join(map(str, index[:5]))} ({values})")
+    more = f"; +{len(groups) - limit} more" if len(groups) > limit else ""
+    return (
+        f"{source}: {int(repeated.sum())} rows repeat a combination of {shown_names(keys)} that a "
+        f"count table holds once: {'; '.join(shown)}{more}. Keeping or summing them would count "
+        "them twice: remove the repeated rows, or map the column that tells them apart (rows "
+        "that are parts of one count, e.g. two source groups given one code, are added up "
+        "before reading)"
+    )

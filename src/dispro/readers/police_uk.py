@@ -10,13 +10,9 @@ recorded", and a field blank for a whole force-month is "not supplied"; every ti
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import warnings
 import zipfile
-import zlib
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import ledger
+from .._checks import check_distinct
 from ..dictionary import codelist, codes
 from ..errors import (
     DataQualityWarning,
@@ -38,10 +35,28 @@ from ..errors import (
 )
 from ..ethnicity import NOT_STATED, to_group
 from ..forces import normalise_force
+from ._files import (
+    MAX_MEMBER_BYTES,
+    MAX_MEMBER_ENV,
+    decode_utf8,
+    member_limit,
+    parse_csv,
+    read_member,
+)
 from .mapping import apply_mapping, load_mapping
 from .months import COVERAGE_COLUMNS, SUPPLIED_FIELDS, coverage
 
-__all__ = ["read_police_uk", "coverage", "COVERAGE_COLUMNS", "CLOCKS", "person_searches"]
+__all__ = [
+    "read_police_uk",
+    "coverage",
+    "COVERAGE_COLUMNS",
+    "CLOCKS",
+    "LATITUDE",
+    "LONGITUDE",
+    "MAX_MEMBER_BYTES",
+    "MAX_MEMBER_ENV",
+    "person_searches",
+]
 
 FILE_PATTERN = re.compile(r"(?P<month>\d{4}-\d{2})-(?P<slug>[a-z0-9-]+?)-stop-and-search\.csv$")
 
@@ -57,6 +72,11 @@ _CODED = {
 }
 STEP = "read_police_uk"
 
+#: Coordinates outside these bounds (decimal degrees: the United Kingdom with a margin) are not
+#: where a search in England and Wales took place: treated like coordinates that are not numbers.
+LATITUDE = (49.0, 61.0)
+LONGITUDE = (-9.0, 3.0)
+
 
 @dataclass
 class _Source:
@@ -64,6 +84,7 @@ class _Source:
     month: str
     slug: str
     data: bytes
+    file: Path  # the file on disk (the zip, for a member)
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,36 +110,33 @@ def _parse_name(name: str, where: str) -> tuple[str, str]:
     return match["month"], match["slug"]
 
 
-def _from_zip(path: Path) -> list[_Source]:
+def _from_zip(path: Path, limit: int) -> list[_Source]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise DisproError(f"{path}: not a readable zip archive ({exc})") from exc
     with archive:
-        names = [
-            n
-            for n in archive.namelist()
-            if not n.endswith("/") and FILE_PATTERN.search(Path(n).name)
+        infos = [
+            i
+            for i in archive.infolist()
+            if not i.is_dir() and FILE_PATTERN.search(Path(i.filename).name)
         ]
-        if not names:
+        if not infos:
             members = archive.namelist()
             raise DisproError(
                 f"{path}: the zip holds no stop-and-search files (YYYY-MM/YYYY-MM-<force>-"
                 f"stop-and-search.csv); it holds {len(members)} member(s), e.g. {members[:5]}. "
                 "Download the archive with stop-and-search data ticked."
             )
+        infos.sort(key=lambda i: i.filename)
+        for info in infos:  # every size is checked before any member is read
+            if info.file_size > limit:
+                read_member(archive, info, limit, f"{path}!{info.filename}")
         out = []
-        for n in sorted(names):
-            month, slug = _parse_name(n, str(path))
-            try:
-                data = archive.read(n)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
-                    NotImplementedError) as exc:  # fmt: skip
-                raise DisproError(
-                    f"{path}!{n}: the zip member cannot be read ({type(exc).__name__}: {exc}); the "
-                    "archive is damaged or incomplete: download it again"
-                ) from exc
-            out.append(_Source(f"{path}!{n}", month, slug, data))
+        for info in infos:
+            month, slug = _parse_name(info.filename, str(path))
+            data = read_member(archive, info, limit, f"{path}!{info.filename}")
+            out.append(_Source(f"{path}!{info.filename}", month, slug, data, path))
     return out
 
 
@@ -129,7 +147,7 @@ def _read_bytes(path: Path) -> bytes:
         raise DisproError(f"{path}: the file cannot be read ({exc})") from exc
 
 
-def _collect(paths) -> list[_Source]:
+def _collect(paths, limit: int) -> list[_Source]:
     if isinstance(paths, str | PathLike):
         paths = [paths]
     if not isinstance(paths, Iterable) or isinstance(paths, bytes):
@@ -137,12 +155,14 @@ def _collect(paths) -> list[_Source]:
             f"`paths` must be a file, folder or zip path or a list of them, but {paths!r} was passed"
         )
     sources: list[_Source] = []
+    given: list[Path] = []
     for p in paths:
         if not isinstance(p, str | PathLike):
             raise ParameterError(
                 f"`paths` must hold file, folder or zip paths (str or Path), but it holds {p!r}"
             )
         path = Path(p)
+        given.append(path)
         if path.is_dir():
             files = sorted(f for f in path.rglob("*-stop-and-search.csv") if f.is_file())
             if not files:
@@ -151,16 +171,18 @@ def _collect(paths) -> list[_Source]:
                 )
             for f in files:
                 month, slug = _parse_name(f.name, str(f))
-                sources.append(_Source(str(f), month, slug, _read_bytes(f)))
+                sources.append(_Source(str(f), month, slug, _read_bytes(f), f))
         elif path.is_file() and path.suffix.lower() == ".zip":
-            sources.extend(_from_zip(path))
+            sources.extend(_from_zip(path, limit))
         elif path.is_file():
             month, slug = _parse_name(path.name, str(path))
-            sources.append(_Source(str(path), month, slug, _read_bytes(path)))
+            sources.append(_Source(str(path), month, slug, _read_bytes(path), path))
         else:
             raise DisproError(f"{path}: no such file or folder")
     if not sources:
         raise DisproError("no stop-and-search files were given")
+    check_distinct(given, "file or folder")
+    check_distinct([s.file for s in sources if "!" not in s.name])
     return sources
 
 
@@ -169,53 +191,30 @@ def _collect(paths) -> list[_Source]:
 # --------------------------------------------------------------------------------------------
 
 
-def _decode(src: _Source) -> str:
-    data = src.data
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        snippet = data[max(0, exc.start - 20) : exc.end + 20]
-        raise DisproError(
-            f"{src.name}: bytes that are not UTF-8 at byte {exc.start} (line {line}): {snippet!r}. "
-            "data.police.uk publishes UTF-8; re-download the file, or re-save it as UTF-8 "
-            "(e.g. from Excel: 'CSV UTF-8')."
-        ) from exc
-
-
 def _read_one(src: _Source, mapping, canonical: set[str], strict: bool) -> pd.DataFrame:
-    text = _decode(src)
+    text = decode_utf8(
+        src.data,
+        src.name,
+        "data.police.uk publishes UTF-8; re-download the file, or re-save it as UTF-8 "
+        "(e.g. from Excel: 'CSV UTF-8').",
+    )
     if not text.strip():
         raise DisproError(
             f"{src.name}: the file is empty (no header, no rows); re-download it, or remove it "
             "if the force published nothing that month"
         )
-    try:
-        # header=None: the header is read as a row, so that a data row with more fields than the
-        # header is an error (with header=0 pandas silently takes the first column as the index
-        # when the first data row has one field more, shifting every column of the file)
-        cells = pd.read_csv(
-            io.StringIO(text), header=None, dtype=object, keep_default_na=False, na_values=[""],
-            skipinitialspace=False,
-        )  # fmt: skip
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DisproError(
-            f"{src.name}: not a readable CSV file ({str(exc).strip()}). A row with more fields than "
-            "the header usually has an unquoted comma in a cell, and 'EOF inside string' an "
-            "unclosed quote; re-download the file, or quote the cell."
-        ) from exc
-    header = ["" if pd.isna(c) else str(c).strip() for c in cells.iloc[0]]
-    repeated = [c for c, n in Counter(header).items() if n > 1]
-    if repeated:
-        raise ValidationError(
-            f"{src.name}: the header names the column(s) {repeated} more than once "
-            f"(header: {header}); remove or rename the repeated column(s)"
-        )
-    frame = cells.iloc[1:].reset_index(drop=True)
-    frame.columns = header
-    frame.index = pd.Index(_record_lines(text, len(cells)))[1:]  # line numbers for messages
+    frame, fields = parse_csv(
+        text,
+        src.name,
+        "A row with more fields than the header usually has an unquoted comma in a cell, and "
+        "'EOF inside string' an unclosed quote; re-download the file, or quote the cell.",
+    )
+    n_header = len(frame.columns)
+    short = pd.Series(
+        [f"{k} of {n_header} fields" if k < n_header else None for k in fields],
+        index=frame.index,
+        dtype=object,
+    )
     frame = apply_mapping(
         frame, mapping, source=src.name, canonical=canonical, strict=strict, step=STEP
     )
@@ -226,31 +225,8 @@ def _read_one(src: _Source, mapping, canonical: set[str], strict: bool) -> pd.Da
     frame["_line"] = frame.index.to_numpy()
     frame["_month"] = src.month
     frame["_slug"] = src.slug
+    frame["_short"] = short.reindex(frame.index)  # the row's length, if short
     return frame.reset_index(drop=True)
-
-
-def _record_lines(text: str, n_records: int) -> np.ndarray:
-    """The line on which each record (header included) starts, counting every physical line.
-
-    Blank lines (skipped by the parser) and line breaks inside quoted cells make record numbers
-    and line numbers differ; only then is the text scanned again, with the csv module. If the
-    two parsers disagree about a malformed file, records are numbered from the header as line 1.
-    """
-    simple = np.arange(1, n_records + 1)
-    body = text.rstrip("\r\n")
-    if body.count("\n") + body.count("\r") - body.count("\r\n") + 1 == n_records:
-        return simple
-    starts, end = [], 0
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""))
-        for record in reader:
-            blank = not record or (len(record) == 1 and record[0] != "" and not record[0].strip())
-            if not blank:
-                starts.append(end + 1)
-            end = reader.line_num
-    except csv.Error:
-        return simple
-    return np.asarray(starts) if len(starts) == n_records else simple
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,13 +256,14 @@ class _Problems:
         self.strict = strict
         self.lines: list[str] = []
 
-    def add(self, frame, mask, column, what, hint, record_as=None, action="relabelled"):
+    def add(self, frame, mask, column, what, hint, record_as=None, action="relabelled", label=None):
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
         values = frame.loc[mask, column] if column in frame.columns else pd.Series(dtype=str)
         text = (
-            f"column {column!r}: {int(mask.sum())} row(s) {what}; values: {_values(values)}; "
+            f"{label or f'column {column!r}'}: {int(mask.sum())} row(s) {what}; values: "
+            f"{_values(values)}; "
             f"in {_where(frame, mask)}. {hint}"
         )
         if self.strict:
@@ -322,6 +299,7 @@ def read_police_uk(
     strict: bool = True,
     clock: str = "utc",
     fallback: bool = False,
+    max_member_bytes: int | None = None,
 ) -> pd.DataFrame:
     """Read data.police.uk stop-and-search files into ``stop_search`` records.
 
@@ -331,11 +309,14 @@ def read_police_uk(
         Monthly force files (``YYYY-MM-<force>-stop-and-search.csv``), folders holding them (searched
         recursively) or data.police.uk archive zips. Several forces and months at once.
     strict : bool
-        ``True`` (default): unknown labels (ethnicity, outcome, codes), malformed dates and
-        non-boolean values raise a :class:`~dispro.errors.ValidationError` listing every problem
-        with file, column, line numbers and values. ``False``: unknown ethnicity or outcome labels
-        become not recorded, malformed dates drop the row, other unknown codes are kept; each is
-        warned about and counted in the exclusions ledger.
+        ``True`` (default): unknown labels (ethnicity, outcome, codes), malformed dates, rows with
+        fewer fields than the header (cells missing at the end of the line), non-boolean values
+        and coordinates that are not numbers or lie outside :data:`LATITUDE` x :data:`LONGITUDE`
+        raise a :class:`~dispro.errors.ValidationError` listing every problem with file, column,
+        line numbers and values. ``False``: unknown ethnicity or outcome labels and non-boolean
+        values become not recorded, coordinates that are not numbers or out of range become
+        missing, malformed dates and short rows drop the row, other unknown codes are kept; each
+        is warned about and counted in the exclusions ledger.
     clock : {"utc", "uk_local"}
         The assumption about the ``+00:00`` stamps (data.police.uk stamps every time, summer and
         winter, ``+00:00``). ``"utc"`` (default) takes the stamp as a UTC instant. ``"uk_local"``
@@ -348,6 +329,11 @@ def read_police_uk(
         ``False`` (default): ``ethnicity`` is the self-defined 5+1 group, as official statistics
         use. ``True``: where self-defined ethnicity was not stated, use the officer-defined group
         (clearly labelled in ``ethnicity_basis``).
+    max_member_bytes : int, optional
+        The largest uncompressed zip member read, in bytes. Default: the environment variable
+        ``DISPRO_MAX_ZIP_MEMBER_BYTES`` (:data:`MAX_MEMBER_ENV`), else :data:`MAX_MEMBER_BYTES`
+        (512 MB; a monthly force file is a few MB). A member over it is refused before any member
+        is read, and members are read with a bounded read.
 
     Returns
     -------
@@ -367,14 +353,17 @@ def read_police_uk(
     ------
     DisproError
         A path that does not exist, an empty file, bytes that are not UTF-8, a file name that does
-        not follow the data.police.uk pattern, a zip with no stop-and-search files, the same force
-        and month given twice, a force not in the force list, a damaged zip, a file that is not
-        readable CSV (e.g. a row with more fields than the header).
+        not follow the data.police.uk pattern, a zip with no stop-and-search files, the same file
+        given twice (also by two spellings or through a link), the same force and month given
+        twice, a force not in the force list, a damaged zip, a zip member over the size limit, a
+        file that is not readable CSV (e.g. a row with more fields than the header). Messages
+        name files, lines, columns and values, never quote a file's lines.
     ValidationError
         Wrong, missing or repeated columns (with a did-you-mean) and, in strict mode, unknown
         labels, malformed dates or booleans.
     ParameterError
-        ``clock`` not one of :data:`CLOCKS`; ``paths`` not a path or a list of paths.
+        ``clock`` not one of :data:`CLOCKS`; ``paths`` not a path or a list of paths;
+        ``max_member_bytes`` not a whole number of 1 or more.
 
     Warns
     -----
@@ -398,7 +387,7 @@ def read_police_uk(
     check_choice("clock", clock, CLOCKS)
     mapping = load_mapping("police_uk")
     canonical = {"force", "month"}
-    sources = _collect(paths)
+    sources = _collect(paths, member_limit(max_member_bytes))
     slugs = {s.slug for s in sources}
     forces = {}
     for slug in sorted(slugs):
@@ -436,6 +425,20 @@ def read_police_uk(
             stacklevel=2,
         )
     problems = _Problems(strict)
+    # --- rows with fewer fields than the header: their last cells are absent, not blank
+    short = frame["_short"].notna().to_numpy()
+    problems.add(
+        frame,
+        short,
+        "_short",
+        "have fewer fields than the header (cells missing at the end of the line)",
+        "A truncated download or a hand-edited file; re-download the file.",
+        record_as="rows with fewer fields than the header (dropped)",
+        action="excluded",
+        label="row length",
+    )
+    if short.any() and not strict:
+        frame = frame.loc[~short].reset_index(drop=True)
     frame["force"] = frame["_slug"].map(forces)
     frame["month"] = frame["_month"]
 
@@ -593,8 +596,8 @@ def read_police_uk(
         )
         frame[col] = value.astype("boolean")
 
-    # --- coordinates
-    for col in ("latitude", "longitude"):
+    # --- coordinates: numbers, in the United Kingdom
+    for col, (low, high) in (("latitude", LATITUDE), ("longitude", LONGITUDE)):
         num = pd.to_numeric(frame[col], errors="coerce")
         bad = frame[col].notna().to_numpy() & num.isna().to_numpy()
         problems.add(
@@ -605,7 +608,17 @@ def read_police_uk(
             "Coordinates are decimal degrees.",
             record_as=f"{col}: non-numeric values set to missing",
         )
-        frame[col] = num
+        outside = num.notna().to_numpy() & ~num.between(low, high).to_numpy()
+        problems.add(
+            frame,
+            outside,
+            col,
+            f"are outside {low:g} to {high:g} degrees (not in England and Wales)",
+            "Coordinates are decimal degrees (WGS84); a value such as 999 or 0 marks a "
+            "location that was not recorded: leave the cell blank.",
+            record_as=f"{col}: values outside {low:g} to {high:g} set to missing",
+        )
+        frame[col] = num.where(~outside)
 
     # --- other coded fields: unknown codes are errors (strict) or kept with a warning
     for col, listname in _CODED.items():

@@ -56,6 +56,14 @@ nav ol { columns: 2; } @media print { nav { display: none; }
 """
 
 
+def read_published(path: Path) -> pd.DataFrame:
+    """A published table recorded by a chapter (text cells, JSON; nothing that runs code)."""
+    import json
+
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return pd.DataFrame(doc["data"], columns=doc["columns"], dtype=object)
+
+
 def html_table(frame: pd.DataFrame, block: dict) -> str:
     counts = set(block.get("count_columns", []))
     head = "".join(
@@ -150,7 +158,7 @@ def assemble_html(
                     "<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in block["items"]) + "</ul>"
                 )
             elif kind == "table":
-                frame = pd.read_pickle(work / "content" / f"{ch['name']}__{block['name']}.pkl")
+                frame = read_published(work / "content" / f"{ch['name']}__{block['name']}.json")
                 parts.append(html_table(frame, block))
                 tables.append((block, frame, ch["title"]))
             elif kind == "warnings":
@@ -187,9 +195,17 @@ def assemble_html(
 
 
 def write_xlsx(path: Path, tables: list, params: dict, synthetic: bool) -> None:
+    """The workbook: a notes sheet, then one sheet per table (caption, notes, header, rows).
+
+    Cells that read as numbers are written as numbers; every other cell is text, and text that a
+    spreadsheet could take for a formula (``=``, ``+``, ``-``, ``@``...) is marked as text
+    (:func:`dispro._excel.protect_text`); a control character a workbook cannot hold is written
+    as ``\\xNN`` (:func:`dispro._excel.cell_text`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
+
+    from .._excel import cell_text, protect_text
 
     wb = Workbook()
     notes = wb.active
@@ -209,18 +225,18 @@ def write_xlsx(path: Path, tables: list, params: dict, synthetic: bool) -> None:
         "Sheet | Chapter | Table",
     ]
     for line in lines:
-        notes.append([line])
+        notes.append([cell_text(line)])
     for block, _, chapter_title in tables:
-        notes.append([f"{block['sheet']} | {chapter_title} | {block['caption']}"])
+        notes.append([cell_text(f"{block['sheet']} | {chapter_title} | {block['caption']}")])
     notes["A1"].font = Font(bold=True, size=13)
     notes.column_dimensions["A"].width = 120
     for block, frame, _ in tables:
         ws = wb.create_sheet(block["sheet"])
-        ws.append([block["caption"]])
+        ws.append([cell_text(block["caption"])])
         ws["A1"].font = Font(bold=True)
         if block.get("notes"):
-            ws.append([block["notes"]])
-        ws.append([str(c) for c in frame.columns])
+            ws.append([cell_text(block["notes"])])
+        ws.append([cell_text(str(c)) for c in frame.columns])
         header_row = ws.max_row
         for cell in ws[header_row]:
             cell.font = Font(bold=True)
@@ -232,7 +248,7 @@ def write_xlsx(path: Path, tables: list, params: dict, synthetic: bool) -> None:
                     number = float(text.replace(",", ""))
                     row.append(int(number) if number.is_integer() and "." not in text else number)
                 else:
-                    row.append(text)
+                    row.append(cell_text(text))
             ws.append(row)
         for i, c in enumerate(frame.columns, start=1):
             width = max([len(str(c))] + [len(str(v)) for v in frame[c].head(50)]) + 2
@@ -241,6 +257,7 @@ def write_xlsx(path: Path, tables: list, params: dict, synthetic: bool) -> None:
                 cell.alignment = Alignment(
                     horizontal="right" if is_number_text(cell.value) else "left"
                 )
+    protect_text(wb)  # a caption, label or value that starts with '=' is text, not a formula
     wb.properties.creator = f"dispro {__version__}"
     wb.properties.created = _dt.datetime(2000, 1, 1)
     wb.properties.modified = _dt.datetime(2000, 1, 1)

@@ -10,11 +10,24 @@ import pandas as pd
 
 from ..errors import DisproError, ParameterError, did_you_mean
 
-__all__ = ["PARAMETERS", "CHAPTERS", "INTERNAL", "ReportError", "check_parameters", "report_name"]
+__all__ = [
+    "PARAMETERS",
+    "CHAPTERS",
+    "INTERNAL",
+    "ReportError",
+    "ReportInputError",
+    "check_parameters",
+    "report_name",
+]
 
 
 class ReportError(DisproError):
     """A report could not be rendered; nothing that looks like a report was left behind."""
+
+
+class ReportInputError(ReportError):
+    """The report's inputs cannot be used (a configuration file, an input path, a period with no
+    data): found before any chapter ran."""
 
 
 #: The report parameters: name -> (type, default, description). ``None`` default = required.
@@ -109,12 +122,26 @@ def check_parameters(params: dict) -> dict:
             f"`report` must be one of {tuple(CHAPTERS)}, but {out['report']!r} was passed"
         )
     for key in ("period_start", "period_end", "comparison_start", "comparison_end"):
-        if out[key] and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", out[key]):
+        if out[key] and not re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", out[key]):
             raise ParameterError(
-                f"`{key}` must be a month written YYYY-MM, but {out[key]!r} was passed"
+                f"`{key}` must be a month written YYYY-MM (years 1900 to 2099), but "
+                f"{out[key]!r} was passed"
             )
     if out["period_start"] > out["period_end"]:
-        raise ParameterError("`period_start` is after `period_end`")
+        raise ParameterError(
+            f"`period_start` ({out['period_start']}) is after `period_end` ({out['period_end']})"
+        )
+    if bool(out["comparison_start"]) != bool(out["comparison_end"]):
+        raise ParameterError(
+            "give both `comparison_start` and `comparison_end` (or neither, for the first year "
+            f"of the period), but only {'`comparison_start`' if out['comparison_start'] else '`comparison_end`'} was given"
+        )
+    if out["comparison_start"] > out["comparison_end"]:
+        raise ParameterError(
+            f"`comparison_start` ({out['comparison_start']}) is after `comparison_end` "
+            f"({out['comparison_end']})"
+        )
+    _check_area(out["area"])
     if not out["comparison_start"]:
         start = pd.Period(out["period_start"], freq="M")
         out["comparison_start"] = str(start)
@@ -127,6 +154,21 @@ def check_parameters(params: dict) -> dict:
         if internal in params:
             out[internal] = params[internal]
     return out
+
+
+def _check_area(area: str) -> None:
+    """The area is Wessex or a police force area (a name, code or alias)."""
+    from ..forces import normalise_force
+
+    if area.strip().lower() == "wessex":
+        return
+    try:
+        normalise_force(area)
+    except DisproError as exc:
+        raise ParameterError(
+            f"`area` must be 'Wessex' or a police force area (e.g. 'Dorset', 'City of London'): "
+            f"{exc}"
+        ) from None
 
 
 def slug(text: str) -> str:

@@ -1,9 +1,18 @@
 """What a chapter notebook records for the renderer: headings, text, bullets, tables and figures,
 kept in the run's work folder (:class:`Chapter`), and the warnings raised while it ran.
 
-Every table and every figure passes through :func:`dispro.disclosure.publishable`, the one door
-from a result to the report: a table is recorded as published, and a figure is drawn from the
-rows the published table shows in full, so that it never shows a withheld cell.
+Every table, figure and quoted count passes through :func:`dispro.disclosure.publishable`, the
+one door from a result to the report: a table is recorded as published, and a figure is drawn
+from the rows the published table shows in full, so that it never shows a withheld cell.
+
+The renderer runs every chapter twice. The first run (*plan*: the work folder has a ``plan/``
+folder) records nothing for the report: each table writes the cells its counts are
+(:func:`dispro.disclosure.cell_keys`, with their values) to ``plan/``. The renderer then solves
+the suppression of every count of the report, or of every report of a batch, at once
+(:func:`dispro.report.disclose.solve_plans`) and writes the cells to withhold to
+``disclosure.json``; the second run (*publish*) withholds them in every table, figure and
+sentence that shows them. A chapter run on its own (neither file: a notebook run by hand)
+applies each table's own rules only.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..disclosure import CONFIDENTIAL, COUNT_COLUMNS, Margins, publishable
+from ..disclosure import CONFIDENTIAL, COUNT_COLUMNS, Counts, Margins, cell_keys, publishable
 from ..errors import DisproWarning
 from .params import ReportError
 
@@ -47,9 +56,18 @@ class Chapter:
     work_dir: Path
     threshold: int
     sheets: str = ""
+    area: str = ""
+    period: str = ""
+    reference: str | None = None
     blocks: list = field(default_factory=list)
     tables: list = field(default_factory=list)
     warned: list = field(default_factory=list)
+    withheld: dict | None = None
+
+    @property
+    def planning(self) -> bool:
+        """The renderer's first run: record the cells of each table, publish nothing."""
+        return (self.work_dir / "plan").is_dir() and self.withheld is None
 
     def heading(self, text: str, level: int = 2) -> None:
         self.blocks.append({"type": "heading", "text": str(text), "level": int(level)})
@@ -68,21 +86,55 @@ class Chapter:
         self,
         frame: pd.DataFrame,
         *,
-        counts: Sequence[str] | None = None,
+        counts: Counts | Sequence[str] | None = None,
         margins: Margins | None = None,
         reference: str | None = None,
         decimals: int = 2,
     ) -> pd.DataFrame:
         """``frame`` as :func:`dispro.disclosure.publishable` publishes it (nothing recorded):
-        for prose that quotes a count."""
+        for prose that quotes a count. With :class:`~dispro.disclosure.Counts`, the cells
+        withheld anywhere in the report are withheld here too."""
         return publishable(
             frame,
             threshold=self.threshold,
             counts=counts,
-            margins=margins,
-            reference=reference,
+            margins=None if self.withheld is not None else margins,
+            reference=self.reference if reference is None else reference,
             decimals=decimals,
+            withheld=self.withheld,
+            area=self.area,
+            period=self.period,
         )
+
+    def _plan(self, name: str, frame: pd.DataFrame, counts) -> None:
+        """Write the cells of a table's counts (and the bases their events are part of)."""
+        if not isinstance(counts, Counts):
+            raise ReportError(
+                f"table {name!r}: declare what its counts count (dispro.disclosure.Counts), so "
+                "that they are withheld together with every other table that shows them"
+            )
+        frame = frame.reset_index(drop=True)
+        keys = cell_keys(frame, counts, area=self.area, period=self.period)
+        cells = []
+        for column, column_keys in keys.items():
+            values = pd.to_numeric(frame[column], errors="coerce")
+            for key, value in zip(column_keys, values, strict=True):
+                if key is not None and pd.notna(value):
+                    cells.append([list(key[:2]), list(key[2]), list(key[3:]), float(value)])
+        parts = set()
+        for events, base in counts.complements.items():
+            if events in keys and base in keys:
+                for ek, bk in zip(keys[events], keys[base], strict=True):
+                    if ek is not None and bk is not None:
+                        parts.add((bk[0], ek[0]))
+        plan = {
+            "table": f"{self.name}__{name}",
+            "cells": cells,
+            "complements": sorted(parts),
+            "partitions": {k: [list(p) for p in v] for k, v in counts.partitions.items()},
+        }
+        path = self.work_dir / "plan" / f"{self.name}__{name}.json"
+        path.write_text(json.dumps(plan), encoding="utf-8")
 
     def table(
         self,
@@ -91,7 +143,7 @@ class Chapter:
         *,
         caption: str,
         notes: str = "",
-        counts: Sequence[str] | None = None,
+        counts: Counts | Sequence[str] | None = None,
         margins: Margins | None = None,
         reference: str | None = None,
         rows=None,
@@ -103,7 +155,8 @@ class Chapter:
         The whole ``frame`` is published (:func:`dispro.disclosure.publishable`, with
         ``counts``, ``margins`` and ``reference``), then the ``rows`` (a boolean mask on
         ``frame``) and ``columns`` asked for are kept: a table cut from a larger one keeps the
-        larger one's suppression.
+        larger one's suppression. ``counts`` (:class:`~dispro.disclosure.Counts`) is required
+        when the table shows a count.
         """
         if len(frame) > MAX_ROWS:
             raise ReportError(
@@ -116,16 +169,38 @@ class Chapter:
                 raise ReportError(
                     f"table {name!r} has a record-level column {ident!r}; publish aggregates only"
                 )
+        sheet = f"{(self.sheets or self.name)[:12]}_{name}"[:31]
+        if self.planning:
+            cut = frame.reset_index(drop=True)
+            if rows is not None:
+                cut = cut[np.asarray(rows, dtype=bool)].reset_index(drop=True)
+            if isinstance(counts, Counts):
+                measures = {c: m for c, m in counts.measures.items() if c in shown}
+                self._plan(name, cut, Counts.from_dict({**counts.to_dict(), "measures": measures}))
+            elif any(c in (COUNT_COLUMNS if counts is None else counts) for c in shown):
+                self._plan(name, cut, counts)  # refused: a count must say what it counts
+            return self.published(frame, counts=counts, margins=margins, reference=reference)
         published = self.published(
             frame, counts=counts, margins=margins, reference=reference, decimals=decimals
         )
+        log = published.attrs.get("log", [])
         if rows is not None:
-            published = published[np.asarray(rows, dtype=bool)].reset_index(drop=True)
+            keep = np.asarray(rows, dtype=bool)
+            published = published[keep].reset_index(drop=True)
+            kept_rows = [
+                {c: str(v) for c, v in r.items()}
+                for r in published[[c for c in published.columns if c in shown]].to_dict("records")
+            ]
+            log = [e for e in log if _in_rows(e["row"], kept_rows)]
         published = published[shown]
-        sheet = f"{(self.sheets or self.name)[:12]}_{name}"[:31]
+        log = [e for e in log if e["column"] in shown or e["column"] == "*"]
         self.tables.append({"name": name, "sheet": sheet, "caption": caption, "notes": notes})
-        published.to_pickle(self.work_dir / "content" / f"{self.name}__{name}.pkl")
-        names = COUNT_COLUMNS if counts is None else tuple(counts)
+        published.to_json(
+            self.work_dir / "content" / f"{self.name}__{name}.json", orient="split", index=False
+        )
+        names = tuple(counts.measures) if isinstance(counts, Counts) else (
+            COUNT_COLUMNS if counts is None else tuple(counts)
+        )  # fmt: skip
         self.blocks.append(
             {
                 "type": "table",
@@ -134,7 +209,10 @@ class Chapter:
                 "caption": caption,
                 "notes": notes,
                 "count_columns": [c for c in published.columns if c in names],
-            }
+                "log": [
+                    {**e, "row": {k: v for k, v in e["row"].items() if k in shown}} for e in log
+                ],
+            }  # fmt: skip
         )
         self._save()
         return published
@@ -145,20 +223,33 @@ class Chapter:
         frame: pd.DataFrame,
         *,
         caption: str,
-        counts: Sequence[str] | None = None,
+        counts: Counts | Sequence[str] | None = None,
+        table: str | None = None,
         **options,
     ) -> None:
         """Record a figure drawn by ``plot(rows, **options)`` (a function of :mod:`dispro.plots`)
         as an embedded PNG, where ``rows`` are the rows of ``frame`` that its published version
-        (:meth:`published`, with ``counts``) shows without a withheld cell. Nothing is recorded
-        when no row is left."""
+        (:meth:`published`, with ``counts``: the cells withheld anywhere in the report are
+        withheld here too) shows without a withheld cell. Nothing is recorded when no row is
+        left. ``table`` names the table the figure shows (for the suppression log)."""
         import matplotlib.pyplot as plt
 
+        if self.planning:  # what a figure draws is published too: plan its cells
+            if isinstance(counts, Counts):
+                index = sum(1 for p in (self.work_dir / "plan").glob(f"{self.name}__figure*"))
+                self._plan(f"figure{index}", frame, counts)
+            return
         published = self.published(frame, counts=counts)
         full = ~published.isin([CONFIDENTIAL]).any(axis=1).to_numpy()
         rows = frame.reset_index(drop=True)[full]
         if rows.empty:
             return
+        drawn = published[full]
+        labels = [c for c in drawn.columns if c in ("area", "force", "period", "group", "label",
+                                                    "measure", "stage", "officer_group")]  # fmt: skip
+        sheet = None
+        if table is not None:
+            sheet = f"{(self.sheets or self.name)[:12]}_{table}"[:31]
         ax = plot(rows, **options)
         fig = ax.figure if hasattr(ax, "figure") else ax
         buf = io.BytesIO()
@@ -167,7 +258,10 @@ class Chapter:
         index = sum(1 for b in self.blocks if b["type"] == "figure")
         path = self.work_dir / "content" / f"{self.name}__figure{index}.png"
         path.write_bytes(buf.getvalue())
-        self.blocks.append({"type": "figure", "file": path.name, "caption": caption})
+        self.blocks.append({
+            "type": "figure", "file": path.name, "caption": caption, "sheet": sheet,
+            "rows": [{c: str(v) for c, v in r.items()} for r in drawn[labels].to_dict("records")],
+        })  # fmt: skip
         self._save()
 
     def warnings_raised(self, *, caption: str) -> None:
@@ -197,6 +291,10 @@ class Chapter:
         path.write_text(json.dumps(content, indent=1))
 
 
+def _in_rows(labels: dict, rows: list[dict]) -> bool:
+    return any(all(r.get(k) == v for k, v in labels.items() if k in r) for r in rows)
+
+
 def _listen(ch: Chapter) -> None:
     """From now on, keep every :class:`~dispro.errors.DisproWarning` in ``ch`` (each time it is
     raised) instead of printing it; other warnings are shown as before."""
@@ -215,18 +313,47 @@ def _listen(ch: Chapter) -> None:
 
 
 def chapter(
-    name: str, *, title: str, work_dir: str, suppression_threshold: int, sheets: str = ""
+    name: str,
+    *,
+    title: str,
+    work_dir: str,
+    suppression_threshold: int,
+    sheets: str = "",
+    params: dict | None = None,
 ) -> Chapter:
     """Start recording a chapter (called by each notebook after its parameter check).
 
-    ``sheets`` prefixes the chapter's workbook sheets (default: its name). From this call on,
-    warnings of the :class:`~dispro.errors.DisproWarning` family are kept in the chapter for
-    the data-quality appendix.
+    ``sheets`` prefixes the chapter's workbook sheets (default: its name). ``params`` (the
+    report's checked parameters) give the area, period and reference group of tables that name
+    none. From this call on, warnings of the :class:`~dispro.errors.DisproWarning` family are
+    kept in the chapter for the data-quality appendix.
     """
     work = Path(work_dir)
     (work / "content").mkdir(parents=True, exist_ok=True)
+    params = params or {}
+    withheld = None
+    decisions = work / "disclosure.json"
+    if decisions.is_file():
+        withheld = {
+            (*ma, tuple(months), *go): rule
+            for ma, months, go, rule in json.loads(decisions.read_text(encoding="utf-8"))[
+                "withheld"
+            ]
+        }
     ch = Chapter(
-        name=name, title=title, work_dir=work, threshold=suppression_threshold, sheets=sheets
+        name=name,
+        title=title,
+        work_dir=work,
+        threshold=suppression_threshold,
+        sheets=sheets,
+        area=str(params.get("area", "")),
+        period=(
+            f"{params['period_start']} to {params['period_end']}"
+            if "period_start" in params
+            else ""
+        ),
+        reference=params.get("reference"),
+        withheld=withheld,
     )
     ch._save()
     _listen(ch)

@@ -10,30 +10,60 @@ chapter notebooks with papermill from the project root, and assembles what the n
 - ``notebooks/``: the executed notebooks; ``provenance.json``: version, parameters, run id,
   input file hashes and timings.
 
-Everything is written into a staging folder and moved into place at the end: a failed run leaves
-no report, only the failing notebook under ``<name>.failed/`` and a clear message.
+Nothing record-level is ever written under the output folder (see :mod:`._staging`):
+
+- the data (staged as parquet, read back by :func:`~dispro.report.inputs.load`; no pickle), the
+  synthetic demo's input files, what the chapters record and the executed notebooks live in a
+  private temporary folder (``$TMPDIR/dispro-<pid>-*``, mode 0700), removed when the run ends:
+  normally, on an error, on Ctrl-C or on SIGTERM (turned into ``SystemExit`` while a render
+  runs); the next run removes the private and staging folders of a run that was killed;
+- the published files are assembled in ``<out>/.<name>.partial-<pid>-<run id>/<name>/`` and
+  swapped into place: on Linux by one atomic exchange with the earlier report (so that
+  ``<out>/<name>`` always holds a complete report), elsewhere by two renames with the earlier
+  report moved to ``.<name>.old-<pid>-<run id>`` between them (restored by the next run if the
+  process dies there).
+
+A failed run leaves no report, only the failing notebook under ``<name>.failed/`` (every output
+removed but the error's traceback) and a clear message. An output folder that is a file, cannot
+be written or is on a full disk gives a :class:`ReportError` that names it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import html
 import json
 import os
-import pickle
 import shutil
 import threading
 import time
 import uuid
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pandas as pd
 
 from .._paths import PACKAGE_DIR
 from .._version import __version__
 from ..errors import DisproWarning
+from . import _staging
+from ._kernels import Kernels, Pool
+from ._staging import (
+    check_outside,
+    clean_stale,
+    output_errors,
+    pause_point,
+    prepare_out_dir,
+    private_folder,
+    remove,
+    strip_outputs,
+    swap_into_place,
+    terminating,
+)
 from .assemble import CSS, assemble_html, write_pdf, write_xlsx
-from .inputs import filter_data, load_data
+from .disclose import RULES, solve_plans, suppression_log
+from .inputs import filter_data, load_data, stage
 from .params import CHAPTERS, PARAMETERS, ReportError, check_parameters, report_name
 
 __all__ = ["render", "render_batch", "notebooks_dir", "project_root"]
@@ -51,120 +81,16 @@ def project_root() -> Path:
     return root if (root / "pyproject.toml").is_file() else Path.cwd()
 
 
-#: What every kernel imports as soon as it starts, while the renderer loads the data: the
-#: modules the chapters use (imported modules stay between chapters; variables do not).
-WARM_UP = (
-    "import matplotlib.pyplot, dispro.report.sections, dispro.pathway, dispro.models, "
-    "dispro.readers.quality, dispro.stopsearch.scrutiny, dispro.stopsearch.change, "
-    "dispro.stopsearch.darkness_areas"
-)
-
-
-class _Kernels:
-    """Jupyter kernels started once and reused by the chapters of one run (or of a batch).
-
-    Starting a kernel and importing the scientific stack costs about 2 seconds; a report has 7
-    chapters and a batch 28. The kernels start, and import :data:`WARM_UP`, while the data are
-    loaded. Each chapter still runs in a clean namespace: the kernel's variables are cleared and
-    open figures closed before it starts (imported modules stay).
-    """
-
-    def __init__(self, n: int):
-        import queue
-
-        self.size = n
-        self._free: queue.Queue = queue.Queue()
-        self._all: list = []
-        self._warming: dict = {}
-
-    def __enter__(self):
-        for _ in range(self.size):
-            km = self._start()
-            self._all.append(km)
-            self._free.put(km)
-        for km in self._all:  # in the background: the imports run while the data are loaded
-            thread = threading.Thread(target=_warm_up, args=(km,), daemon=True)
-            thread.start()
-            self._warming[id(km)] = thread
-        return self
-
-    def __exit__(self, *exc):
-        for km in self._all:
-            try:
-                km.shutdown_kernel(now=True)
-            except Exception:  # pragma: no cover - a kernel that is already gone
-                pass
-        return False
-
-    @staticmethod
-    def _start():
-        from jupyter_client.manager import KernelManager
-
-        km = KernelManager(kernel_name="python3")
-        km.start_kernel(cwd=str(project_root()))
-        return km
-
-    def run(self, fn, *args):
-        km = self._free.get()
-        try:
-            warming = self._warming.pop(id(km), None)
-            if warming is not None:
-                warming.join()
-            if not km.is_alive():  # a chapter crashed its kernel: start another
-                self._all.remove(km)
-                km = self._start()
-                self._all.append(km)
-            _clean(km)
-            return fn(*args, km=km)
-        finally:
-            self._free.put(km)
-
-
-def _warm_up(km) -> None:
-    """Import :data:`WARM_UP` in a kernel (a failure is left to the first chapter to report)."""
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=120)
-        kc.execute_interactive(
-            WARM_UP, timeout=300, store_history=False, output_hook=lambda m: None
-        )
-    except Exception:  # noqa: BLE001 - the chapter's own imports will say what is wrong
-        pass
-    finally:
-        kc.stop_channels()
-
-
-def _clean(km) -> None:
-    """Clear the kernel's namespace and close its figures before the next chapter.
-
-    Only the reply on the shell channel is awaited (a message there waits for the connection),
-    so the client need not wait for the kernel's broadcasts to reach it first.
-    """
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.execute(
-            "get_ipython().run_line_magic('reset', '-f')\n"
-            "import sys as _s\n"
-            "if 'matplotlib.pyplot' in _s.modules: _s.modules['matplotlib.pyplot'].close('all')\n"
-            "del _s",
-            store_history=False,
-            reply=True,
-            timeout=120,
-        )
-    finally:
-        kc.stop_channels()
-
-
 def _execute(
-    chapter_name: str, final_stage: Path, nb_params: dict, failed_dir: Path, *, km=None
+    chapter_name: str, work: Path, nb_params: dict, failed_dir: Path, aborted, *, km=None
 ) -> float:
-    """Execute one chapter notebook with papermill (in kernel ``km`` if given); its wall time."""
+    """Execute one chapter notebook with papermill (in kernel ``km`` if given) into the private
+    ``work/notebooks/``; its wall time. A failure keeps the notebook, its outputs stripped but
+    the error's, under ``failed_dir`` (not when the run was interrupted)."""
     import papermill as pm
 
     source = notebooks_dir() / f"{chapter_name}.ipynb"
-    target = final_stage / "notebooks" / f"{chapter_name}.ipynb"
+    target = work / "notebooks" / f"{chapter_name}.ipynb"
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -179,13 +105,24 @@ def _execute(
             **({"km": km} if km is not None else {}),
         )
     except Exception as exc:  # papermill raises its own and kernel errors
-        failed_dir.mkdir(parents=True, exist_ok=True)
+        if aborted.is_set():
+            raise
+        kept = failed_dir / target.name
+        where = "No executed notebook was written"
         if target.exists():
-            shutil.copy2(target, failed_dir / target.name)
+            with output_errors(failed_dir, "the failed notebook"):
+                failed_dir.mkdir(parents=True, exist_ok=True)
+                notebook = strip_outputs(json.loads(target.read_text(encoding="utf-8")))
+                kept.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+            where = (
+                f"The executed notebook is kept at {kept}, with every cell output removed but "
+                "the error's traceback (the outputs may show unpublished tables)"
+            )
         raise ReportError(
             f"the {chapter_name!r} chapter failed ({type(exc).__name__}: {str(exc).strip()[:2000]}). "
-            f"The executed notebook is kept at {failed_dir / target.name}; no report was written."
+            f"{where}; no report was written."
         ) from exc
+    pause_point("chapter-done")
     return round(time.perf_counter() - t0, 3)
 
 
@@ -226,31 +163,41 @@ def _merge_warnings(kept: list[dict], more: list[dict]) -> list[dict]:
 
 
 class _Run:
-    """One report being rendered: a staging folder, its chapters, then the assembled outputs."""
+    """One report being rendered: private work, its chapters, then the assembled outputs staged
+    beside the destination and swapped into place."""
 
-    def __init__(self, params: dict, out_dir: Path, loaded: tuple | None):
+    def __init__(self, params: dict, out_dir: Path, loaded: tuple | None, private: Path):
         self.params = params = check_parameters(params)
         self.name = report_name(params)
         self.out_dir = out_dir
-        out_dir.mkdir(parents=True, exist_ok=True)
         self.run_id = uuid.uuid4().hex[:12]
-        self.staging = out_dir / f".{self.name}.partial-{self.run_id}"
+        self.aborted = threading.Event()
+        tag = f"{os.getpid()}-{self.run_id}"
+        self.staging = out_dir / f".{self.name}.partial-{tag}"
+        self.aside = out_dir / f".{self.name}.old-{tag}"
         self.final_stage = self.staging / self.name
-        self.work = self.staging / "work"
-        (self.final_stage / "notebooks").mkdir(parents=True)
-        (self.work / "content").mkdir(parents=True)
+        self.work = private / self.run_id
+        self.failed_dir = out_dir / f"{self.name}.failed"
         self.timings: dict[str, float] = {}
         self.started = time.perf_counter()
-        self.failed_dir = out_dir / f"{self.name}.failed"
-        t0 = time.perf_counter()
+        _staging.ACTIVE.update({self.staging.name, self.aside.name})
         try:
+            with output_errors(out_dir):
+                self.final_stage.mkdir(parents=True)
+            with output_errors(private, "the report's private work (set TMPDIR to change it)"):
+                for sub in ("content", "notebooks"):
+                    (self.work / sub).mkdir(parents=True)
+            pause_point("staging")
+            t0 = time.perf_counter()
             if loaded is None:
-                loaded = _keeping_warnings(load_data, params, self.work)
+                with output_errors(private, "the report's private work (set TMPDIR to change it)"):
+                    loaded = _keeping_warnings(load_data, params, self.work)
             (data, self.inputs), self.loading = loaded
             data, filtering = _keeping_warnings(filter_data, data, params)
             self.loading = _merge_warnings(self.loading, filtering)
-            with open(self.work / "data.pkl", "wb") as fh:
-                pickle.dump(data, fh)
+            with output_errors(private, "the report's private work (set TMPDIR to change it)"):
+                stage(data, self.work)
+            pause_point("data-staged")
         except BaseException:
             self.cleanup()
             raise
@@ -260,11 +207,30 @@ class _Run:
 
     def chapter(self, name: str, *, km=None) -> None:
         self.timings[name] = _execute(
-            name, self.final_stage, self.nb_params, self.failed_dir, km=km
+            name, self.work, self.nb_params, self.failed_dir, self.aborted, km=km
         )
 
+    def start_plan(self) -> None:
+        """The chapters' first run records the cells of every table (``work/plan``)."""
+        (self.work / "plan").mkdir()
+
+    def end_plan(self, solved: dict) -> None:
+        """After the joint solve: forget the first run's content, keep the decisions."""
+        shutil.rmtree(self.work / "plan")
+        for path in (self.work / "content").iterdir():
+            path.unlink()
+        self.disclosure = {k: v for k, v in solved.items() if k != "seconds"}
+        self.timings["disclosure_solve"] = solved["seconds"]
+        self.timings["disclosure_plan"] = round(
+            sum(self.timings.pop(n, 0.0) for n in self.chapters), 3
+        )
+
+    def _go_on(self) -> None:
+        if self.aborted.is_set():
+            raise ReportError(f"{self.name}: the run was interrupted")
+
     def finish(self, pdf: bool) -> Path:
-        """Assemble the HTML, workbook, PDF and provenance, and move the report into place."""
+        """Assemble the HTML, workbook, PDF and provenance, and swap the report into place."""
         params, name, final_stage = self.params, self.name, self.final_stage
         chapters = [
             json.loads((self.work / "content" / f"{n}.json").read_text()) for n in self.chapters
@@ -274,42 +240,115 @@ class _Run:
         document, tables = assemble_html(
             chapters, self.work, params, synthetic, loading=self.loading
         )
-        (final_stage / f"{name}.html").write_text(document, encoding="utf-8")
-        write_xlsx(final_stage / f"{name}.xlsx", tables, params, synthetic)
-        self.timings["html_xlsx"] = round(time.perf_counter() - t0, 3)
-        if pdf:
-            t0 = time.perf_counter()
-            write_pdf(document, final_stage / f"{name}.pdf")
-            self.timings["pdf"] = round(time.perf_counter() - t0, 3)
-        self.timings["total"] = round(time.perf_counter() - self.started, 3)
-        timings = {k: self.timings[k] for k in ["load_data", *self.chapters, "html_xlsx", "pdf",
-                                                 "total"] if k in self.timings}  # fmt: skip
-        provenance = {
-            "dispro_version": __version__,
-            "report": name,
-            "run_id": self.run_id,
-            "parameters": {k: params[k] for k in PARAMETERS},
-            "synthetic": synthetic,
-            "inputs": self.inputs,
-            "tables": [{"sheet": b["sheet"], "caption": b["caption"]} for b, _, _ in tables],
-            "timings_seconds": timings,
-            "rendered_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
-        (final_stage / "provenance.json").write_text(
-            json.dumps(provenance, indent=2), encoding="utf-8"
-        )
-        destination = self.out_dir / name
-        if destination.exists():
-            trash = self.out_dir / f".{name}.old-{self.run_id}"
-            os.replace(destination, trash)
-            shutil.rmtree(trash, ignore_errors=True)
-        os.replace(final_stage, destination)
+        log, log_rows = suppression_log(chapters, threshold=params["suppression_threshold"])
+        tables.append(({
+            "type": "table", "name": "suppression_log", "sheet": "suppression_log",
+            "caption": "Suppression log: every withheld cell of the report and the rule that "
+            "withheld it (never its value)",
+            "notes": " ".join(f"{k}: {v}." for k, v in RULES.items()), "count_columns": [],
+        }, pd.DataFrame(log_rows, columns=["sheet", "row", "column", "rule"], dtype=object),
+            "Suppression log"))  # fmt: skip
+        with output_errors(self.out_dir):
+            (final_stage / f"{name}.html").write_text(document, encoding="utf-8")
+            pause_point("html-written")
+            write_xlsx(final_stage / f"{name}.xlsx", tables, params, synthetic)
+            self.timings["html_xlsx"] = round(time.perf_counter() - t0, 3)
+            if pdf:
+                self._go_on()
+                t0 = time.perf_counter()
+                write_pdf(document, final_stage / f"{name}.pdf")
+                self.timings["pdf"] = round(time.perf_counter() - t0, 3)
+            # the executed notebooks, without their outputs: a cell's output is not published
+            # through the door (the report's tables, figures and text are)
+            (final_stage / "notebooks").mkdir()
+            for nb in sorted((self.work / "notebooks").glob("*.ipynb")):
+                stripped = strip_outputs(json.loads(nb.read_text(encoding="utf-8")))
+                (final_stage / "notebooks" / nb.name).write_text(
+                    json.dumps(stripped, indent=1), encoding="utf-8"
+                )
+            self.timings["total"] = round(time.perf_counter() - self.started, 3)
+            (final_stage / "suppression.json").write_text(
+                json.dumps(log, indent=1), encoding="utf-8"
+            )
+            (final_stage / "provenance.json").write_text(
+                json.dumps(self._provenance(tables, synthetic), indent=2), encoding="utf-8"
+            )
+            pause_point("staged")
+            self._go_on()
+            destination = self.out_dir / name
+            swap_into_place(final_stage, destination, self.aside)
+            pause_point("swapped")
+        remove(self.staging)  # the earlier report, if the swap left it there
+        remove(self.aside)
         if self.failed_dir.exists():
             shutil.rmtree(self.failed_dir, ignore_errors=True)
         return destination
 
+    def _provenance(self, tables: list, synthetic: bool) -> dict:
+        timings = {k: self.timings[k] for k in ["load_data", "disclosure_plan", "disclosure_solve", *self.chapters,
+                                                 "html_xlsx", "pdf", "total"]
+                   if k in self.timings}  # fmt: skip
+        return {
+            "dispro_version": __version__,
+            "report": self.name,
+            "run_id": self.run_id,
+            "parameters": {k: self.params[k] for k in PARAMETERS},
+            "synthetic": synthetic,
+            "inputs": self.inputs,
+            "tables": [{"sheet": b["sheet"], "caption": b["caption"]} for b, _, _ in tables],
+            "timings_seconds": timings,
+            "disclosure": getattr(self, "disclosure", None),
+            "rendered_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+
     def cleanup(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        """Remove the staging folder, a report moved aside and the private work."""
+        for path in (self.staging, self.aside, self.work):
+            remove(path)
+
+
+@contextlib.contextmanager
+def _workspace(out_dir: Path):
+    """SIGTERM handled as an exit; stale work of killed runs cleaned; a private work folder
+    for this call, removed on leaving however the block ends."""
+    with terminating():
+        clean_stale(out_dir)
+        private = private_folder()
+        try:
+            check_outside(private, out_dir)
+            yield private
+        finally:
+            remove(private)
+
+
+def _abort(runs: list[_Run], kernels: Kernels, *pools: Pool) -> None:
+    """Stop an interrupted or failed run: queued chapters cancelled, kernels stopped."""
+    for run in runs:
+        run.aborted.set()
+    for pool in pools:
+        if pool is not None:
+            pool.close(wait=False, cancel=True)
+    kernels.stop()
+
+
+def _plan(runs: list[_Run], kernels, pool) -> dict:
+    """Run every chapter of ``runs`` once to plan, and solve the suppression of every count
+    they publish at once (:func:`dispro.report.disclose.solve_plans`)."""
+    for run in runs:
+        run.start_plan()
+    futures = [pool.submit(kernels.run, run.chapter, n) for run in runs for n in run.chapters]
+    errors = []
+    for f in futures:
+        try:
+            f.result()
+        except ReportError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+    solved = solve_plans([r.work for r in runs], threshold=runs[0].params["suppression_threshold"])
+    for run in runs:
+        run.end_plan(solved)
+    return solved
 
 
 def render(
@@ -322,7 +361,7 @@ def render(
     params : dict
         The report parameters (:data:`PARAMETERS`); unknown or missing ones are refused.
     out_dir : path
-        Where the report folder is written (default ``reports/``).
+        Where the report folder is written (default ``reports/``; created if missing).
     pdf : bool
         Also write the PDF (default).
 
@@ -332,18 +371,25 @@ def render(
         Unknown, missing or ill-typed parameters.
     ReportError
         A notebook failed: the message names it and where its executed copy was kept
-        (``out_dir/<name>.failed/``); no report files are left.
+        (``out_dir/<name>.failed/``, outputs removed but the error's); no report files are
+        left. Or the output folder is a file, cannot be written, or its disk is full.
 
     Notes
     -----
     The chapters run as many at a time as there are cores (``DISPRO_REPORT_WORKERS`` to
-    change it), each in a kernel started once for the run and cleared between chapters.
+    change it), each in a kernel started once for the run and cleared between chapters. The
+    record-level data stay in a private temporary folder (``$TMPDIR``), never in ``out_dir``;
+    an earlier report at ``out_dir/<name>`` stays whole until the new one replaces it.
     """
     params = check_parameters(params)
-    with _Kernels(_workers(len(CHAPTERS[params["report"]]))) as kernels:
-        run = _Run(params, Path(out_dir).resolve(), _loaded)  # while the kernels warm up
-        try:
-            with ThreadPoolExecutor(max_workers=kernels.size) as pool:
+    out_dir = prepare_out_dir(Path(out_dir))
+    with _workspace(out_dir) as private:
+        run = pool = None
+        with Kernels(_workers(len(CHAPTERS[params["report"]])), project_root(), private) as kernels:
+            try:
+                run = _Run(params, out_dir, _loaded, private)  # while the kernels warm up
+                pool = Pool(kernels.size)
+                _plan([run], kernels, pool)
                 futures = [pool.submit(kernels.run, run.chapter, n) for n in run.chapters]
                 errors = []
                 for f in futures:
@@ -351,15 +397,18 @@ def render(
                         f.result()
                     except ReportError as exc:
                         errors.append(exc)
+                pool.close(wait=True)
                 if errors:
                     raise errors[0]
-        except BaseException:
+            except BaseException:
+                if run is not None:
+                    _abort([run], kernels, pool)
+                    run.cleanup()
+                raise
+        try:
+            return run.finish(pdf)
+        finally:
             run.cleanup()
-            raise
-    try:
-        return run.finish(pdf)
-    finally:
-        run.cleanup()
 
 
 def render_batch(
@@ -377,28 +426,31 @@ def render_batch(
     from ..forces import wessex_forces
 
     areas = ["Wessex", *wessex_forces()]
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     checked = check_parameters({**params, "area": areas[0]})
     for area in areas[1:]:
         check_parameters({**params, "area": area})
-    scratch = out_dir / f".batch-{uuid.uuid4().hex[:12]}"
-    scratch.mkdir()
+    out_dir = prepare_out_dir(Path(out_dir))
     runs: list[_Run] = []
     folders: dict[str, Path] = {}
     errors: list[ReportError] = []
     bar = None
     jobs = len(areas) * len(CHAPTERS[checked["report"]])
-    try:
-        with (
-            _Kernels(_workers(jobs)) as kernels,
-            ThreadPoolExecutor(max_workers=kernels.size) as pool,
-            ThreadPoolExecutor(max_workers=1) as finisher,
-        ):
+    with (
+        _workspace(out_dir) as private,
+        Kernels(_workers(jobs), project_root(), private) as kernels,
+    ):
+        pool, finisher = Pool(kernels.size), Pool(1)
+        try:
             # the data are loaded once for every area (each run keeps its own), while the
             # kernels warm up
-            loaded = _keeping_warnings(load_data, checked, scratch)
-            runs = [_Run({**params, "area": a}, out_dir, loaded) for a in areas]
+            scratch = private / "batch"
+            with output_errors(private, "the report's private work (set TMPDIR to change it)"):
+                scratch.mkdir()
+                loaded = _keeping_warnings(load_data, checked, scratch)
+            for a in areas:
+                runs.append(_Run({**params, "area": a}, out_dir, loaded, private))
+            remove(scratch)
+            _plan(runs, kernels, pool)  # one suppression for every report of the batch
             if progress:
                 from rich.progress import Progress
 
@@ -429,16 +481,23 @@ def render_batch(
                         run = finishing.pop(f)
                         try:
                             folders[run.params["area"]] = f.result()
+                        except ReportError as exc:
+                            errors.append(exc)
                         except Exception as exc:  # noqa: BLE001 - reported below
                             errors.append(ReportError(f"{run.name}: {exc}"))
                     if bar is not None:
                         bar.advance(task)
-    finally:
-        if bar is not None:
-            bar.stop()
-        for run in runs:
-            run.cleanup()
-        shutil.rmtree(scratch, ignore_errors=True)
+            pool.close(wait=True)
+            finisher.close(wait=True)
+        except BaseException:
+            _abort(runs, kernels, pool)
+            finisher.close(wait=True, cancel=True)  # a report being swapped in is let finish
+            raise
+        finally:
+            if bar is not None:
+                bar.stop()
+            for run in runs:
+                run.cleanup()
     if errors:
         raise errors[0]
     folders = [(a, folders[a]) for a in areas]
@@ -449,9 +508,12 @@ def render_batch(
         for a, f in folders
     )
     index = out_dir / "index.html"
-    index.write_text(
-        '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>dispro reports</title>'
-        f"<style>{CSS}</style></head><body><h1>Disproportionality reports</h1><ul>{items}</ul></body></html>\n",
-        encoding="utf-8",
-    )
+    partial = out_dir / f".index.html.partial-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    with output_errors(out_dir):
+        partial.write_text(
+            '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>dispro reports</title>'
+            f"<style>{CSS}</style></head><body><h1>Disproportionality reports</h1><ul>{items}</ul></body></html>\n",
+            encoding="utf-8",
+        )
+        os.replace(partial, index)
     return index

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...dictionary import dataset, datasets
+from ._common import COVERAGE, NOT_STATED_RECORDS, ledger_counts
 
 __all__ = ["not_stated", "coverage", "exclusions", "warnings_raised", "methods"]
 
@@ -21,7 +22,7 @@ def not_stated(ch, table: pd.DataFrame, params) -> None:
         "not_stated",
         table,
         caption="Records whose ethnicity was not stated, by dataset",
-        counts=("records", "ethnicity_not_stated"),
+        counts=NOT_STATED_RECORDS,
     )
 
 
@@ -35,7 +36,7 @@ def coverage(ch, table: pd.DataFrame, params) -> None:
         "coverage",
         table,
         caption="Months supplied per force (a missing month is never counted as zero)",
-        counts=("searches",),
+        counts=COVERAGE,
     )
 
 
@@ -46,7 +47,7 @@ def exclusions(ch, table: pd.DataFrame, params) -> None:
         "ledger",
         table,
         caption="Every rule that excluded, relabelled or flagged records, with counts, in order",
-        counts=("rows",),
+        counts=ledger_counts(table),
     )
 
 

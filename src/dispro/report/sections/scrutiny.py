@@ -10,8 +10,19 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...disclosure import CONFIDENTIAL, Counts
 from ..wording import describe_change
-from ._common import RRI_SHOW, first_sentences, quarter_words
+from ._common import (
+    CONCORDANCE,
+    Q_HITS,
+    Q_S60,
+    Q_STRIP,
+    RATES,
+    RRI_SHOW,
+    first_sentences,
+    quarter_words,
+    shown_in_full,
+)
 
 __all__ = [
     "latest_quarter",
@@ -22,7 +33,16 @@ __all__ = [
 ]
 
 _RATES_SHOW = ["area", "period", *RRI_SHOW, "months_covered"]
-_RATES_COUNTS = ("events", "base")
+#: A change between two quarters rests on the group's and the reference's searches in each.
+CHANGES = Counts(
+    {},
+    depends=[
+        {"measure": "searches", "period": "{earlier}"},
+        {"measure": "searches", "period": "{latest}"},
+        {"measure": "searches", "period": "{earlier}", "group": "{reference}"},
+        {"measure": "searches", "period": "{latest}", "group": "{reference}"},
+    ],
+)
 
 
 def _publish_options(table: pd.DataFrame, params, counts) -> dict:
@@ -48,13 +68,17 @@ def latest_quarter(ch, quarterly: pd.DataFrame, params) -> None:
     if quarterly.empty:
         ch.text("No stop-and-search records were supplied for the pack's quarters.")
         return
-    options = _publish_options(quarterly, params, _RATES_COUNTS)
+    options = _publish_options(quarterly, params, RATES)
     published = ch.published(quarterly, **options)
     now = (quarterly["period"] == latest).to_numpy()
     for area in pd.unique(quarterly["area"]):
         mine = now & (quarterly["area"] == area).to_numpy()
         ch.heading(area, level=4)
-        ch.bullets(_latest_sentences(quarterly[mine], published[mine], area, latest, params))
+        ch.bullets(
+            _latest_sentences(
+                quarterly[mine], published[mine].reset_index(drop=True), area, latest, params
+            )
+        )
     ch.table(
         "q_latest",
         quarterly,
@@ -95,16 +119,19 @@ def _latest_sentences(rows, published, area, latest, params) -> list[str]:
         )
         return out
     shown, hidden = [], []
-    for _, row in rows.iterrows():
-        if row["status"] == "suppressed" or pd.isna(row["rate"]):
+    full = ~published.isin([CONFIDENTIAL]).any(axis=1).to_numpy()
+    for i, (_, row) in enumerate(rows.iterrows()):
+        if not full[i] or pd.isna(row["rate"]):
             hidden.append(str(row["group"]))
         else:
-            shown.append(f"{row['group']} {row['rate']:,.2f}")
+            shown.append(f"{row['group']} {published['rate'].iloc[i]}")
     text = f"Person searches per 1,000 residents a year in {words}: " + "; ".join(shown)
     if hidden:
-        text += f" ({', '.join(hidden)}: too few searches to show)"
+        text += (
+            f" ({', '.join(hidden)}: withheld, so that no small number of people can be identified)"
+        )
     out.append(text + ".")
-    out.extend(first_sentences(rows, params, "stopped and searched", None))
+    out.extend(first_sentences(rows, params, "stopped and searched", None, shown=full))
     return out
 
 
@@ -137,6 +164,7 @@ def changes(ch, table: pd.DataFrame, quarterly: pd.DataFrame, params) -> None:
         f"{quarter_words(u['quarter'])} {_UNTESTED[u['reason']]}."
         for u in table.attrs.get("untested", [])
     ]
+    full = pd.Series(shown_in_full(ch, table, CHANGES), index=table.index)
     for area in pd.unique(table["area"]):
         sentences = []
         for label, rows in table[table["area"] == area].groupby("compared_with", sort=False):
@@ -152,7 +180,10 @@ def changes(ch, table: pd.DataFrame, quarterly: pd.DataFrame, params) -> None:
                 describe_change(
                     row, group=row["group"], reference=reference, since=since, alpha=alpha
                 )
-                for _, row in rows.iterrows()
+                if full[i]
+                else f"{row['group']}: the change since {since} is withheld, so that no small "
+                "number of people can be identified."
+                for i, row in rows.iterrows()
             ]
         ch.heading(area, level=4)
         ch.bullets(sentences)
@@ -162,6 +193,7 @@ def changes(ch, table: pd.DataFrame, quarterly: pd.DataFrame, params) -> None:
         ch.table(
             "q_change",
             table,
+            counts=CHANGES,
             caption=f"Change in the relative rate of being searched: {quarter_words(latest)} "
             "against the previous quarter and the same quarter a year earlier",
             notes="estimate = latest relative rate / earlier relative rate, with its interval; "
@@ -193,7 +225,7 @@ def rates_by_quarter(ch, quarterly: pd.DataFrame, params) -> None:
         "q_rates",
         quarterly,
         columns=_RATES_SHOW,
-        **_publish_options(quarterly, params, _RATES_COUNTS),
+        **_publish_options(quarterly, params, RATES),
         caption="Person searches per 1,000 residents a year and the relative rate index, by quarter",
         notes="Rates are annualised over the months supplied (months_covered). q: "
         "Benjamini-Hochberg over this table. Not stated has no population and is left out.",
@@ -228,16 +260,17 @@ def outcomes_by_quarter(ch, outcomes: dict[str, pd.DataFrame], params) -> None:
             hits,
             columns=["area", "period", "group", "searches", "hits", "hit_rate", "ci_lower",
                      "ci_upper", "ratio", "ratio_ci_lower", "ratio_ci_upper", "status"],
-            **_publish_options(hits, params, ("searches", "hits")),
+            **_publish_options(hits, params, Q_HITS),
             caption="Hit rate (outcome linked to the object of search) by quarter and group",
         )  # fmt: skip
+    declared = {"strip": Q_STRIP, "s60": Q_S60}
     for key, (name, what) in _SHARES.items():
         table = outcomes[key]
         ch.heading(f"{what.split(' (')[0]} by quarter", level=3)
         if "error" in table.attrs:
             ch.text(f"{what} cannot be shown by quarter: {table.attrs['error']}")
             continue
-        options = _publish_options(table, params, ("searches", name))
+        options = _publish_options(table, params, declared[key])
         ch.table(
             f"q_{key}",
             table,
@@ -275,7 +308,7 @@ def concordance_by_quarter(ch, table: pd.DataFrame, params) -> None:
     ch.table(
         "q_concordance",
         table,
-        **{**_publish_options(table, params, ("searches",)), "reference": None},
+        **{**_publish_options(table, params, CONCORDANCE), "reference": None},
         caption="Agreement between self-defined and officer-defined ethnicity by quarter",
         notes="agreement: share of searches on which the two agree (Wilson interval); kappa: "
         "Cohen's kappa (Wald interval).",

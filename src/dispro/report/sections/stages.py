@@ -10,7 +10,15 @@ import pandas as pd
 
 from ...pathway import stage
 from ...plots import plot_adjusted, plot_forest
-from ._common import OUTCOME_WORDS, RRI_SHOW, first_sentences
+from ._common import (
+    OUTCOME_WORDS,
+    RRI_SHOW,
+    SENTENCE_LENGTH,
+    STAGES,
+    adjusted_counts,
+    first_sentences,
+    shown_in_full,
+)
 
 __all__ = ["rates", "adjusted", "ADJUSTED_SHOW"]
 
@@ -28,18 +36,24 @@ def rates(ch, table: pd.DataFrame, params, stage_name: str) -> None:
         ch.text(f"No {table.attrs['missing']} records were supplied for this report.")
         return
     ch.text(spec.get("description", "").strip())
+    counts = SENTENCE_LENGTH if stage_name == "sentence_length" else STAGES
     outcome = OUTCOME_WORDS.get(stage_name)
     if outcome:
-        ch.bullets(first_sentences(table, params, outcome, "force"))
+        full = shown_in_full(ch, table, counts)
+        ch.bullets(first_sentences(table, params, outcome, "force", shown=full))
     ch.table(
         stage_name,
-        table[["force", *RRI_SHOW]],
+        table,
+        columns=["force", *RRI_SHOW],
         caption=f"{spec['label']}: relative rate index by force and group",
+        counts=counts,
     )
     shown = table[(table["group"] != params["reference"]) & table["ci_lower"].notna()]
     ch.figure(
         plot_forest,
         shown,
+        counts=counts,
+        table=stage_name,
         label=["force", "group"],
         caption=f"{spec['label']}: relative rate by force and group (log scale)",
     )
@@ -63,15 +77,19 @@ def adjusted(ch, table: pd.DataFrame, params, stage_name: str) -> None:
     )
     ch.table(
         f"{stage_name}_adjusted",
-        table[ADJUSTED_SHOW],
+        table,
+        columns=ADJUSTED_SHOW,
         caption=f"{spec['label']}: unadjusted relative rate and adjusted risk ratio against {params['reference']} people",
         notes="Adjusted risk ratio by marginal standardisation from a logistic regression fitted on "
         "collapsed cells (delta-method intervals). share_explained = 1 - ln(adjusted RR) / ln(RRI), "
         "shown when both lie on the same side of 1. E-value: how strong unmeasured confounding would "
         "have to be to explain away the adjusted ratio (VanderWeele and Ding 2017).",
+        counts=adjusted_counts(stage_name),
     )
     ch.figure(
         plot_adjusted,
         table,
+        counts=adjusted_counts(stage_name),
+        table=f"{stage_name}_adjusted",
         caption=f"{spec['label']}: unadjusted and adjusted ratios (log scale)",
     )

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...disclosure import Counts
 from ...ethnicity import NOT_STATED
 from ...plots import plot_forest, plot_hit_rates, plot_trend
 from ..wording import confidence_level, describe_change
-from ._common import RRI_SHOW, first_sentences
+from ._common import (
+    BOUNDS,
+    CONCORDANCE,
+    HITS,
+    NOT_STATED_BY_OFFICER,
+    RATES,
+    RRI_SHOW,
+    S60,
+    STRIP,
+    first_sentences,
+    shown_in_full,
+)
 
 __all__ = [
     "rates",
@@ -34,18 +46,22 @@ def rates(ch, table: pd.DataFrame, params, *, whole_period: bool = False) -> Non
     if whole_period:
         ch.heading(f"The whole period: {params['period_start']} to {params['period_end']}")
     ch.heading("Searches per 1,000 residents")
-    ch.bullets(first_sentences(table, params, "stopped and searched", "force"))
+    full = shown_in_full(ch, table, RATES)
+    ch.bullets(first_sentences(table, params, "stopped and searched", "force", shown=full))
     ch.table(
         "rates",
         table[["force", "period", *RRI_SHOW, "months_covered", "note"]],
         caption="Person searches per 1,000 residents a year, and the relative rate index, by force and group",
         notes="Rates use Census 2021 usual residents times the months supplied / 12 (person-years). "
         "Vehicle-only searches are excluded. Not stated has no population figure.",
+        counts=RATES,
     )
     shown = table[(table["group"] != params["reference"]) & table["ci_lower"].notna()]
     ch.figure(
         plot_forest,
         shown,
+        counts=RATES,
+        table="rates",
         label=["force", "group"],
         caption="Relative rate of being searched, by force and group (log scale, "
         f"{confidence_level(params['alpha'])} intervals)",
@@ -66,7 +82,7 @@ def bounds(ch, table: pd.DataFrame, params) -> None:
         "bounds",
         table,
         caption="Missing-ethnicity bounds on the relative rate of being searched",
-        counts=("events", "unknown_events"),
+        counts=BOUNDS,
     )
 
 
@@ -84,10 +100,13 @@ def hit_rates(ch, table: pd.DataFrame, params) -> None:
         "hit_rates",
         table,
         caption="Hit rate (outcome linked to the object of search) by group, with Wilson intervals",
+        counts=HITS,
     )
     ch.figure(
         plot_hit_rates,
         table,
+        counts=HITS,
+        table="hit_rates",
         caption=f"Hit rate by group with {confidence_level(params['alpha'])} Wilson intervals",
     )
 
@@ -99,6 +118,7 @@ def strip_searches(ch, table: pd.DataFrame, params) -> None:
         "strip",
         table,
         caption="Share of person searches involving removal of more than outer clothing",
+        counts=STRIP,
     )
 
 
@@ -108,6 +128,7 @@ def section60(ch, table: pd.DataFrame, params) -> None:
         "s60",
         table,
         caption="Share of searches made under section 60 (no reasonable suspicion needed)",
+        counts=S60,
     )
 
 
@@ -119,6 +140,7 @@ def concordance(ch, table: pd.DataFrame, params) -> None:
         "concordance",
         table,
         caption="Agreement between self-defined and officer-defined ethnicity (Cohen's kappa)",
+        counts=CONCORDANCE,
     )
 
 
@@ -129,12 +151,15 @@ def not_stated_by_officer(ch, table: pd.DataFrame, params) -> None:
         "not_stated",
         table,
         caption="Share of searches with self-defined ethnicity not stated, by the ethnicity the officer recorded",
+        counts=NOT_STATED_BY_OFFICER,
     )
 
 
-_DARKNESS_COUNTS = (
-    "n", "n_minority", "n_reference", "n_dark", "n_light", "excluded_no_coordinates",
-    "excluded_twilight",
+#: The counts of the veil-of-darkness table: the searches of each area's test sample.
+DARKNESS = Counts(
+    {c: f"darkness:{c}" for c in ("n", "n_minority", "n_reference", "n_dark", "n_light",
+                                  "excluded_no_coordinates", "excluded_twilight")},
+    area="area",
 )  # fmt: skip
 
 
@@ -150,7 +175,9 @@ def darkness(ch, table: pd.DataFrame, params) -> None:
         "both occur across the year, so it is run on the whole period, not quarter by quarter."
     )
     level = confidence_level(params["alpha"])
-    ch.bullets([_darkness_sentence(row, level) for _, row in table.iterrows()])
+    full = shown_in_full(ch, table, DARKNESS)
+    ch.bullets([_darkness_sentence(row, level, shown)
+                for shown, (_, row) in zip(full, table.iterrows(), strict=True)])  # fmt: skip
     eligible = table[table["status"] == "ok"].drop(columns=["reason", "finding"])
     if len(eligible):
         minority, reference = eligible["minority"].iloc[0], eligible["reference"].iloc[0]
@@ -159,12 +186,14 @@ def darkness(ch, table: pd.DataFrame, params) -> None:
             eligible,
             caption=f"Veil-of-darkness test: odds ratio of a search being of a {minority} "
             f"rather than a {reference} person after dark",
-            counts=_DARKNESS_COUNTS,
+            counts=DARKNESS,
         )
 
 
-def _darkness_sentence(row, level: str) -> str:
+def _darkness_sentence(row, level: str, shown: bool = True) -> str:
     label, finding = row["area"], row["finding"]
+    if finding not in ("not_run", "not_eligible") and not shown:
+        return f"{label}: the test's figures are withheld, so that no small number of people can be identified."
     if finding == "not_run":
         return f"{label}: the test could not be run: {row['reason']}"
     if finding == "not_eligible":
@@ -206,6 +235,7 @@ def trend(ch, quarterly: pd.DataFrame, params, *, last_quarters: bool = True) ->
             recent[["force", "period", *RRI_SHOW, "months_covered"]],
             caption="The last four quarters: searches per 1,000 residents a year and the relative rate index",
             notes="Quarterly rates are annualised (person-years covered); q: Benjamini-Hochberg over the table.",
+            counts=RATES,
         )
     threshold, level = params["suppression_threshold"], confidence_level(params["alpha"])
     for force, rows in quarterly.groupby("force"):
@@ -213,6 +243,8 @@ def trend(ch, quarterly: pd.DataFrame, params, *, last_quarters: bool = True) ->
         ch.figure(
             plot_trend,
             shown,
+            counts=RATES,
+            table="quarters" if last_quarters else "q_rates",
             caption=f"{force}: relative rate of being searched by quarter ({level} intervals; "
             f"quarters with a count from 1 to {threshold} are left out)",
         )

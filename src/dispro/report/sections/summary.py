@@ -6,7 +6,7 @@ import pandas as pd
 
 from ...plots import plot_forest
 from ..wording import confidence_level
-from ._common import OUTCOME_WORDS, RRI_SHOW, first_sentences
+from ._common import OUTCOME_WORDS, RRI_SHOW, STAGES, first_sentences, shown_in_full
 
 __all__ = ["intro", "pathway"]
 
@@ -38,26 +38,31 @@ def pathway(ch, matrix: pd.DataFrame, params) -> None:
     """The pathway matrix of the area (:func:`dispro.pathway.area_matrix`): its plain-English
     reading stage by stage, the table and its chart."""
     ch.heading("Where along the pathway do differences arise?")
+    full = pd.Series(shown_in_full(ch, matrix, STAGES), index=matrix.index)
     for stage_name, rows in matrix.groupby("stage", sort=False):
         outcome = OUTCOME_WORDS.get(stage_name)
         if outcome is None:
             continue
-        sentences = first_sentences(rows, params, outcome, None)
+        sentences = first_sentences(rows, params, outcome, None, shown=full[rows.index])
         if sentences:
             ch.heading(rows["label"].iloc[0], level=3)
             ch.bullets(sentences)
     ch.table(
         "pathway",
-        matrix[["label", "measure", *RRI_SHOW]],
+        matrix,
+        columns=["label", "measure", *RRI_SHOW],
         caption="The pathway matrix: relative rate index of each group at each stage, against the stage's own base",
         notes="Stop and search is per 1,000 residents (Census 2021); later stages are percentages of the "
         "people at the previous decision point; custodial length is a ratio of mean months. "
         "q: Benjamini-Hochberg over the whole matrix.",
+        counts=STAGES,
     )
     shown = matrix[(matrix["group"] != params["reference"]) & matrix["ci_lower"].notna()]
     ch.figure(
         plot_forest,
         shown,
+        counts=STAGES,
+        table="pathway",
         label=["label", "group"],
         caption="Relative rate index with its confidence interval, by stage and group (log scale)",
     )

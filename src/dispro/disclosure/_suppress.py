@@ -1,61 +1,16 @@
-"""Statistical disclosure control for published tables of counts.
-
-Small counts are replaced by the markers of the UK Government Analysis Function's guidance on
-symbols in tables (primary suppression), and further cells are withheld so that no replaced count
-can be worked out exactly from the published cells and totals (secondary suppression).
-
-The markers are exported as constants: :data:`CONFIDENTIAL` (``"[c]"``), :data:`NOT_AVAILABLE`
-(``"[x]"``), :data:`NOT_APPLICABLE` (``"[z]"``) and :data:`LOW` (``"[low]"``, a value that rounds
-to zero; not produced by :func:`suppress`, which works on whole counts, but kept here so that every
-table in the package uses the same strings).
-"""
+"""Primary and secondary suppression of one table of counts (:func:`suppress`)."""
 
 from __future__ import annotations
 
 import numbers
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, ValidationError, check_choice, did_you_mean
+from ..errors import ParameterError, ValidationError, check_choice, did_you_mean
+from ._markers import CONFIDENTIAL, NOT_APPLICABLE, NOT_AVAILABLE, TOTAL
 
-__all__ = [
-    "CONFIDENTIAL",
-    "NOT_AVAILABLE",
-    "NOT_APPLICABLE",
-    "LOW",
-    "MARKERS",
-    "TOTAL",
-    "STATUSES",
-    "suppress",
-    "suppression_mask",
-    "COUNT_COLUMNS",
-    "Margins",
-    "withheld_cells",
-    "publishable",
-]
-
-#: Marker for a value withheld to protect confidentiality (primary or secondary suppression).
-CONFIDENTIAL = "[c]"
-#: Marker for a value that is not available (missing from the input).
-NOT_AVAILABLE = "[x]"
-#: Marker for a cell that is not applicable (structurally empty).
-NOT_APPLICABLE = "[z]"
-#: Marker for a value that rounds to zero but is not zero.
-LOW = "[low]"
-#: Every marker, by meaning.
-MARKERS = {
-    "confidential": CONFIDENTIAL,
-    "not_available": NOT_AVAILABLE,
-    "not_applicable": NOT_APPLICABLE,
-    "low": LOW,
-}
-#: Label of the margins row and column added when ``margins=True``.
-TOTAL = "Total"
-#: The values of the status frame in ``out.attrs["suppression"]``; ``""`` means published.
-STATUSES = ("", "primary", "secondary", "not_available", "not_applicable")
 _ZEROS = ("show", "suppress")
 _MAX_LISTED = 10  # offending cells quoted in an error message
 
@@ -284,169 +239,6 @@ def suppression_mask(table: pd.DataFrame | pd.Series, **kwargs) -> pd.DataFrame:
     1  secondary  secondary
     """
     return suppress(table, **kwargs).attrs["suppression"]
-
-
-# --------------------------------------------------------------------------------------------
-# The one door from a result to a report table, a figure or a workbook sheet
-
-#: Columns published as counts when :func:`publishable` is given no ``counts``.
-COUNT_COLUMNS = (
-    "events", "base", "reference_events", "reference_base", "searches", "hits", "searches_total",
-    "n", "n_minority", "n_reference", "count", "unknown_events", "events_missing_age",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Margins:
-    """Where a long table's counts add up to totals that are published too.
-
-    Within each ``by`` slice, the counts of the columns ``counts`` form a table of ``periods``
-    (rows) by ``areas`` (columns) whose margins are published: the row totals are the rows of
-    the area ``total`` (e.g. ``"Wessex"``, the sum of its forces) when the table has them, the
-    column totals are each area's whole period (published in another table). Secondary
-    suppression (:func:`suppress` with ``margins=True``) withholds further counts so that no
-    withheld count can be worked out from those totals.
-    """
-
-    counts: tuple[str, ...]
-    areas: str = "area"
-    periods: str = "period"
-    total: str | None = None
-    by: tuple[str, ...] = ("group",)
-
-
-def withheld_cells(
-    table: pd.DataFrame,
-    *,
-    threshold: int,
-    counts: Sequence[str],
-    margins: Margins | None = None,
-) -> dict[str, np.ndarray]:
-    """Which counts of a table are withheld from publication, per count column.
-
-    A count from 1 to ``threshold`` (primary suppression) and, with ``margins``, the further
-    counts of ``margins.counts`` that :func:`suppress` withholds in each slice so that none can be
-    worked out from the published totals (secondary suppression). Returns ``column -> boolean
-    array`` on the table's rows (in order).
-    """
-    table = table.reset_index(drop=True)
-    columns = dict.fromkeys([*counts, *(margins.counts if margins is not None else ())])
-    out = {c: np.zeros(len(table), dtype=bool) for c in columns}
-    if threshold <= 0 or table.empty:
-        return out
-    for c in out:
-        out[c] |= pd.to_numeric(table[c], errors="coerce").between(1, threshold).to_numpy()
-    if margins is None:
-        return out
-    by, areas, periods = list(margins.by), margins.areas, margins.periods
-    slices = list(table.groupby(by, sort=False)) if by else [(None, table)]
-    for c in margins.counts:
-        for _, part in slices:
-            body = part[part[areas] != margins.total]
-            if not pd.to_numeric(body[c], errors="coerce").between(1, threshold).any():
-                continue
-            wide = body.pivot(index=periods, columns=areas, values=c).astype(float)
-            hidden = suppress(wide, threshold=threshold, margins=True) == CONFIDENTIAL
-            for i, row in part.iterrows():
-                area = TOTAL if row[areas] == margins.total else row[areas]
-                if area in hidden.columns and row[periods] in hidden.index:
-                    out[c][i] |= bool(hidden.loc[row[periods], area])
-    return out
-
-
-def publishable(
-    table: pd.DataFrame,
-    *,
-    threshold: int,
-    counts: Sequence[str] | None = None,
-    margins: Margins | None = None,
-    reference: str | None = None,
-    group: str = "group",
-    decimals: int = 2,
-) -> pd.DataFrame:
-    """A result table as it may be published: the only door to a report table, figure or sheet.
-
-    Parameters
-    ----------
-    table : DataFrame
-        A result table (counts, rates, ratios, intervals, ``status``...).
-    threshold : int
-        Counts from 1 to ``threshold`` are withheld (primary suppression); 0 withholds none.
-    counts : list of str, optional
-        The count columns (default: those of :data:`COUNT_COLUMNS` the table has).
-    margins : Margins, optional
-        The table's counts add up to published totals (the quarterly tables of the scrutiny
-        pack): further counts are withheld (:func:`withheld_cells`), and a row with a withheld
-        count gets status ``suppressed``.
-    reference : str, optional
-        With ``margins``: the ``group`` whose withheld count also suppresses every row of its
-        area and period (a ratio to it would give its rate away), rows without a base aside.
-    group : str
-        The column naming the groups.
-    decimals : int
-        Decimals shown for floats.
-
-    Returns
-    -------
-    DataFrame
-        Text (dtype object): counts with thousands separators, or ``[c]`` where withheld (and
-        where the input already held ``[c]``); floats rounded to ``decimals``, or ``[c]`` in a
-        row whose status is ``suppressed``; booleans ``yes``/``no``; ``[x]`` where a value is
-        missing. On a fresh index.
-
-    Notes
-    -----
-    The rules are today's report rules; METHODS.md section 2 lists what the next rules add
-    (complements, minimum bases, derived fields of every table).
-    """
-    out = table.reset_index(drop=True).copy()
-    names = COUNT_COLUMNS if counts is None else tuple(counts)
-    count_cols = [c for c in out.columns if c in names]
-    withheld = withheld_cells(out, threshold=threshold, counts=count_cols, margins=margins)
-    hide_row = np.zeros(len(out), dtype=bool)
-    if margins is not None and len(out):
-        row = np.logical_or.reduce([withheld[c] for c in count_cols] or [hide_row])
-        if reference is not None:
-            keys = [margins.areas, margins.periods]
-            flagged = out[keys].assign(_w=row, _ref=(out[group] == reference).to_numpy())
-            ref_withheld = flagged[flagged["_ref"]].groupby(keys)["_w"].any()
-            of_slice = flagged.set_index(keys).index.map(ref_withheld)
-            no_base = (out["status"] == "no_base").to_numpy() if "status" in out else hide_row
-            row = row | (of_slice.fillna(False).to_numpy(dtype=bool) & ~no_base)
-        out.loc[row, "status"] = "suppressed"
-    if "status" in out.columns:
-        hide_row = (out["status"] == "suppressed").to_numpy()
-    for c in out.columns:
-        out[c] = _published_column(out[c], c in count_cols, withheld.get(c), hide_row, decimals)
-    return out
-
-
-def _published_column(col: pd.Series, is_count: bool, withheld, hide_row, decimals: int):
-    if is_count:
-        num = pd.to_numeric(col, errors="coerce")
-        text = num.map(
-            lambda v: (
-                NOT_AVAILABLE
-                if pd.isna(v)
-                else f"{int(round(v)):,}"
-                if float(v).is_integer()
-                else f"{v:,.1f}"
-            )
-        )
-        text[withheld] = CONFIDENTIAL
-        text[col.astype(object).eq(CONFIDENTIAL).to_numpy()] = CONFIDENTIAL  # withheld upstream
-        return text.astype(object)
-    if pd.api.types.is_float_dtype(col):
-        text = col.map(lambda v: NOT_AVAILABLE if pd.isna(v) else f"{v:,.{decimals}f}")
-        text[hide_row] = CONFIDENTIAL
-        return text.astype(object)
-    if pd.api.types.is_bool_dtype(col) or str(col.dtype) == "boolean":
-        return col.map(lambda v: NOT_AVAILABLE if pd.isna(v) else ("yes" if v else "no")).astype(
-            object
-        )
-    return col.map(
-        lambda v: NOT_AVAILABLE if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-    ).astype(object)
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import dispro.disclosure
+import dispro.disclosure._suppress
 from dispro.disclosure import (
     CONFIDENTIAL,
     LOW,
@@ -27,11 +27,10 @@ from dispro.disclosure import (
     NOT_AVAILABLE,
     STATUSES,
     TOTAL,
-    _Grid,
-    _recovered,
     suppress,
     suppression_mask,
 )
+from dispro.disclosure._suppress import _Grid, _recovered
 from dispro.errors import ParameterError, ValidationError
 
 # --------------------------------------------------------------------------------------------
@@ -665,7 +664,7 @@ def test_fifty_by_ten_is_fast(mean):
 
 
 def test_docstring_examples():
-    result = doctest.testmod(dispro.disclosure, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(dispro.disclosure._suppress, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
 
@@ -696,13 +695,18 @@ def test_publishable_primary_suppression_and_markers():
     # counts: thousands separators; 1 to 4 withheld; 0 shown; missing [x]; a fraction kept
     assert out["events"].tolist() == ["1,234", "[c]", "0", "12", "[x]"]
     assert out["base"].tolist() == ["56,789.5", "800", "900", "[c]", "[x]"]
-    # floats at 2 decimals, [x] where missing, [c] in a row whose status is suppressed
-    assert out["rate"].tolist() == ["21.73", "3.75", "0.00", "[c]", "[x]"]
-    assert out["significant"].tolist() == ["[x]", "yes", "no", "yes", "[x]"]
+    # floats at 2 decimals, [x] where missing; [c] in a row with a withheld count (derived:
+    # 3 / 800 x 1,000 would give the 3 back) and in a row whose status is suppressed
+    assert out["rate"].tolist() == ["21.73", "[c]", "0.00", "[c]", "[x]"]
+    assert out["base"].tolist() == ["56,789.5", "800", "900", "[c]", "[x]"]
+    assert out["significant"].tolist() == ["[x]", "[c]", "no", "[c]", "[x]"]
     assert out["note"].tolist() == ["", "[x]", "x", "y", "no population"]
-    # today's rule: without margins, a withheld count does not change the row's status
-    assert out["status"].tolist() == table["status"].tolist()
-    assert out.loc[1, "rate"] == "3.75"
+    assert out["status"].tolist() == ["ok", "suppressed", "zero_events", "suppressed", "no_base"]
+    # the log names each withheld cell and its rule, never a value
+    assert {(e["row"]["group"], e["column"], e["rule"]) for e in out.attrs["log"]} == {
+        ("Black", "events", "primary"), ("Black", "*", "derived"),
+        ("Mixed", "base", "primary"), ("Mixed", "*", "derived"),
+    }  # fmt: skip
 
 
 def test_publishable_counts_option_threshold_and_upstream_markers():
@@ -719,7 +723,9 @@ def test_publishable_counts_option_threshold_and_upstream_markers():
     marked = table.astype({"n": object})
     marked.loc[1, "n"] = CONFIDENTIAL
     assert publishable(marked, threshold=4)["n"].tolist() == ["[c]", "[c]"]
-    assert publishable(table, threshold=4, decimals=3)["share"].tolist() == ["0.500", "0.250"]
+    # the share of a row with a withheld count is withheld with it (derived)
+    assert publishable(table, threshold=4, decimals=3)["share"].tolist() == ["[c]", "0.250"]
+    assert publishable(table, threshold=0, decimals=3)["share"].tolist() == ["0.500", "0.250"]
 
 
 def _long(values: dict[tuple[str, str, str], int], status=None) -> pd.DataFrame:

@@ -1,0 +1,176 @@
+"""The suppression of every count a report (or a batch of reports) publishes, solved at once.
+
+The renderer runs the chapters once to *plan* (each table writes the cells its counts are, see
+:mod:`dispro.report.recorder`), calls :func:`solve_plans` over the work folders of every report
+being rendered, then runs the chapters again to publish: a count withheld in one table is
+withheld in every table, figure, sentence and report that shows it, and no withheld count can
+be worked out from what they show (:func:`dispro.disclosure.solve_linked`).
+
+What the report's measures are made of (:data:`PARTITIONS`) is declared here, beside the
+measure names the sections use (:data:`MEASURES`); :func:`solve_plans` checks each relation on
+the published values, and a relation that does not add up is left out and counted (a wrong
+declaration is a bug, which the report tests look for).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..disclosure import Structure, solve_linked
+from ..ethnicity import GROUPS
+from ..forces import wessex_forces
+
+__all__ = [
+    "MEASURES", "PARTITIONS", "OFFICER_GROUPS", "RULES", "structure", "solve_plans",
+    "suppression_log",
+]  # fmt: skip
+
+#: The measures of the stop-and-search tables (what a count column counts).
+MEASURES = {
+    "searches": "person searches (vehicle-only searches excluded), by self-defined group",
+    "all_searches": "every search record, vehicle-only ones included",
+    "vehicle_only": "vehicle-only searches (no person searched)",
+    "hit_searches": "person searches kept for the hit rate",
+    "hits": "searches whose outcome was linked to the object of the search",
+    "s60": "person searches under section 60",
+    "hit_excl_not_supplied": "left out of the hit rate: the outcome link was not supplied",
+    "hit_excl_not_recorded": "left out of the hit rate: the outcome link was not recorded",
+    "strip_basis": "person searches kept for the strip-search share",
+    "strip": "searches involving the removal of more than outer clothing",
+    "strip_excl_not_supplied": "left out of the strip-search share: not supplied",
+    "strip_excl_not_recorded": "left out of the strip-search share: not recorded",
+    "s60_basis": "person searches kept for the section 60 share",
+    "s60_excl_not_supplied": "left out of the section 60 share: legislation not supplied",
+    "s60_excl_not_recorded": "left out of the section 60 share: legislation not recorded",
+    "concordance_pairs": "person searches with both self- and officer-defined groups",
+}
+
+#: Each measure and the partitions it is the sum of (each search in exactly one part).
+PARTITIONS = {
+    "all_searches": [
+        ("searches", "vehicle_only"),
+        ("hit_searches", "vehicle_only", "s60", "hit_excl_not_supplied", "hit_excl_not_recorded"),
+        ("strip_basis", "vehicle_only", "strip_excl_not_supplied", "strip_excl_not_recorded"),
+        ("s60_basis", "vehicle_only", "s60_excl_not_supplied", "s60_excl_not_recorded"),
+    ],
+    "stop_search:records": [("all_searches",)],
+    "stop_search": [("searches",)],  # the pathway's stop-and-search stage
+}
+
+#: The officer-defined groups (the 4+1 scheme) that ``All`` sums.
+OFFICER_GROUPS = ("Asian", "Black", "White", "Other", "Not stated")
+
+
+def structure(complements: Sequence[Sequence[str]] = (), more: dict | None = None) -> Structure:
+    """The report's cube: Wessex and its forces, the groups, :data:`PARTITIONS` (and the
+    tables' own, ``more``), and each base = events + the rest for the ``(base, events)``
+    measure pairs of ``complements``."""
+    partitions: dict[str, list[tuple[str, ...]]] = {k: list(v) for k, v in PARTITIONS.items()}
+    for measure, parts in (more or {}).items():
+        for part in parts:
+            if tuple(part) not in partitions.setdefault(measure, []):
+                partitions[measure].append(tuple(part))
+    for base, events in complements:
+        part = (events, f"{events}~rest")
+        if base != events and part not in partitions.setdefault(base, []):
+            partitions[base].append(part)
+    return Structure(
+        areas={"Wessex": tuple(wessex_forces())},
+        groups=tuple(GROUPS),
+        officer_groups=OFFICER_GROUPS,
+        partitions=partitions,
+    )
+
+
+def _key(cell) -> tuple:
+    (measure, area), period, (group, officer), _value = cell
+    return (measure, area, (int(period[0]), int(period[1])), group, officer)
+
+
+def solve_plans(works: Sequence[Path], *, threshold: int) -> dict:
+    """Solve the suppression of every cell the plans in ``works`` (the runs' work folders)
+    publish, and write each run's ``disclosure.json``; returns the solve's figures."""
+    t0 = time.perf_counter()
+    published: dict[tuple, float] = {}
+    conflicts: set[tuple] = set()
+    complements: set[tuple[str, str]] = set()
+    more: dict[str, list] = {}
+    tables = 0
+    for work in works:
+        for path in sorted((Path(work) / "plan").glob("*.json")):
+            plan = json.loads(path.read_text(encoding="utf-8"))
+            tables += 1
+            complements.update(tuple(p) for p in plan["complements"])
+            for measure, parts in plan.get("partitions", {}).items():
+                more.setdefault(measure, []).extend(parts)
+            for cell in plan["cells"]:
+                key, value = _key(cell), float(cell[3])
+                if key in published and abs(published[key] - value) > 0.5:
+                    conflicts.add(key)
+                published.setdefault(key, value)
+    counts = {k: v for k, v in published.items() if k not in conflicts}
+    solution = solve_linked(counts, structure(sorted(complements), more), threshold=threshold)
+    withheld = dict(solution.withheld)
+    for key in conflicts:  # two tables disagree on one cell: withhold it everywhere
+        withheld[key] = "secondary"
+    decisions = {
+        "withheld": [
+            [list(k[:2]), list(k[2]), list(k[3:]), rule] for k, rule in sorted(withheld.items())
+        ]
+    }
+    for work in works:
+        (Path(work) / "disclosure.json").write_text(json.dumps(decisions), encoding="utf-8")
+    return {
+        "tables": tables,
+        "cells": len(published),
+        "variables": solution.variables,
+        "relations": solution.relations,
+        "withheld": len(withheld),
+        "primary": sum(1 for r in withheld.values() if r == "primary"),
+        "protected_unpublished": len(solution.protected),
+        "linear_programmes": solution.lps,
+        "relations_dropped": len(solution.dropped),
+        "conflicts": len(conflicts),
+        "unresolved": len(solution.unresolved),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+#: What each rule of the suppression log means (the log never says which withheld counts are
+#: small: that would tell a reader the value lies from 1 to the threshold).
+RULES = {
+    "confidential": "a count withheld: a count from 1 to the threshold, or one withheld so that "
+    "such a count (or the difference of two published counts) cannot be worked out",
+    "derived": "a rate, share, ratio, interval or test worked out from a withheld count",
+    "reference": "a ratio to the reference group, whose count in the same area and period is "
+    "withheld",
+    "min_base": "a rate or share over too few people at risk (or residents) to be shown",
+}
+_PUBLIC = {"primary": "confidential", "secondary": "confidential", "complement": "confidential"}
+
+
+def suppression_log(chapters: list[dict], *, threshold: int) -> tuple[dict, list[dict]]:
+    """The report's suppression log: every withheld cell of every table (sheet, the row's
+    labels, column, rule) and the rows each figure drew; never a withheld value."""
+    cells, figures = [], []
+    for ch in chapters:
+        for block in ch["blocks"]:
+            if block["type"] == "table":
+                for entry in block.get("log", []):
+                    rule = _PUBLIC.get(entry["rule"], entry["rule"])
+                    cells.append({"sheet": block["sheet"], "row": entry["row"],
+                                  "column": entry["column"], "rule": rule})  # fmt: skip
+            elif block["type"] == "figure":
+                figures.append({"caption": block["caption"], "sheet": block.get("sheet"),
+                                "rows": block.get("rows", [])})  # fmt: skip
+    log = {"threshold": threshold, "rules": RULES, "cells": cells, "figures": figures}
+    rows = [
+        {"sheet": c["sheet"], "row": "; ".join(f"{k}: {v}" for k, v in c["row"].items()),
+         "column": "every value worked out from the counts" if c["column"] == "*"
+         else c["column"], "rule": c["rule"]}
+        for c in cells
+    ]  # fmt: skip
+    return log, rows
