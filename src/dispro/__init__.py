@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import counts, dictionary, disclosure, ethnicity, ledger, population, synth
 from ._version import __version__
+from .counts import count_events
 from .dictionary import validate
 from .errors import (
     DataQualityWarning,
@@ -20,7 +21,6 @@ from .errors import (
     ValidationError,
     ZeroCellWarning,
 )
-from .counts import count_events
 from .rates import RRI_COLUMNS, practical_band, rri, rri_from_records
 from .readers import coverage, person_searches, read_counts, read_police_uk, read_records
 

@@ -25,7 +25,6 @@ programme (every relation, every count >= 0, each primary-withheld count from 1 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -325,6 +324,45 @@ class _Attacker:
                 out.append(sign * res.fun)
         return out[0], out[1]
 
+    def cover(self, cell: int, target: float, withheld: set[int], shown: dict) -> set[int]:
+        """The published cells to withhold so that ``cell`` can take the value ``target``:
+        the cheapest feasible table with ``cell`` at ``target`` (each published count moved
+        costs its value + 1 per unit, so small counts are withheld first), and the published
+        counts it moves. Empty when no table reaches ``target``."""
+        from scipy import sparse
+        from scipy.optimize import linprog
+
+        comp = self._component(cell, set(range(len(self.system.keys))))
+        idx = np.array(sorted(comp))
+        n = idx.size
+        pos = {j: i for i, j in enumerate(idx)}
+        sub = self.a[:, idx]
+        rows = np.unique(sub.nonzero()[0])
+        pub = [j for j in idx if j in shown and j not in withheld and j != cell]
+        m = len(pub)
+        relations = sparse.hstack([sub[rows], sparse.csr_matrix((rows.size, 2 * m))])
+        link_rows = sparse.lil_matrix((m + 1, n + 2 * m))
+        b_link = np.zeros(m + 1)
+        for r, j in enumerate(pub):
+            link_rows[r, pos[j]] = 1.0
+            link_rows[r, n + r] = -1.0
+            link_rows[r, n + m + r] = 1.0
+            b_link[r] = shown[j]
+        link_rows[m, pos[cell]] = 1.0
+        b_link[m] = target
+        a_eq = sparse.vstack([relations, link_rows.tocsr()]).tocsc()
+        b_eq = np.concatenate([np.zeros(rows.size), b_link])
+        weights = np.array([shown[j] + 1.0 for j in pub])
+        cost = np.concatenate([np.zeros(n), weights, weights])
+        upper = np.concatenate([np.full(n, self.bound), np.full(2 * m, self.bound)])
+        self.lps += 1
+        res = linprog(cost, A_eq=a_eq, b_eq=b_eq,
+                      bounds=np.column_stack([np.zeros(n + 2 * m), upper]), method="highs")  # fmt: skip
+        if res.status != 0:
+            return set()
+        moved = res.x[n : n + m] + res.x[n + m :]
+        return {j for j, d in zip(pub, moved, strict=True) if d > 1e-6}
+
     def _component(self, cell: int, free: set[int]) -> set[int]:
         """The free cells linked to ``cell`` through relations among free cells."""
         if cell not in free:
@@ -415,12 +453,6 @@ def solve(
     def free() -> set[int]:
         return unpublished | set(withheld)
 
-    def safe(cell: int) -> bool:
-        lo, hi = attacker.range(cell, free(), set(withheld))
-        if cell in primary or cell in implied:  # free over the whole of 1..threshold
-            return lo <= 1 + 1e-6 and hi >= threshold - 1e-6
-        return hi - lo >= 0.5  # not determined exactly
-
     settled: set[int] = set()  # safe when last checked (withholding more never undoes it)
     unresolved: set[int] = set()
     while True:
@@ -430,18 +462,24 @@ def solve(
         )
         failing = None
         for c in todo:
-            if safe(c):
+            lo, hi = attacker.range(c, free(), set(withheld))
+            targets = _targets(c in primary or c in implied, values[c], lo, hi, threshold)
+            if not targets:
                 settled.add(c)
             else:
-                failing = c
+                failing = (c, targets)
                 break
         if failing is None:
             break
-        candidate = _complement(system, failing, withheld, shown, values)
-        if candidate is None:  # every related cell is withheld already
-            unresolved.add(failing)
+        cell, targets = failing
+        more: set[int] = set()
+        for target in targets:
+            more |= attacker.cover(cell, target, set(withheld), shown)
+        if not more:  # no table reaches the target, whatever is withheld
+            unresolved.add(cell)
             continue
-        withheld[candidate] = "secondary"
+        for j in more:
+            withheld[j] = "secondary"
     return Solution(
         {system.keys[i]: rule for i, rule in withheld.items()},
         {system.keys[i]: "complement" for i in implied},
@@ -457,6 +495,38 @@ def _named(system: _System) -> list:
     return [
         (system.keys[p], [system.keys[c] for c in ch]) for p, ch in getattr(system, "dropped", [])
     ]
+
+
+def _targets(small: bool, value: float, lo: float, hi: float, threshold: int) -> list[float]:
+    """The values a cell must be able to take that the attacker's range does not reach: for a
+    small (protected) count, 1 and ``threshold``; for another withheld count, a value other
+    than its own."""
+    eps = 1e-6
+    if small:
+        return [t for t, ok in ((1.0, lo <= 1 + eps), (float(threshold), hi >= threshold - eps))
+                if not ok]  # fmt: skip
+    if hi - lo >= 0.5:
+        return []
+    return [value - 1.0] if value >= 1 else [value + 1.0]
+
+
+def _named(system: _System) -> list:
+    return [
+        (system.keys[p], [system.keys[c] for c in ch]) for p, ch in getattr(system, "dropped", [])
+    ]
+
+
+def _targets(small: bool, value: float, lo: float, hi: float, threshold: int) -> list[float]:
+    """The values a cell must be able to take that the attacker's range does not reach: for a
+    small (protected) count, 1 and ``threshold``; for another withheld count, a value other
+    than its own."""
+    eps = 1e-6
+    if small:
+        return [t for t, ok in ((1.0, lo <= 1 + eps), (float(threshold), hi >= threshold - eps))
+                if not ok]  # fmt: skip
+    if hi - lo >= 0.5:
+        return []
+    return [value - 1.0] if value >= 1 else [value + 1.0]
 
 
 def _complement(system: _System, cell: int, withheld: dict, shown: dict, values: dict):

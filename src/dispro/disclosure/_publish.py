@@ -108,7 +108,8 @@ class Counts:
         Cells the row's values rest on without showing them (a change between two quarters
         rests on each quarter's counts): each a mapping of dimensions (``measure``, ``area``,
         ``period``, ``group``, ``officer_group``) to templates filled from the row (and
-        ``{reference}``); a row resting on a withheld cell is withheld (rule ``derived``).
+        ``{reference}``); a row resting on a withheld cell, or on a period holding one, is
+        withheld (rule ``derived``).
     area, period, group, officer_group : str, optional
         The columns naming each dimension (default: ``area`` or ``force``, ``period``,
         ``group``, ``officer_group`` where the table has them; else the report's area and
@@ -385,9 +386,10 @@ def publishable(
             no_base = (out["status"] == "no_base").to_numpy() if "status" in out else False
             row_rule[of_bad & (row_rule == "") & ~no_base] = "reference"
     if withheld and spec is not None and spec.depends and n:
+        within = _by_slice(withheld)
         rests = _depends_on(out, spec, area=area, period=period, reference=reference)
         for i, keys in enumerate(rests):
-            if row_rule[i] == "" and any(k in withheld for k in keys):
+            if row_rule[i] == "" and any(_rests_on_withheld(k, within) for k in keys):
                 row_rule[i] = "derived"
     hide_row = row_rule != ""
     if "status" in out.columns:
@@ -402,6 +404,26 @@ def publishable(
         )
     out.attrs = {"log": log}
     return out
+
+
+def _by_slice(withheld: Mapping) -> dict:
+    """The withheld cells' periods by (measure, area, group, officer group)."""
+    out: dict = {}
+    for m, a, p, g, o in withheld:
+        out.setdefault((m, a, g, o), []).append(p)
+    return out
+
+
+def _rests_on_withheld(key: tuple, within: dict) -> bool:
+    """Whether the cell ``key`` is withheld, or a withheld cell lies within its period (a
+    value resting on a run of months rests on every month of it)."""
+    m, a, (first, last), g, o = key
+    groups = {k[2] for k in within} if g == ALL else {g}
+    for group in groups:
+        for p in within.get((m, a, group, o), ()):
+            if first <= p[0] and p[1] <= last:
+                return True
+    return False
 
 
 def _depends_on(table, spec: Counts, *, area, period, reference) -> list[list[tuple]]:

@@ -18,7 +18,9 @@ __all__ = ["CHANGE_SINCE_COLUMNS", "change_since", "monthly_counts"]
 
 #: Columns of :func:`change_since`: the area, those of :func:`~dispro.stopsearch.trend_test`,
 #: then ``significant``.
-CHANGE_SINCE_COLUMNS = ("force", *TREND_TEST_COLUMNS, "significant")
+CHANGE_SINCE_COLUMNS = (
+    "force", *TREND_TEST_COLUMNS, "significant", "comparison_window", "latest_window",
+)  # fmt: skip
 
 
 def monthly_counts(
@@ -86,7 +88,9 @@ def change_since(
         :data:`CHANGE_SINCE_COLUMNS`: the ``change`` rows of
         :func:`~dispro.stopsearch.trend_test`, one per force and group compared, and
         ``significant``: the p-value is below ``alpha`` and the interval (where there is one)
-        excludes 1. Empty when no force covers both windows.
+        excludes 1; ``comparison_window`` and ``latest_window``: the months each window
+        really spans (``2021-04 to 2022-03``: whole quarters). Empty when no force covers both
+        windows.
     """
     monthly = monthly_counts(records, ethnicity=ethnicity, reference=reference)
     start, end = pd.Period(comparison_start, "M"), pd.Period(comparison_end, "M")
@@ -115,4 +119,13 @@ def change_since(
     clear = (change["p_value"] < alpha) & ~includes_one
     change["significant"] = pd.array(clear, dtype="boolean")
     change.loc[change["p_value"].isna(), "significant"] = pd.NA
+    months = pd.PeriodIndex(windows["month"].astype(str), freq="M")
+    spans = (
+        pd.DataFrame({"force": windows["force"].to_numpy(), "window": windows["window"].to_numpy(),
+                      "month": months})
+        .groupby(["force", "window"])["month"].agg(["min", "max"])
+    )  # fmt: skip
+    for window in ("comparison", "latest"):
+        label = {f: f"{r['min']} to {r['max']}" for (f, w), r in spans.iterrows() if w == window}
+        change[f"{window}_window"] = change["force"].map(label)
     return change[list(CHANGE_SINCE_COLUMNS)]

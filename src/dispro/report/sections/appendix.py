@@ -95,13 +95,41 @@ def methods(ch, params) -> None:
     ch.heading("Conventions")
     ch.bullets(
         [
-            f"Counts from 1 to {params['suppression_threshold']} are suppressed and shown as [c] "
-            "(Government Analysis Function symbols); [x] means not available, [z] not applicable.",
-            "In the quarterly scrutiny pack, where forces and Wessex appear in one table, further "
-            "counts are also shown as [c] (secondary suppression, with their rates and ratios) so "
-            "that no suppressed count can be worked out by subtraction from a total. Tables across "
-            "different sections are suppressed one at a time.",
-            "No published table holds record-level data.",
+            "[c] marks a value withheld to protect confidentiality (Government Analysis "
+            "Function symbols); [x] means not available, [z] not applicable.",
+        ]
+    )
+    k = params["suppression_threshold"]
+    ch.heading("How small numbers are protected", level=3)
+    ch.text(
+        "Every table, chart, sentence and workbook sheet of the report is published through one "
+        "set of rules, solved over the whole report at once (and, when the Wessex report and the "
+        "force reports are produced together, over all of them at once), so that a number "
+        "withheld in one place is withheld everywhere it appears."
+    )
+    ch.bullets(
+        [
+            f"Primary suppression: a count from 1 to {k} is withheld. Zero is shown.",
+            "Derived values: every rate, share, ratio, interval, p-value, q-value and test "
+            "worked out from a withheld count is withheld with it; so is every ratio whose "
+            "reference group's count in the same area and period is withheld, and every change "
+            "over time that rests on a withheld count.",
+            f"Complements: where the people at risk minus the events (for example, the people "
+            f"not charged) would be from 1 to {k}, the events or the base are withheld too.",
+            f"Secondary suppression: further counts are withheld so that no withheld count can "
+            "be worked out from what is published: totals and their parts (forces and Wessex, "
+            "quarters and the whole period, groups and all groups), the same count in several "
+            "tables, the searches left out of a hit rate or share, the rows read and kept in the "
+            f"exclusions ledger, and differences between tables. Each count from 1 to {k} is "
+            f"left free over the whole range 1 to {k} as far as a reader can tell, and no "
+            "withheld count can be worked out exactly (checked with linear programming).",
+            "Minimum base: a rate or share over fewer than 20 people at risk, or per fewer than "
+            "100 residents, is withheld.",
+            "Figures are drawn only from rows published in full. The suppression log (a sheet "
+            "of the workbook and suppression.json) lists every withheld cell and the rule that "
+            "withheld it, never its value, and does not say which withheld counts are small.",
+            "No published table holds record-level data, and the record-level data never leave "
+            "the renderer's private working folder.",
             "The practical-significance band (0.8 to 1.25, judged on the interval) is dispro's convention, "
             "borrowed from the US four-fifths rule, not an official UK rule.",
         ]

@@ -163,6 +163,19 @@ DARKNESS = Counts(
 )  # fmt: skip
 
 
+#: A change since the comparison period rests on the group's and the reference's searches in
+#: each window.
+CHANGE = Counts(
+    {},
+    depends=[
+        {"measure": "searches", "period": "{comparison_window}"},
+        {"measure": "searches", "period": "{latest_window}"},
+        {"measure": "searches", "period": "{comparison_window}", "group": "{reference}"},
+        {"measure": "searches", "period": "{latest_window}", "group": "{reference}"},
+    ],
+)
+
+
 def darkness(ch, table: pd.DataFrame, params) -> None:
     """The veil-of-darkness test of each force and of the forces pooled
     (:func:`dispro.stopsearch.darkness_areas.darkness_by_area`): a sentence for each, and the
@@ -259,22 +272,29 @@ def change(ch, table: pd.DataFrame, params) -> None:
             "The data do not cover both the comparison period and the latest 12 months, so change cannot be tested."
         )
         return
+    full = shown_in_full(ch, table, CHANGE)
     ch.bullets(
         [
             f"{row['force']}: "
-            + describe_change(
-                row,
-                group=row["group"],
-                reference=params["reference"],
-                since=f"{start} to {end}",
-                alpha=params["alpha"],
+            + (
+                describe_change(
+                    row,
+                    group=row["group"],
+                    reference=params["reference"],
+                    since=f"{start} to {end}",
+                    alpha=params["alpha"],
+                )
+                if shown
+                else f"the change for {row['group']} people is withheld, so that no small "
+                "number of people can be identified."
             )
-            for _, row in table.iterrows()
+            for shown, (_, row) in zip(full, table.iterrows(), strict=True)
         ]
     )
     ch.table(
         "change",
         table,
+        counts=CHANGE,
         caption=f"Change in the relative rate of being searched: latest 12 months against {start} to {end}",
         notes="Quasi-Poisson model of the monthly searches with a log person-years offset and the "
         "dispersion estimated from the months within the two periods; estimate = latest RRI / "
