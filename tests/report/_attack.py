@@ -17,7 +17,16 @@ The attacker's knowledge:
   base, the exclusions ledger adds up. Each such relation is kept only when it holds exactly on
   the truth (an analyst would know it from the methods; the test may not guess one that is false);
 - the suppression log (``suppression.json``): a cell withheld by the ``primary`` rule lies in
-  1..k, one withheld by the ``complement`` rule lies within k of its base.
+  1..k, one withheld by the ``complement`` rule lies within k of its base, a base withheld by the
+  ``min_base`` rule lies below the minimum base the log states.
+
+Each attack gives the set of values consistent with what is published, from 0..(the largest
+count the render shows); the sets of all attacks are intersected, and the relations (with the
+rate and ratio formulas in linear form) are solved together as a linear programme (HiGHS) for
+the least and greatest value of each withheld count, repeated while the intersection narrows.
+Anything an attack claims that the truth contradicts is dropped and noted (the attacker's model
+of the publication was wrong there), so what the test reports is a true inference from what is
+published.
 
 Count columns (the cells attacked and scanned for visible small counts): ``events``, ``searches``,
 ``hits``, ``strip_searches``, ``s60_searches``, ``not_stated``, ``unknown_events``, ``records``,
@@ -808,10 +817,7 @@ class Structure:
         self.uf = _UnionFind(len(render.cells))
         self.relations: list[Relation] = []
 
-    def _value_of(self, cells):
-        return cells[0].truth
-
-    def _family_ok(self, instances, sense="==") -> bool:
+    def _family_ok(self, instances) -> bool:
         """Every instance holds on the truth, and they say something (a non-zero value)."""
         if not instances:
             return False
@@ -833,8 +839,8 @@ class Structure:
         self._within_rows()
         self._ledger()
 
-    def _add(self, family, instances, sense="=="):
-        if self._family_ok(instances, sense):
+    def _add(self, family, instances):
+        if self._family_ok(instances):
             self.relations += instances
             self.kept[family] += len(instances)
             return True
@@ -1086,6 +1092,49 @@ def rate_relations(render: Render, formulas_of: dict) -> list[Relation]:
     return [r for r in rels if r is not None]
 
 
+def _extremes(vs, rows, rhs, eq, lo, hi, notes):
+    """Min and max of each variable of ``vs`` under the rows (sparse, HiGHS). A variable that a
+    solution already put at a bound needs no programme for that end."""
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix
+
+    index = {v: j for j, v in enumerate(vs)}
+    parts = {True: ([], [], [], []), False: ([], [], [], [])}  # data, row, column, rhs
+    for terms, b, is_eq in zip(rows, rhs, eq, strict=True):
+        data, at, col, bs = parts[is_eq]
+        sign = 1.0 if is_eq else -1.0  # line . x >= b  ->  -line . x <= -b
+        for v, a in terms.items():
+            data.append(sign * a)
+            at.append(len(bs))
+            col.append(index[v])
+        bs.append(sign * b)
+    kw = {"method": "highs", "bounds": np.column_stack([lo[vs], hi[vs]])}
+    for is_eq, (a, b) in ((True, ("A_eq", "b_eq")), (False, ("A_ub", "b_ub"))):
+        data, at, col, bs = parts[is_eq]
+        if bs:
+            kw[a] = csr_matrix((data, (at, col)), shape=(len(bs), len(vs)))
+            kw[b] = np.array(bs)
+    low, high = lo[vs].copy(), hi[vs].copy()
+    seen_lo, seen_hi = np.full(len(vs), np.inf), np.full(len(vs), -np.inf)
+    for j in range(len(vs)):
+        for sign in (1.0, -1.0):
+            reached = seen_lo[j] <= low[j] + 1e-9 if sign > 0 else seen_hi[j] >= high[j] - 1e-9
+            if reached:
+                continue
+            objective = np.zeros(len(vs))
+            objective[j] = sign
+            res = linprog(objective, **kw)
+            if res.status != 0:
+                notes.append(f"LP of {len(vs)} cells not solved ({res.message}); bounds kept")
+                return lo[vs], hi[vs]
+            seen_lo, seen_hi = np.minimum(seen_lo, res.x), np.maximum(seen_hi, res.x)
+            if sign > 0:
+                low[j] = res.fun
+            else:
+                high[j] = -res.fun
+    return low, high
+
+
 def solve_ranges(
     render: Render,
     uf: _UnionFind,
@@ -1095,8 +1144,6 @@ def solve_ranges(
 ) -> dict[int, Known]:
     """Min and max of every withheld count under the relations (HiGHS LP), by class of
     cells known to be equal; a class with a shown cell is that number."""
-    from scipy.optimize import linprog
-
     cells = render.cells
     withheld = render.withheld()
     classes = defaultdict(list)
@@ -1155,37 +1202,8 @@ def solve_ranges(
         rs = rows_of.get(root, [])
         if not rs:
             continue
-        index = {v: j for j, v in enumerate(vs)}
-        a_eq, b_eq, a_ub, b_ub = [], [], [], []
-        for r in rs:
-            line = np.zeros(len(vs))
-            for v, a in rows[r].items():
-                line[index[v]] = a
-            if eq[r]:
-                a_eq.append(line)
-                b_eq.append(rhs[r])
-            else:  # line . x >= rhs  ->  -line . x <= -rhs
-                a_ub.append(-line)
-                b_ub.append(-rhs[r])
-        kw = dict(
-            A_ub=np.array(a_ub) if a_ub else None,
-            b_ub=np.array(b_ub) if b_ub else None,
-            A_eq=np.array(a_eq) if a_eq else None,
-            b_eq=np.array(b_eq) if b_eq else None,
-            bounds=list(zip(lo[vs], hi[vs], strict=True)),
-            method="highs",
-        )
-        for j, v in enumerate(vs):
-            objective = np.zeros(len(vs))
-            objective[j] = 1.0
-            res_min = linprog(objective, **kw)
-            res_max = linprog(-objective, **kw)
-            if res_min.status != 0 or res_max.status != 0:
-                notes.append(
-                    f"LP of {len(vs)} cells not solved ({res_min.message}); its bounds kept"
-                )
-                break
-            low[v], high[v] = res_min.fun, -res_max.fun
+        low[vs], high[vs] = _extremes(vs, [rows[r] for r in rs], [rhs[r] for r in rs],
+                                      [eq[r] for r in rs], lo, hi, notes)  # fmt: skip
     out = {}
     for c in withheld:
         root = uf.find(c.idx)
@@ -1253,6 +1271,14 @@ def _sound_relations(render: Render, rels: list[Relation], name: str) -> list[Re
     return kept
 
 
+def _min_base(log: dict | None) -> int | None:
+    """The minimum base the log states (the smallest, if it states several), if any."""
+    value = (log or {}).get("min_base")
+    values = list(value.values()) if isinstance(value, dict) else [value]
+    values = [int(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return min(values) if values else None
+
+
 def attack_render(render: Render, forces_of: dict[str, list[str]]) -> dict:
     """Every attack on every withheld count of ``render``; returns the score (a summary dict
     with the per-cell findings under ``cells``)."""
@@ -1262,11 +1288,18 @@ def attack_render(render: Render, forces_of: dict[str, list[str]]) -> dict:
     logged = all(r.log is not None for r in render.reports)
     prior = {}
     for c in withheld:
-        prior[c.idx] = Known(1, k) if c.rule == "primary" else Known(0, upper)
+        prior[c.idx] = Known(0, upper)
         if c.truth is not None and c.truth > upper:
             render.notes.append(f"{c.where()}: true {c.truth:g} above the attacker's bound {upper}")
             prior[c.idx] = Known(0, int(c.truth) * 10)
-    prior = {**prior, **_sound(render, "log (primary in 1..k)", {i: p for i, p in prior.items()})}
+    told = {}  # what the log tells of a cell by its rule
+    for c in withheld:
+        least = _min_base(c.table.report.log)
+        if c.rule == "primary":
+            told[c.idx] = prior[c.idx] & Known(1, k)
+        elif c.rule == "min_base" and c.column in BASE_NAMES and least:
+            told[c.idx] = prior[c.idx] & Known(0, least - 1)
+    prior |= _sound(render, "log", told)
     per_attack: dict[str, dict[int, Known]] = {}
     rows = RowAttacks(render, dict(prior))
     formulas_of = {
@@ -1319,7 +1352,9 @@ def _score(render, withheld, known, per_attack, prior, structure, logged) -> dic
     for c in withheld:
         kn = known[c.idx]
         t = c.truth
-        primary = c.rule == "primary" if logged else (t is not None and 1 <= t <= k)
+        # a primary cell is one whose true count is 1..k, whatever the log says (the log does
+        # not tell which withheld counts are small; the attacker uses only what it says)
+        primary = t is not None and 1 <= t <= k
         attacks = [a for a in ATTACKS if c.idx in per_attack[a]
                    and per_attack[a][c.idx].size() < prior[c.idx].size()]  # fmt: skip
         cells.append(

@@ -252,13 +252,27 @@ def _planted(tmp_path: Path, k: int, hide: bool) -> Path:
               "period_start": "2021-04", "period_end": "2024-03"}  # fmt: skip
     folder = tmp_path / f"k{k}" / "planted-report"
     _write_report(folder, sheets, "Of them, 3 searches found nothing.", params)
+    rates_row = {"force": "Dorset", "period": "2021-04 to 2024-03", "group": "Other"}
+    log = {
+        "threshold": k,
+        "cells": [
+            {"sheet": "rates", "row": rates_row, "column": "events", "rule": "primary"},
+            {"sheet": "strip", "row": {"group": "Other"}, "column": "events", "rule": "primary"},
+        ],
+        # a figure drawing the row whose count is withheld, and a row no table has
+        "figures": [
+            {"caption": "strip", "sheet": "strip", "rows": [{"group": "Other"}, {"group": "Black"}]}
+        ],
+    }
+    (folder / "suppression.json").write_text(json.dumps(log if hide else {"cells": []}))
     return folder
 
 
 def test_the_attacker_finds_planted_leaks(tmp_path):
     """On a planted report whose withheld counts can be worked out (a rate beside a [c]; a total
-    minus its other part), and which prints a small count in a table and in its prose, every
-    leak is found: the attack test can fail."""
+    minus its other part), which prints a small count in a table and in its prose, and whose
+    figure draws a withheld row and a row no table has, every leak is found (the attack test can
+    fail), and nothing the truth contradicts is claimed."""
     shown = attack.read_report(_planted(tmp_path, 4, hide=True))
     truth = attack.read_report(_planted(tmp_path, 0, hide=False))
     target = attack.Render("planted", [shown], [truth])
@@ -273,3 +287,6 @@ def test_the_attacker_finds_planted_leaks(tmp_path):
     assert [v for v in attack.visible_small_counts(target) if "excluded_s60" in v] != []
     assert (3, "…Of them, 3 searches found nothing.…") in attack.prose_counts(shown)
     assert not [n for n in target.notes if n.startswith("unsound")]
+    assert {c["rule"] for c in score["cells"]} == {"primary"} and score["primary"] == 2
+    problems = attack.figure_problems(target)
+    assert len(problems) == 2 and "withheld" in problems[0] and "not in strip" in problems[1]

@@ -327,8 +327,8 @@ class _Attacker:
     def cover(self, cell: int, target: float, withheld: set[int], shown: dict) -> set[int]:
         """The published cells to withhold so that ``cell`` can take the value ``target``:
         the cheapest feasible table with ``cell`` at ``target`` (each published count moved
-        costs its value + 1 per unit, so small counts are withheld first), and the published
-        counts it moves. Empty when no table reaches ``target``."""
+        costs its value + 1 per unit, so small counts are withheld first, and a zero only when
+        nothing else will do), and the published counts it moves. Empty when no table reaches ``target``."""
         from scipy import sparse
         from scipy.optimize import linprog
 
@@ -352,7 +352,8 @@ class _Attacker:
         b_link[m] = target
         a_eq = sparse.vstack([relations, link_rows.tocsr()]).tocsc()
         b_eq = np.concatenate([np.zeros(rows.size), b_link])
-        weights = np.array([shown[j] + 1.0 for j in pub])
+        # a zero is withheld only when nothing else will do: a reader would guess it
+        weights = np.array([shown[j] + 1.0 if shown[j] > 0 else 1e3 * self.bound for j in pub])
         cost = np.concatenate([np.zeros(n), weights, weights])
         upper = np.concatenate([np.full(n, self.bound), np.full(2 * m, self.bound)])
         self.lps += 1

@@ -383,7 +383,11 @@ def publishable(
             else:
                 bad = set(keys[bad_ref])
                 of_bad = np.array([k in bad for k in keys])
-            no_base = (out["status"] == "no_base").to_numpy() if "status" in out else False
+            no_base = (
+                (out["status"] == "no_base").to_numpy()
+                if "status" in out
+                else np.zeros(n, dtype=bool)
+            )
             row_rule[of_bad & (row_rule == "") & ~no_base] = "reference"
     if withheld and spec is not None and spec.depends and n:
         within = _by_slice(withheld)

@@ -106,8 +106,9 @@ class Chapter:
             period=self.period,
         )
 
-    def _plan(self, name: str, frame: pd.DataFrame, counts) -> None:
-        """Write the cells of a table's counts (and the bases their events are part of)."""
+    def _plan(self, name: str, frame: pd.DataFrame, counts, guessed=()) -> None:
+        """Write the cells of a table's counts (and the bases their events are part of); of
+        the ``guessed`` columns (declared, not shown), only the zeros."""
         if not isinstance(counts, Counts):
             raise ReportError(
                 f"table {name!r}: declare what its counts count (dispro.disclosure.Counts), so "
@@ -119,6 +120,8 @@ class Chapter:
         for column, column_keys in keys.items():
             values = pd.to_numeric(frame[column], errors="coerce")
             for key, value in zip(column_keys, values, strict=True):
+                if column in guessed and value != 0:
+                    continue
                 if key is not None and pd.notna(value):
                     cells.append([list(key[:2]), list(key[2]), list(key[3:]), float(value)])
         parts = set()
@@ -175,8 +178,10 @@ class Chapter:
             if rows is not None:
                 cut = cut[np.asarray(rows, dtype=bool)].reset_index(drop=True)
             if isinstance(counts, Counts):
-                measures = {c: m for c, m in counts.measures.items() if c in shown}
-                self._plan(name, cut, Counts.from_dict({**counts.to_dict(), "measures": measures}))
+                # a count not shown but declared is planned where it is 0: a reader may guess
+                # a zero (the searches left out of a quarter's hit rate are usually none)
+                guessed = [c for c in counts.measures if c not in shown and c in cut.columns]
+                self._plan(name, cut, counts, guessed=guessed)
             elif any(c in (COUNT_COLUMNS if counts is None else counts) for c in shown):
                 self._plan(name, cut, counts)  # refused: a count must say what it counts
             return self.published(frame, counts=counts, margins=margins, reference=reference)
@@ -250,6 +255,10 @@ class Chapter:
         sheet = None
         if table is not None:
             sheet = f"{(self.sheets or self.name)[:12]}_{table}"[:31]
+            shown = self.work_dir / "content" / f"{self.name}__{table}.json"
+            if shown.is_file():  # the rows as the table names them
+                columns = json.loads(shown.read_text(encoding="utf-8"))["columns"]
+                labels = [c for c in labels if c in columns]
         ax = plot(rows, **options)
         fig = ax.figure if hasattr(ax, "figure") else ax
         buf = io.BytesIO()

@@ -48,14 +48,12 @@ S60 = Counts(
     complements={"events": "searches"},
 )  # fmt: skip
 #: The pack's quarterly hit-rate, strip-search and section 60 tables.
-Q_HITS = Counts(_HIT_MEASURES, complements={"hits": "searches"})
+#: (the searches left out of each are not shown; where none were, a reader may guess it)
+Q_HITS = Counts(HITS.measures, complements={"hits": "searches"})
 Q_STRIP = Counts(
-    {"searches": "strip_basis", "strip_searches": "strip"},
-    complements={"strip_searches": "searches"},
+    {**STRIP.measures, "strip_searches": "strip"}, complements={"strip_searches": "searches"}
 )
-Q_S60 = Counts(
-    {"searches": "s60_basis", "s60_searches": "s60"}, complements={"s60_searches": "searches"}
-)
+Q_S60 = Counts({**S60.measures, "s60_searches": "s60"}, complements={"s60_searches": "searches"})
 CONCORDANCE = Counts({"searches": "concordance_pairs"})
 NOT_STATED_BY_OFFICER = Counts(
     {"searches": "searches", "not_stated": "searches"},
@@ -97,10 +95,11 @@ NOT_STATED_RECORDS = Counts(
 COVERAGE = Counts({"searches": "stop_search:records"})
 
 
-def ledger_counts(table: pd.DataFrame) -> Counts:
-    """The exclusions ledger: each rule its own measure, and the rows a dataset's files held
-    the sum of the rows kept (the dataset's records) and of each exclusion."""
-    template = "ledger:{dataset}:{step}:{rule}"
+def ledger_counts(table: pd.DataFrame, area: str) -> Counts:
+    """The exclusions ledger of the report for ``area``: each rule its own measure (of this
+    report: the rows its files held are not the area's), and the rows a dataset's files held
+    the sum of the rows kept (the dataset's records in the report) and of each exclusion."""
+    template = f"ledger@{area}:{{dataset}}:{{step}}:{{rule}}"
     partitions = {}
     for dataset, rows in table.groupby("dataset", sort=False):
         read = rows[rows["action"] == "read"]

@@ -47,7 +47,7 @@ def exclusions(ch, table: pd.DataFrame, params) -> None:
         "ledger",
         table,
         caption="Every rule that excluded, relabelled or flagged records, with counts, in order",
-        counts=ledger_counts(table),
+        counts=ledger_counts(table, params["area"]),
     )
 
 

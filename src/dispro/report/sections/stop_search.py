@@ -237,19 +237,19 @@ def _darkness_sentence(row, level: str, shown: bool = True) -> str:
 
 def trend(ch, quarterly: pd.DataFrame, params, *, last_quarters: bool = True) -> None:
     """The relative rate by quarter (:func:`dispro.stopsearch.search_rates` with
-    ``period="quarter"``): the last four quarters as a table (``last_quarters``; the scrutiny
-    pack has its own quarter-by-quarter table) and a chart for each force."""
+    ``period="quarter"``): every quarter as a table, and a chart for each force drawn from it
+    (a chart shows only what a table publishes). ``last_quarters`` is kept for the notebooks
+    written before every quarter was tabled; it no longer changes what is shown."""
+    del last_quarters
     ch.heading("Change over time")
-    if last_quarters:
-        latest = sorted(quarterly["period"].unique())[-4:]
-        recent = quarterly[quarterly["period"].isin(latest) & (quarterly["group"] != NOT_STATED)]
-        ch.table(
-            "quarters",
-            recent[["force", "period", *RRI_SHOW, "months_covered"]],
-            caption="The last four quarters: searches per 1,000 residents a year and the relative rate index",
-            notes="Quarterly rates are annualised (person-years covered); q: Benjamini-Hochberg over the table.",
-            counts=RATES,
-        )
+    ch.table(
+        "quarters",
+        quarterly[quarterly["group"] != NOT_STATED],
+        columns=["force", "period", *RRI_SHOW, "months_covered"],
+        caption="Searches per 1,000 residents a year and the relative rate index, by quarter",
+        notes="Quarterly rates are annualised (person-years covered); q: Benjamini-Hochberg over the table.",
+        counts=RATES,
+    )
     threshold, level = params["suppression_threshold"], confidence_level(params["alpha"])
     for force, rows in quarterly.groupby("force"):
         shown = rows[(rows["group"] != params["reference"]) & rows["ci_lower"].notna()]
@@ -257,7 +257,7 @@ def trend(ch, quarterly: pd.DataFrame, params, *, last_quarters: bool = True) ->
             plot_trend,
             shown,
             counts=RATES,
-            table="quarters" if last_quarters else "q_rates",
+            table="quarters",
             caption=f"{force}: relative rate of being searched by quarter ({level} intervals; "
             f"quarters with a count from 1 to {threshold} are left out)",
         )
