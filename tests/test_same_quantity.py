@@ -26,6 +26,7 @@ import dispro
 from dispro.pathway import pathway_matrix
 from dispro.population import census2021, person_years
 from dispro.report import chapter
+from dispro.report.assemble import read_published
 from dispro.report.inputs import filter_data
 from dispro.report.sections import stop_search
 from dispro.stopsearch import search_rates
@@ -159,7 +160,7 @@ def test_synthetic_rates_agree_by_every_route(synthetic, selection, tmp_path):
     # withheld as [c])
     ch = chapter("stop_search", title="t", work_dir=str(tmp_path), suppression_threshold=4)
     stop_search.rates(ch, report_rates, params)
-    published = pd.read_pickle(tmp_path / "content" / "stop_search__rates.pkl")
+    published = read_published(tmp_path / "content" / "stop_search__rates.json")
     published = published[published["group"] != "Not stated"].set_index(["force", "group"])
     published = published.sort_index()
     numbers = published[["events", "rate"]].apply(

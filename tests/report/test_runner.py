@@ -73,8 +73,17 @@ def test_outputs_exist_and_nothing_else(rendered):
     name = rendered.name
     files = sorted(p.name for p in rendered.iterdir())
     assert files == sorted(
-        [f"{name}.html", f"{name}.pdf", f"{name}.xlsx", "notebooks", "provenance.json"]
+        [
+            f"{name}.html",
+            f"{name}.pdf",
+            f"{name}.xlsx",
+            "notebooks",
+            "provenance.json",
+            "suppression.json",
+        ]  # fmt: skip
     )
+    solved = json.loads((rendered / "provenance.json").read_text())["disclosure"]
+    assert solved["relations_dropped"] == 0 and solved["conflicts"] == 0, solved
     notebooks = sorted(p.stem for p in (rendered / "notebooks").iterdir())
     assert notebooks == sorted(report.CHAPTERS["wessex"])
     # no staging, work or failed folders left beside it
@@ -339,10 +348,14 @@ def test_batch_renders_every_area_with_an_index(tmp_path):
             f"{name}.html",
             f"{name}.xlsx",
             "provenance.json",
+            "suppression.json",
             "notebooks",
         }
         prov = json.loads((folder / "provenance.json").read_text())
         assert prov["parameters"]["area"] == area
+        # one suppression for the whole batch, every declared relation holding
+        assert prov["disclosure"]["relations_dropped"] == 0
+        assert prov["disclosure"]["conflicts"] == 0
         assert set(prov["timings_seconds"]) >= set(report.CHAPTERS["scrutiny"])
         html_text = (folder / f"{name}.html").read_text(encoding="utf-8")
         assert area in html_text

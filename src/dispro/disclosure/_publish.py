@@ -333,6 +333,8 @@ def publishable(
                         out[events], errors="coerce"
                     )
                     small = rest.between(1, threshold).to_numpy() & (rule[events] == "")
+                    if base in rule:  # a base withheld already protects its rest
+                        small &= rule[base] == ""
                     rule[events][small] = "complement"
         if margins is not None:
             more = withheld_cells(out, threshold=threshold, counts=count_cols, margins=margins)

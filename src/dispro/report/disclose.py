@@ -19,8 +19,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..disclosure import Structure, solve_linked
-from ..ethnicity import GROUPS
+import pandas as pd
+
+from ..disclosure import Counts, Structure, solve_linked
+from ..ethnicity import GROUPS, NOT_STATED
 from ..forces import wessex_forces
 
 __all__ = [
@@ -62,6 +64,132 @@ PARTITIONS = {
 
 #: The officer-defined groups (the 4+1 scheme) that ``All`` sums.
 OFFICER_GROUPS = ("Asian", "Black", "White", "Other", "Not stated")
+
+
+# What each table's counts count (the measures of dispro.report.disclose): a count withheld in
+# one table is withheld in every table, figure and sentence that shows it.
+#: Search rates per resident (whole period or quarter): person searches by group.
+RATES = Counts({"events": "searches"}, population="base")
+#: The missing-ethnicity bounds: the group's searches and those not stated.
+BOUNDS = Counts(
+    {"events": "searches", "unknown_events": "searches"},
+    fixed={"unknown_events": {"group": NOT_STATED}},
+    population="base",
+)
+_HIT_MEASURES = {"searches": "hit_searches", "hits": "hits"}
+#: Hit rates, with the searches left out of them by rule.
+HITS = Counts(
+    {**_HIT_MEASURES, "excluded_vehicle_only": "vehicle_only", "excluded_s60": "s60",
+     "excluded_not_supplied": "hit_excl_not_supplied",
+     "excluded_not_recorded": "hit_excl_not_recorded"},
+    complements={"hits": "searches"},
+)  # fmt: skip
+STRIP = Counts(
+    {"searches": "strip_basis", "events": "strip", "excluded_vehicle_only": "vehicle_only",
+     "excluded_not_supplied": "strip_excl_not_supplied",
+     "excluded_not_recorded": "strip_excl_not_recorded"},
+    complements={"events": "searches"},
+)  # fmt: skip
+S60 = Counts(
+    {"searches": "s60_basis", "events": "s60", "excluded_vehicle_only": "vehicle_only",
+     "excluded_not_supplied": "s60_excl_not_supplied",
+     "excluded_not_recorded": "s60_excl_not_recorded"},
+    complements={"events": "searches"},
+)  # fmt: skip
+#: The pack's quarterly hit-rate, strip-search and section 60 tables.
+#: (the searches left out of each are not shown; where none were, a reader may guess it)
+Q_HITS = Counts(HITS.measures, complements={"hits": "searches"})
+Q_STRIP = Counts(
+    {**STRIP.measures, "strip_searches": "strip"}, complements={"strip_searches": "searches"}
+)
+Q_S60 = Counts({**S60.measures, "s60_searches": "s60"}, complements={"s60_searches": "searches"})
+CONCORDANCE = Counts({"searches": "concordance_pairs"})
+NOT_STATED_BY_OFFICER = Counts(
+    {"searches": "searches", "not_stated": "searches"},
+    fixed={"not_stated": {"group": NOT_STATED}},
+    complements={"not_stated": "searches"},
+)
+#: A stage of the pathway: events and, where it is a count of people, the base.
+STAGES = Counts(
+    {"events": "{stage}", "base": "{stage}:base"},
+    only={"base": ("basis", ("chained",))},
+    complements={"events": "base"},
+    population="base",
+)
+#: Custodial sentence length: the base is the number of custodial sentences.
+SENTENCE_LENGTH = Counts({"events": "{stage}", "base": "{stage}"})
+
+
+def adjusted_counts(stage_name: str) -> Counts:
+    """The adjusted comparison of a stage (whole area and period, by group): the people the
+    model was fitted on, part of the stage's people (the rest lack a control)."""
+    model, base = f"{stage_name}:model", f"{stage_name}:model_base"
+    return Counts(
+        {"events": model, "base": base},
+        complements={"events": "base"},
+        partitions={
+            stage_name: [(model, f"{model}~left_out")],
+            f"{stage_name}:base": [(base, f"{base}~left_out")],
+        },
+    )
+
+
+#: Records and records with ethnicity not stated, by dataset (the data-quality appendix).
+NOT_STATED_RECORDS = Counts(
+    {"records": "{dataset}:records", "ethnicity_not_stated": "{dataset}:records"},
+    fixed={"ethnicity_not_stated": {"group": NOT_STATED}},
+    complements={"ethnicity_not_stated": "records"},
+)
+#: Search records of each force (the coverage table).
+COVERAGE = Counts({"searches": "stop_search:records"})
+
+
+def ledger_counts(table: pd.DataFrame, area: str) -> Counts:
+    """The exclusions ledger of the report for ``area``: each rule its own measure (of this
+    report: the rows its files held are not the area's), and the rows a dataset's files held
+    the sum of the rows kept (the dataset's records in the report) and of each exclusion."""
+    template = f"ledger@{area}:{{dataset}}:{{step}}:{{rule}}"
+    partitions = {}
+    for dataset, rows in table.groupby("dataset", sort=False):
+        read = rows[rows["action"] == "read"]
+        if len(read) != 1:
+            continue
+        parts = [f"{dataset}:records"] + [
+            template.format(**r) for r in rows[rows["action"] == "excluded"].to_dict("records")
+        ]
+        partitions[template.format(**read.iloc[0].to_dict())] = [parts]
+    return Counts({"rows": template}, partitions=partitions)
+
+
+#: The counts of the veil-of-darkness table: the searches of each area's test sample.
+DARKNESS = Counts(
+    {c: f"darkness:{c}" for c in ("n", "n_minority", "n_reference", "n_dark", "n_light",
+                                  "excluded_no_coordinates", "excluded_twilight")},
+    area="area",
+)  # fmt: skip
+
+#: A change since the comparison period rests on the group's and the reference's searches in
+#: each window.
+CHANGE = Counts(
+    {},
+    depends=[
+        {"measure": "searches", "period": "{comparison_window}"},
+        {"measure": "searches", "period": "{latest_window}"},
+        {"measure": "searches", "period": "{comparison_window}", "group": "{reference}"},
+        {"measure": "searches", "period": "{latest_window}", "group": "{reference}"},
+    ],
+)
+
+#: A change between two quarters rests on the group's and the reference's searches in each.
+CHANGES = Counts(
+    {},
+    depends=[
+        {"measure": "searches", "period": "{earlier}"},
+        {"measure": "searches", "period": "{latest}"},
+        {"measure": "searches", "period": "{earlier}", "group": "{reference}"},
+        {"measure": "searches", "period": "{latest}", "group": "{reference}"},
+    ],
+)
 
 
 def structure(complements: Sequence[Sequence[str]] = (), more: dict | None = None) -> Structure:

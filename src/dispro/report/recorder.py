@@ -106,6 +106,12 @@ class Chapter:
             period=self.period,
         )
 
+    def shown_in_full(self, frame: pd.DataFrame, counts) -> np.ndarray:
+        """The rows of ``frame`` the report publishes without a withheld value: the only rows
+        a sentence may quote."""
+        published = self.published(frame, counts=counts)
+        return ~published.isin([CONFIDENTIAL]).any(axis=1).to_numpy()
+
     def _plan(self, name: str, frame: pd.DataFrame, counts, guessed=()) -> None:
         """Write the cells of a table's counts (and the bases their events are part of); of
         the ``guessed`` columns (declared, not shown), only the zeros."""

@@ -331,24 +331,30 @@ def _abort(runs: list[_Run], kernels: Kernels, *pools: Pool) -> None:
     kernels.stop()
 
 
-def _plan(runs: list[_Run], kernels, pool) -> dict:
+def _plan(runs: list[_Run], kernels, pool) -> tuple[list[_Run], list[ReportError]]:
     """Run every chapter of ``runs`` once to plan, and solve the suppression of every count
-    they publish at once (:func:`dispro.report.disclose.solve_plans`)."""
+    the runs whose chapters all ran publish, at once
+    (:func:`dispro.report.disclose.solve_plans`). Returns those runs and the failures of the
+    others (a failed run publishes nothing, so it takes no part in the solve)."""
     for run in runs:
         run.start_plan()
-    futures = [pool.submit(kernels.run, run.chapter, n) for run in runs for n in run.chapters]
-    errors = []
-    for f in futures:
+    futures = [
+        (run, pool.submit(kernels.run, run.chapter, n)) for run in runs for n in run.chapters
+    ]
+    errors: list[ReportError] = []
+    failed: set[int] = set()
+    for run, f in futures:
         try:
             f.result()
         except ReportError as exc:
             errors.append(exc)
-    if errors:
-        raise errors[0]
-    solved = solve_plans([r.work for r in runs], threshold=runs[0].params["suppression_threshold"])
-    for run in runs:
-        run.end_plan(solved)
-    return solved
+            failed.add(id(run))
+    ok = [r for r in runs if id(r) not in failed]
+    if ok:
+        solved = solve_plans([r.work for r in ok], threshold=ok[0].params["suppression_threshold"])
+        for run in ok:
+            run.end_plan(solved)
+    return ok, errors
 
 
 def render(
@@ -389,7 +395,9 @@ def render(
             try:
                 run = _Run(params, out_dir, _loaded, private)  # while the kernels warm up
                 pool = Pool(kernels.size)
-                _plan([run], kernels, pool)
+                _, failures = _plan([run], kernels, pool)
+                if failures:
+                    raise failures[0]
                 futures = [pool.submit(kernels.run, run.chapter, n) for n in run.chapters]
                 errors = []
                 for f in futures:
@@ -450,7 +458,9 @@ def render_batch(
             for a in areas:
                 runs.append(_Run({**params, "area": a}, out_dir, loaded, private))
             remove(scratch)
-            _plan(runs, kernels, pool)  # one suppression for every report of the batch
+            # one suppression for every report of the batch (a failed area takes no part)
+            planned, failures = _plan(runs, kernels, pool)
+            errors.extend(failures)
             if progress:
                 from rich.progress import Progress
 
@@ -458,10 +468,10 @@ def render_batch(
                 bar.start()
                 task = bar.add_task("rendering", total=jobs + len(runs))
             pending = {}
-            for run in runs:
+            for run in planned:
                 for n in run.chapters:
                     pending[pool.submit(kernels.run, run.chapter, n)] = run
-            left = {id(r): len(r.chapters) for r in runs}
+            left = {id(r): len(r.chapters) for r in planned}
             failed: set[int] = set()
             finishing = {}
             while pending or finishing:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...dictionary import dataset, datasets
-from ._common import COVERAGE, NOT_STATED_RECORDS, ledger_counts
+from ..disclose import COVERAGE, NOT_STATED_RECORDS, ledger_counts
 
 __all__ = ["not_stated", "coverage", "exclusions", "warnings_raised", "methods"]
 

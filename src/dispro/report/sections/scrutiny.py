@@ -10,19 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...disclosure import CONFIDENTIAL, Counts
+from ..disclose import CHANGES, CONCORDANCE, Q_HITS, Q_S60, Q_STRIP, RATES
 from ..wording import describe_change
-from ._common import (
-    CONCORDANCE,
-    Q_HITS,
-    Q_S60,
-    Q_STRIP,
-    RATES,
-    RRI_SHOW,
-    first_sentences,
-    quarter_words,
-    shown_in_full,
-)
+from ._common import RRI_SHOW, first_sentences, quarter_words
 
 __all__ = [
     "latest_quarter",
@@ -33,16 +23,6 @@ __all__ = [
 ]
 
 _RATES_SHOW = ["area", "period", *RRI_SHOW, "months_covered"]
-#: A change between two quarters rests on the group's and the reference's searches in each.
-CHANGES = Counts(
-    {},
-    depends=[
-        {"measure": "searches", "period": "{earlier}"},
-        {"measure": "searches", "period": "{latest}"},
-        {"measure": "searches", "period": "{earlier}", "group": "{reference}"},
-        {"measure": "searches", "period": "{latest}", "group": "{reference}"},
-    ],
-)
 
 
 def _publish_options(table: pd.DataFrame, params, counts) -> dict:
@@ -119,7 +99,7 @@ def _latest_sentences(rows, published, area, latest, params) -> list[str]:
         )
         return out
     shown, hidden = [], []
-    full = ~published.isin([CONFIDENTIAL]).any(axis=1).to_numpy()
+    full = ~published.isin(["[c]"]).any(axis=1).to_numpy()
     for i, (_, row) in enumerate(rows.iterrows()):
         if not full[i] or pd.isna(row["rate"]):
             hidden.append(str(row["group"]))
@@ -164,7 +144,7 @@ def changes(ch, table: pd.DataFrame, quarterly: pd.DataFrame, params) -> None:
         f"{quarter_words(u['quarter'])} {_UNTESTED[u['reason']]}."
         for u in table.attrs.get("untested", [])
     ]
-    full = pd.Series(shown_in_full(ch, table, CHANGES), index=table.index)
+    full = pd.Series(ch.shown_in_full(table, CHANGES), index=table.index)
     for area in pd.unique(table["area"]):
         sentences = []
         for label, rows in table[table["area"] == area].groupby("compared_with", sort=False):

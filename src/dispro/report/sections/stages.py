@@ -10,15 +10,8 @@ import pandas as pd
 
 from ...pathway import stage
 from ...plots import plot_adjusted, plot_forest
-from ._common import (
-    OUTCOME_WORDS,
-    RRI_SHOW,
-    SENTENCE_LENGTH,
-    STAGES,
-    adjusted_counts,
-    first_sentences,
-    shown_in_full,
-)
+from ..disclose import SENTENCE_LENGTH, STAGES, adjusted_counts
+from ._common import OUTCOME_WORDS, RRI_SHOW, first_sentences
 
 __all__ = ["rates", "adjusted", "ADJUSTED_SHOW"]
 
@@ -39,7 +32,7 @@ def rates(ch, table: pd.DataFrame, params, stage_name: str) -> None:
     counts = SENTENCE_LENGTH if stage_name == "sentence_length" else STAGES
     outcome = OUTCOME_WORDS.get(stage_name)
     if outcome:
-        full = shown_in_full(ch, table, counts)
+        full = ch.shown_in_full(table, counts)
         ch.bullets(first_sentences(table, params, outcome, "force", shown=full))
     ch.table(
         stage_name,

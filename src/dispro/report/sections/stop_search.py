@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...disclosure import Counts
 from ...ethnicity import NOT_STATED
 from ...plots import plot_forest, plot_hit_rates, plot_trend
-from ..wording import confidence_level, describe_change
-from ._common import (
+from ..disclose import (
     BOUNDS,
+    CHANGE,
     CONCORDANCE,
+    DARKNESS,
     HITS,
     NOT_STATED_BY_OFFICER,
     RATES,
-    RRI_SHOW,
     S60,
     STRIP,
-    first_sentences,
-    shown_in_full,
 )
+from ..wording import confidence_level, describe_change
+from ._common import RRI_SHOW, first_sentences
 
 __all__ = [
     "rates",
@@ -46,7 +45,7 @@ def rates(ch, table: pd.DataFrame, params, *, whole_period: bool = False) -> Non
     if whole_period:
         ch.heading(f"The whole period: {params['period_start']} to {params['period_end']}")
     ch.heading("Searches per 1,000 residents")
-    full = shown_in_full(ch, table, RATES)
+    full = ch.shown_in_full(table, RATES)
     ch.bullets(first_sentences(table, params, "stopped and searched", "force", shown=full))
     ch.table(
         "rates",
@@ -155,27 +154,6 @@ def not_stated_by_officer(ch, table: pd.DataFrame, params) -> None:
     )
 
 
-#: The counts of the veil-of-darkness table: the searches of each area's test sample.
-DARKNESS = Counts(
-    {c: f"darkness:{c}" for c in ("n", "n_minority", "n_reference", "n_dark", "n_light",
-                                  "excluded_no_coordinates", "excluded_twilight")},
-    area="area",
-)  # fmt: skip
-
-
-#: A change since the comparison period rests on the group's and the reference's searches in
-#: each window.
-CHANGE = Counts(
-    {},
-    depends=[
-        {"measure": "searches", "period": "{comparison_window}"},
-        {"measure": "searches", "period": "{latest_window}"},
-        {"measure": "searches", "period": "{comparison_window}", "group": "{reference}"},
-        {"measure": "searches", "period": "{latest_window}", "group": "{reference}"},
-    ],
-)
-
-
 def darkness(ch, table: pd.DataFrame, params) -> None:
     """The veil-of-darkness test of each force and of the forces pooled
     (:func:`dispro.stopsearch.darkness_areas.darkness_by_area`): a sentence for each, and the
@@ -188,7 +166,7 @@ def darkness(ch, table: pd.DataFrame, params) -> None:
         "both occur across the year, so it is run on the whole period, not quarter by quarter."
     )
     level = confidence_level(params["alpha"])
-    full = shown_in_full(ch, table, DARKNESS)
+    full = ch.shown_in_full(table, DARKNESS)
     ch.bullets([_darkness_sentence(row, level, shown)
                 for shown, (_, row) in zip(full, table.iterrows(), strict=True)])  # fmt: skip
     eligible = table[table["status"] == "ok"].drop(columns=["reason", "finding"])
@@ -272,7 +250,7 @@ def change(ch, table: pd.DataFrame, params) -> None:
             "The data do not cover both the comparison period and the latest 12 months, so change cannot be tested."
         )
         return
-    full = shown_in_full(ch, table, CHANGE)
+    full = ch.shown_in_full(table, CHANGE)
     ch.bullets(
         [
             f"{row['force']}: "

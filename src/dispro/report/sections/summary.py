@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ...plots import plot_forest
+from ..disclose import STAGES
 from ..wording import confidence_level
-from ._common import OUTCOME_WORDS, RRI_SHOW, STAGES, first_sentences, shown_in_full
+from ._common import OUTCOME_WORDS, RRI_SHOW, first_sentences
 
 __all__ = ["intro", "pathway"]
 
@@ -38,7 +39,7 @@ def pathway(ch, matrix: pd.DataFrame, params) -> None:
     """The pathway matrix of the area (:func:`dispro.pathway.area_matrix`): its plain-English
     reading stage by stage, the table and its chart."""
     ch.heading("Where along the pathway do differences arise?")
-    full = pd.Series(shown_in_full(ch, matrix, STAGES), index=matrix.index)
+    full = pd.Series(ch.shown_in_full(matrix, STAGES), index=matrix.index)
     for stage_name, rows in matrix.groupby("stage", sort=False):
         outcome = OUTCOME_WORDS.get(stage_name)
         if outcome is None:
