@@ -215,8 +215,10 @@ def write_xlsx(path: Path, tables: list, params: dict, synthetic: bool) -> None:
         "SYNTHETIC DEMONSTRATION DATA: not real people or figures" if synthetic else "",
         f"Area: {params['area']}; period {params['period_start']} to {params['period_end']}",
         f"Reference group: {params['reference']}; ethnicity: {params['ethnicity']}",
-        f"Symbols (Government Analysis Function guidance): [c] confidential: a count from 1 to "
-        f"{params['suppression_threshold']}, suppressed; [x] not available; [z] not applicable.",
+        f"Symbols (Government Analysis Function guidance): [c] confidential: withheld (a count "
+        f"from 1 to {params['suppression_threshold']}, a value worked out from one, or a count "
+        "that would give one away; the suppression_log sheet lists each withheld cell); [x] not "
+        "available; [z] not applicable.",
         f"Significance: Benjamini-Hochberg q-value below {params['alpha']} over each table "
         "(dispro's convention; official tables flag on raw p-values).",
         f"Intervals: {confidence_level(params['alpha'])} unless stated; rates per 1,000 "

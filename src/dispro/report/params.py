@@ -58,6 +58,12 @@ PARAMETERS: dict[str, tuple[type | tuple, object, str]] = {
         "significance level: intervals are at 1 - alpha confidence (after Benjamini-Hochberg)",
     ),
     "suppression_threshold": (int, 4, "counts from 1 to this are suppressed ([c])"),
+    "min_base": (int, 20, "a rate or share over fewer people at risk than this is withheld"),
+    "min_population": (
+        int,
+        100,
+        "a rate per resident over fewer residents than this is withheld",
+    ),
     "data": (
         str,
         "demo",
@@ -150,6 +156,9 @@ def check_parameters(params: dict) -> dict:
         raise ParameterError(f"`alpha` must lie between 0 and 1, but {out['alpha']!r} was passed")
     if out["suppression_threshold"] < 0:
         raise ParameterError("`suppression_threshold` must not be negative")
+    for name in ("min_base", "min_population"):
+        if out[name] < 0:
+            raise ParameterError(f"`{name}` must not be negative (0 turns the rule off)")
     for internal in INTERNAL:
         if internal in params:
             out[internal] = params[internal]

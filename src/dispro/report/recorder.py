@@ -59,6 +59,8 @@ class Chapter:
     area: str = ""
     period: str = ""
     reference: str | None = None
+    min_base: int = 20
+    min_population: int = 100
     blocks: list = field(default_factory=list)
     tables: list = field(default_factory=list)
     warned: list = field(default_factory=list)
@@ -104,6 +106,8 @@ class Chapter:
             withheld=self.withheld,
             area=self.area,
             period=self.period,
+            min_base=self.min_base,
+            min_population=self.min_population,
         )
 
     def shown_in_full(self, frame: pd.DataFrame, counts) -> np.ndarray:
@@ -368,6 +372,8 @@ def chapter(
             else ""
         ),
         reference=params.get("reference"),
+        min_base=int(params.get("min_base", 20)),
+        min_population=int(params.get("min_population", 100)),
         withheld=withheld,
     )
     ch._save()

@@ -123,8 +123,9 @@ def methods(ch, params) -> None:
             f"exclusions ledger, and differences between tables. Each count from 1 to {k} is "
             f"left free over the whole range 1 to {k} as far as a reader can tell, and no "
             "withheld count can be worked out exactly (checked with linear programming).",
-            "Minimum base: a rate or share over fewer than 20 people at risk, or per fewer than "
-            "100 residents, is withheld.",
+            f"Minimum base: a rate or share over fewer than {params.get('min_base', 20)} people "
+            f"at risk, or per fewer than {params.get('min_population', 100)} residents, is "
+            "withheld.",
             "Figures are drawn only from rows published in full. The suppression log (a sheet "
             "of the workbook and suppression.json) lists every withheld cell and the rule that "
             "withheld it, never its value, and does not say which withheld counts are small.",
