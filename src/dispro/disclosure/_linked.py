@@ -318,8 +318,9 @@ class _Attacker:
                           method="highs")  # fmt: skip
             if res.status == 3:
                 out.append(sign * np.inf)
-            elif res.status != 0:
-                raise RuntimeError(f"disclosure LP failed unexpectedly: {res.message}")
+            elif res.status != 0:  # the relations contradict the published values: a wrong
+                v = self.values.get(cell, 0.0)  # declaration; the cell is not called safe
+                return (v, v)
             else:
                 out.append(sign * res.fun)
         return out[0], out[1]
@@ -509,49 +510,3 @@ def _targets(small: bool, value: float, lo: float, hi: float, threshold: int) ->
     if hi - lo >= 0.5:
         return []
     return [value - 1.0] if value >= 1 else [value + 1.0]
-
-
-def _named(system: _System) -> list:
-    return [
-        (system.keys[p], [system.keys[c] for c in ch]) for p, ch in getattr(system, "dropped", [])
-    ]
-
-
-def _targets(small: bool, value: float, lo: float, hi: float, threshold: int) -> list[float]:
-    """The values a cell must be able to take that the attacker's range does not reach: for a
-    small (protected) count, 1 and ``threshold``; for another withheld count, a value other
-    than its own."""
-    eps = 1e-6
-    if small:
-        return [t for t, ok in ((1.0, lo <= 1 + eps), (float(threshold), hi >= threshold - eps))
-                if not ok]  # fmt: skip
-    if hi - lo >= 0.5:
-        return []
-    return [value - 1.0] if value >= 1 else [value + 1.0]
-
-
-def _complement(system: _System, cell: int, withheld: dict, shown: dict, values: dict):
-    """The published cell to withhold next to protect ``cell``: ring by ring through the
-    relations, the smallest non-zero published count that is not yet withheld (a part before
-    a total); a zero only when no other is left."""
-    seen_rel: set[int] = set()
-    frontier = {cell}
-    reached = {cell}
-    for _ring in range(6):
-        rels = {r for i in frontier for r in system.rel_of[i]} - seen_rel
-        if not rels:
-            return None
-        seen_rel |= rels
-        members = set()
-        for r in rels:
-            parent, children = system.relations[r]
-            members.update((parent, *children))
-        members -= reached
-        reached |= members
-        found = [j for j in members if j in shown and j not in withheld and shown[j] > 0]
-        found = found or [j for j in members if j in shown and j not in withheld]
-        if found:
-            is_total = {p for p, _ in (system.relations[r] for r in rels)}
-            return min(found, key=lambda j: (j in is_total, shown[j], j))
-        frontier = members
-    return None
