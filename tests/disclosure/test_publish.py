@@ -103,3 +103,14 @@ def test_a_count_only_on_some_rows_and_the_population_rule():
     assert out["base"].tolist() == ["3", "42", "5,000"]
     assert out["events"].tolist() == ["50", "[c]", "10"]
     assert out["rate"].tolist() == ["[c]", "[c]", "3.00"]
+
+
+def test_a_withheld_count_the_rate_does_not_rest_on_leaves_the_rate_shown():
+    hits = Counts({"searches": "hit_searches", "hits": "hits", "excluded_s60": "s60"},
+                  derived_from=("searches", "hits"), complements={"hits": "searches"})  # fmt: skip
+    table = _hits([500, 42, 300], [100, 20, 60]).assign(excluded_s60=[10, 3, 0])
+    out = publishable(table, threshold=4, counts=hits)
+    assert out["excluded_s60"].tolist() == ["10", "[c]", "0"]
+    assert out.loc[1, "hit_rate"] == "0.48"  # 20 / 42: the 3 section 60 searches play no part
+    every = publishable(table, threshold=4, counts=Counts(dict(hits.measures)))
+    assert every.loc[1, "hit_rate"] == "[c]"  # by default a row's values rest on every count

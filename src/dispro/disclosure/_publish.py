@@ -110,6 +110,10 @@ class Counts:
         ``period``, ``group``, ``officer_group``) to templates filled from the row (and
         ``{reference}``); a row resting on a withheld cell, or on a period holding one, is
         withheld (rule ``derived``).
+    derived_from : list of str
+        The count columns the row's other values are worked out from (default: every count
+        column); a withheld count elsewhere in the row (e.g. the searches left out of a hit
+        rate) leaves them shown.
     area, period, group, officer_group : str, optional
         The columns naming each dimension (default: ``area`` or ``force``, ``period``,
         ``group``, ``officer_group`` where the table has them; else the report's area and
@@ -123,6 +127,7 @@ class Counts:
     population: str | None = None
     partitions: Mapping[str, Sequence[Sequence[str]]] = field(default_factory=dict)
     depends: Sequence[Mapping[str, str]] = ()
+    derived_from: Sequence[str] = ()
     area: str | None = None
     period: str | None = None
     group: str | None = None
@@ -137,6 +142,7 @@ class Counts:
             "population": self.population,
             "partitions": {k: [list(p) for p in v] for k, v in self.partitions.items()},
             "depends": [dict(d) for d in self.depends],
+            "derived_from": list(self.derived_from),
             "area": self.area,
             "period": self.period,
             "group": self.group,
@@ -352,7 +358,9 @@ def publishable(
     hidden = {c: (r != "") & (r != "-") for c, r in rule.items()}
     derived = _derived_columns(out, count_cols)
     row_rule = np.full(n, "", dtype=object)
-    any_hidden = np.logical_or.reduce([hidden[c] for c in count_cols] or [np.zeros(n, bool)])
+    basis = [c for c in count_cols if spec is None or not spec.derived_from
+             or c in spec.derived_from]  # fmt: skip
+    any_hidden = np.logical_or.reduce([hidden[c] for c in basis] or [np.zeros(n, bool)])
     row_rule[any_hidden] = "derived"
     if spec is not None and n:
         small = np.zeros(n, dtype=bool)

@@ -82,27 +82,36 @@ HITS = Counts(
     {**_HIT_MEASURES, "excluded_vehicle_only": "vehicle_only", "excluded_s60": "s60",
      "excluded_not_supplied": "hit_excl_not_supplied",
      "excluded_not_recorded": "hit_excl_not_recorded"},
+    derived_from=("searches", "hits"),
     complements={"hits": "searches"},
 )  # fmt: skip
 STRIP = Counts(
     {"searches": "strip_basis", "events": "strip", "excluded_vehicle_only": "vehicle_only",
      "excluded_not_supplied": "strip_excl_not_supplied",
      "excluded_not_recorded": "strip_excl_not_recorded"},
+    derived_from=("searches", "events"),
     complements={"events": "searches"},
 )  # fmt: skip
 S60 = Counts(
     {"searches": "s60_basis", "events": "s60", "excluded_vehicle_only": "vehicle_only",
      "excluded_not_supplied": "s60_excl_not_supplied",
      "excluded_not_recorded": "s60_excl_not_recorded"},
+    derived_from=("searches", "events"),
     complements={"events": "searches"},
 )  # fmt: skip
 #: The pack's quarterly hit-rate, strip-search and section 60 tables.
 #: (the searches left out of each are not shown; where none were, a reader may guess it)
-Q_HITS = Counts(HITS.measures, complements={"hits": "searches"})
+Q_HITS = Counts(HITS.measures, derived_from=("searches", "hits"), complements={"hits": "searches"})
 Q_STRIP = Counts(
-    {**STRIP.measures, "strip_searches": "strip"}, complements={"strip_searches": "searches"}
+    {**STRIP.measures, "strip_searches": "strip"},
+    derived_from=("searches", "strip_searches"),
+    complements={"strip_searches": "searches"},
 )
-Q_S60 = Counts({**S60.measures, "s60_searches": "s60"}, complements={"s60_searches": "searches"})
+Q_S60 = Counts(
+    {**S60.measures, "s60_searches": "s60"},
+    derived_from=("searches", "s60_searches"),
+    complements={"s60_searches": "searches"},
+)
 CONCORDANCE = Counts({"searches": "concordance_pairs"})
 NOT_STATED_BY_OFFICER = Counts(
     {"searches": "searches", "not_stated": "searches"},

@@ -109,7 +109,8 @@ def methods(ch, params) -> None:
     )
     ch.bullets(
         [
-            f"Primary suppression: a count from 1 to {k} is withheld. Zero is shown.",
+            f"Primary suppression: a count from 1 to {k} is withheld. Zero is shown (unless it "
+            "must be withheld to protect another count, which is rare).",
             "Derived values: every rate, share, ratio, interval, p-value, q-value and test "
             "worked out from a withheld count is withheld with it; so is every ratio whose "
             "reference group's count in the same area and period is withheld, and every change "
