@@ -16,7 +16,7 @@ import pandas as pd
 from .dictionary import codelist
 from .errors import ValidationError, did_you_mean
 
-__all__ = ["normalise_force", "force_table", "wessex_forces"]
+__all__ = ["official_names", "normalise_force", "force_table", "wessex_forces"]
 
 _DROP_WORDS = re.compile(r"\b(police|constabulary|service|force|area)\b")
 
@@ -45,6 +45,16 @@ def _lookup() -> dict[str, str]:
                 out[_key(s)] = row.code
                 out[str(s).lower()] = row.code
     return out
+
+
+def official_names(values: pd.Series) -> pd.Series:
+    """``values`` with every spelling :func:`normalise_force` knows replaced by the official
+    name, and every other value left as it is (for a validator to report)."""
+    lookup = _lookup()
+    mapping = {}
+    for u in pd.unique(values.dropna().astype(str)):
+        mapping[u] = lookup.get(u.lower()) or lookup.get(_key(u)) or u
+    return values.map(lambda v: mapping.get(str(v), v) if pd.notna(v) else v)
 
 
 def wessex_forces() -> list[str]:

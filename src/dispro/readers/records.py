@@ -16,7 +16,7 @@ from ..dictionary import codes, coerce, datasets, validate
 from ..dictionary import dataset as dataset_spec
 from ..errors import DataQualityWarning, DisproError, ParameterError, ValidationError, did_you_mean
 from ..ethnicity import GROUPS
-from ..forces import normalise_force
+from ..forces import normalise_force, official_names
 from ._files import decode_utf8, member_limit, parse_csv, shown_names
 from .mapping import apply_mapping, duplicate_keys, load_mapping
 
@@ -219,6 +219,13 @@ def read_records(path, *, dataset: str, mapping=None, strict: bool = True) -> pd
             parsed = pd.to_datetime(mapped["date"], format=spec.date_format, errors="coerce")
             bad = parsed.isna() & mapped["date"].notna()
             mapped["date"] = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S").where(~bad, mapped["date"])
+        if "force" in mapped.columns:  # one force-name normaliser: every known spelling
+            official = official_names(mapped["force"])
+            renamed = int((official.ne(mapped["force"]) & mapped["force"].notna()).sum())
+            mapped["force"] = official
+            if renamed:
+                entries.append({"step": "read_records", "action": "relabelled", "rows": renamed,
+                                "rule": f"force names spelt otherwise in {f}: official names"})  # fmt: skip
         problems = validate(mapped, dataset, strict=strict, source=str(f))
         if not strict and not problems.empty:
             warnings.warn(
