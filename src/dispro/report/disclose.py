@@ -85,20 +85,21 @@ HITS = Counts(
     derived_from=("searches", "hits"),
     complements={"hits": "searches"},
 )  # fmt: skip
-STRIP = Counts(
-    {"searches": "strip_basis", "events": "strip", "excluded_vehicle_only": "vehicle_only",
-     "excluded_not_supplied": "strip_excl_not_supplied",
-     "excluded_not_recorded": "strip_excl_not_recorded"},
-    derived_from=("searches", "events"),
-    complements={"events": "searches"},
-)  # fmt: skip
-S60 = Counts(
-    {"searches": "s60_basis", "events": "s60", "excluded_vehicle_only": "vehicle_only",
-     "excluded_not_supplied": "s60_excl_not_supplied",
-     "excluded_not_recorded": "s60_excl_not_recorded"},
-    derived_from=("searches", "events"),
-    complements={"events": "searches"},
-)  # fmt: skip
+
+
+def _share(kind: str) -> Counts:
+    """A share of person searches (strip search, section 60) and the searches left out of it."""
+    return Counts(
+        {"searches": f"{kind}_basis", "events": kind, "excluded_vehicle_only": "vehicle_only",
+         "excluded_not_supplied": f"{kind}_excl_not_supplied",
+         "excluded_not_recorded": f"{kind}_excl_not_recorded"},
+        derived_from=("searches", "events"),
+        complements={"events": "searches"},
+    )  # fmt: skip
+
+
+STRIP = _share("strip")
+S60 = _share("s60")
 #: The pack's quarterly hit-rate, strip-search and section 60 tables.
 #: (the searches left out of each are not shown; where none were, a reader may guess it)
 Q_HITS = Counts(HITS.measures, derived_from=("searches", "hits"), complements={"hits": "searches"})

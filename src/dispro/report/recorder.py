@@ -31,7 +31,7 @@ from ..disclosure import CONFIDENTIAL, COUNT_COLUMNS, Counts, Margins, cell_keys
 from ..errors import DisproWarning
 from .params import ReportError
 
-__all__ = ["Chapter", "chapter", "MAX_ROWS", "RECORD_COLUMNS"]
+__all__ = ["Chapter", "chapter", "in_full", "MAX_ROWS", "RECORD_COLUMNS"]
 
 #: A published table holds at most this many rows (aggregates, not records).
 MAX_ROWS = 400
@@ -113,8 +113,7 @@ class Chapter:
     def shown_in_full(self, frame: pd.DataFrame, counts) -> np.ndarray:
         """The rows of ``frame`` the report publishes without a withheld value: the only rows
         a sentence may quote."""
-        published = self.published(frame, counts=counts)
-        return ~published.isin([CONFIDENTIAL]).any(axis=1).to_numpy()
+        return in_full(self.published(frame, counts=counts))
 
     def _plan(self, name: str, frame: pd.DataFrame, counts, guessed=()) -> None:
         """Write the cells of a table's counts (and the bases their events are part of); of
@@ -255,7 +254,7 @@ class Chapter:
                 self._plan(f"figure{index}", frame, counts)
             return
         published = self.published(frame, counts=counts)
-        full = ~published.isin([CONFIDENTIAL]).any(axis=1).to_numpy()
+        full = in_full(published)
         rows = frame.reset_index(drop=True)[full]
         if rows.empty:
             return
@@ -308,6 +307,11 @@ class Chapter:
             "warnings": self.warned,
         }
         path.write_text(json.dumps(content, indent=1))
+
+
+def in_full(published: pd.DataFrame) -> np.ndarray:
+    """The rows of a published table that hold no withheld value."""
+    return ~published.isin([CONFIDENTIAL]).any(axis=1).to_numpy()
 
 
 def _in_rows(labels: dict, rows: list[dict]) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..disclose import CHANGES, CONCORDANCE, Q_HITS, Q_S60, Q_STRIP, RATES
+from ..recorder import in_full
 from ..wording import describe_change
 from ._common import RRI_SHOW, first_sentences, quarter_words
 
@@ -99,7 +100,7 @@ def _latest_sentences(rows, published, area, latest, params) -> list[str]:
         )
         return out
     shown, hidden = [], []
-    full = ~published.isin(["[c]"]).any(axis=1).to_numpy()
+    full = in_full(published)
     for i, (_, row) in enumerate(rows.iterrows()):
         if not full[i] or pd.isna(row["rate"]):
             hidden.append(str(row["group"]))
