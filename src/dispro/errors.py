@@ -16,6 +16,7 @@ __all__ = [
     "ParameterError",
     "ReferenceGroupError",
     "AreaError",
+    "NotSuppliedError",
     "DisproWarning",
     "LowCountWarning",
     "ZeroCellWarning",
@@ -55,6 +56,20 @@ class AreaError(DisproError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class NotSuppliedError(DisproError, ValueError):
+    """A measure needs a field that the data did not supply: blank in every row of every
+    force-month given (not supplied, which is not the same as 0% or "not recorded").
+
+    ``field`` names the record column (e.g. ``"removal_outer_clothing"``); ``column`` the
+    data.police.uk column it is read from, when there is one.
+    """
+
+    def __init__(self, message: str, *, field: str, column: str | None = None):
+        super().__init__(message)
+        self.field = field
+        self.column = column
 
 
 class DisproWarning(UserWarning):

@@ -280,7 +280,8 @@ def pathway_matrix(
     datasets : mapping
         Records per dataset name (``"stop_search"``, ``"disposals"``, ``"charging"``,
         ``"sentencing"``); stages whose dataset is absent are skipped (and listed in
-        ``attrs["skipped"]``).
+        ``attrs["skipped"]``); stages whose records hold no row within the stage's base (e.g. the outcome of a search, where the force never filled
+        ``Outcome``) are left out and listed in ``attrs["empty"]``.
     stages_ : list of str, optional
         Stage names (default: every stage in ``stages.yaml``, in order).
     by : list of str
@@ -317,7 +318,7 @@ def pathway_matrix(
     check_choice("basis", basis, BASES)
     by = as_list(by)
     names = list(stages_) if stages_ is not None else [s["name"] for s in _stages()]
-    pieces, skipped = [], []
+    pieces, skipped, empty = [], [], []
     entries: list[dict] = []
     units: dict[str, str] = {}
     spans: list[dict] = []
@@ -333,6 +334,11 @@ def pathway_matrix(
         entries.extend(counts.attrs.get("exclusions", []))
         if exclude_not_stated:
             counts = counts[counts[group] != NOT_STATED]
+        if counts.empty:
+            # e.g. the outcome stage of a force that never fills `Outcome`: no row meets the
+            # stage's base, so the stage has no figure (it is listed, never shown as 0)
+            empty.append(name)
+            continue
         basis_used = "chained"
         if spec["measure"] == "ratio_of_means":
             table = ratio_of_means(counts, group=group, reference=reference, by=by, alpha=alpha)
@@ -373,6 +379,11 @@ def pathway_matrix(
         table.insert(0, "label", spec.get("label", name))
         table.insert(0, "stage", name)
         pieces.append(table)
+    if not pieces and empty:
+        raise ValidationError(
+            f"no record meets the definition of the stage(s) {empty} (data_dictionary/stages.yaml): "
+            "the fields they need are blank or the records hold none of their values"
+        )
     if not pieces:
         raise ValidationError(
             f"none of the stages {names} has its dataset among {sorted(datasets)}; give records for "
@@ -387,6 +398,7 @@ def pathway_matrix(
     out.attrs = {
         "exclusions": entries,
         "skipped": skipped,
+        "empty": empty,
         "basis": basis,
         "reference": reference,
         "family": "whole pathway matrix",

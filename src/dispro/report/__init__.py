@@ -19,6 +19,7 @@ from .inputs import load
 from .params import CHAPTERS, PARAMETERS, ReportError, check_parameters, report_name
 from .recorder import Chapter, chapter
 from .runner import render, render_batch
+from .supply import NotSupplied, supplied
 
 __all__ = [
     "PARAMETERS",
@@ -31,4 +32,6 @@ __all__ = [
     "load",
     "render_batch",
     "report_name",
+    "supplied",
+    "NotSupplied",
 ]

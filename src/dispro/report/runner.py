@@ -118,12 +118,37 @@ def _execute(
                 f"The executed notebook is kept at {kept}, with every cell output removed but "
                 "the error's traceback (the outputs may show unpublished tables)"
             )
-        raise ReportError(
-            f"the {chapter_name!r} chapter failed ({type(exc).__name__}: {str(exc).strip()[:2000]}). "
-            f"{where}; no report was written."
-        ) from exc
+        raise ReportError(f"{_failure(chapter_name, exc)} {where}; no report was written.") from exc
     pause_point("chapter-done")
     return round(time.perf_counter() - t0, 3)
+
+
+def _failure(chapter_name: str, exc: BaseException) -> str:
+    """What went wrong in a chapter, in the exception's own words: the step (the cell's first
+    line) and the error's type and message, never a cut traceback."""
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename is None:  # a kernel or papermill error, not one raised by the notebook's code
+        return f"the {chapter_name!r} chapter failed ({type(exc).__name__}: {str(exc).strip()})."
+    source = str(getattr(exc, "source", "") or "").strip().splitlines()
+    step = f" at the step `{source[0][:200]}`" if source else ""
+    ours = ename.rsplit(".", 1)[-1] in _dispro_errors()
+    cause = (
+        "the data or the configuration cannot give this chapter"
+        if ours
+        else "this looks like a defect in dispro: please report it with the notebook below"
+    )
+    return f"the {chapter_name!r} chapter failed{step}: {ename}: {evalue} ({cause})."
+
+
+def _dispro_errors() -> frozenset[str]:
+    from .. import errors
+
+    found, stack = set(), [errors.DisproError]
+    while stack:
+        cls = stack.pop()
+        found.add(cls.__name__)
+        stack.extend(cls.__subclasses__())
+    return frozenset(found)
 
 
 def _workers(jobs: int) -> int:

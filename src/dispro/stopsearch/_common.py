@@ -8,6 +8,8 @@ status of a share and the exclusions ledger of a table.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -15,7 +17,13 @@ from .. import ledger
 from ..counts import tally
 from ..counts.conditions import holds
 from ..dictionary import codelist
-from ..errors import DisproError, ParameterError, ValidationError, did_you_mean
+from ..errors import (
+    DisproError,
+    NotSuppliedError,
+    ParameterError,
+    ValidationError,
+    did_you_mean,
+)
 from ..ethnicity import GROUPS
 
 #: Vehicle-only searches (no person), in the condition language: the True/False column
@@ -98,6 +106,18 @@ def _blank(values: pd.Series) -> np.ndarray:
     return out
 
 
+@functools.cache
+def _source_columns() -> dict[str, str]:
+    from ..readers.mapping import load_mapping
+
+    return {field: column for column, field in load_mapping("police_uk").columns.items()}
+
+
+def source_column(field: str) -> str | None:
+    """The data.police.uk column a record field is read from (``None`` for a derived field)."""
+    return _source_columns().get(field)
+
+
 def _not_supplied(records: pd.DataFrame, field: str) -> np.ndarray:
     """Rows in a force-month where ``field`` was not supplied: blank for every row of it.
 
@@ -124,10 +144,14 @@ def _raise_if_never_supplied(records, field, param_text, func, hint=""):
     ns = _not_supplied(records, field)
     if ns.all():
         months = records.groupby(["force", "month"], dropna=False).ngroups
-        raise DisproError(
-            f"{func}: the field {field!r} ({param_text}) was not supplied: it is blank in all "
+        column = source_column(field)
+        named = f"{field!r}" + (f" (police.uk column {column!r})" if column else "")
+        raise NotSuppliedError(
+            f"{func}: the field {named} ({param_text}) was not supplied: it is blank in all "
             f"{len(records)} row(s), i.e. in every one of the {months} force-month(s) given, so "
-            f"no share can be computed (a field that was not supplied is not 0%). {hint}"
+            f"no share can be computed (a field that was not supplied is not 0%). {hint}",
+            field=field,
+            column=column,
         )
     return ns
 

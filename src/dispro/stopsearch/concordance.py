@@ -19,7 +19,7 @@ from .._stats import wilson as _wilson
 from ..counts import tally
 from ..errors import DisproError, ValidationError
 from ..ethnicity import NOT_STATED, group_order
-from ._common import _check_records, _require, _vehicle_only
+from ._common import _check_records, _raise_if_never_supplied, _require, _vehicle_only
 
 __all__ = [
     "CONCORDANCE_COLUMNS",
@@ -57,6 +57,13 @@ def _pairs(records: pd.DataFrame, func: str) -> tuple[pd.DataFrame, int]:
         },
         func,
     )
+    if {"force", "month"} <= set(records.columns):
+        for field, what in (
+            ("self_defined_ethnicity", "the self-defined group"),
+            ("officer_defined_ethnicity", "the officer-defined group"),
+        ):
+            if field in records.columns:
+                _raise_if_never_supplied(records, field, what, func)
     self_group = records["ethnicity"].astype(object).to_numpy()
     if "ethnicity_basis" in records.columns:
         # with read_police_uk(fallback=True), `ethnicity` can hold the officer's group: undo it

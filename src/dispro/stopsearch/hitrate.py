@@ -32,6 +32,7 @@ from ..errors import (
     DataQualityWarning,
     DisproError,
     LowCountWarning,
+    NotSuppliedError,
     ParameterError,
     ReferenceGroupError,
     check_choice,
@@ -43,6 +44,7 @@ from ._common import (
     _check_group,
     _check_records,
     _levels,
+    _not_supplied,
     _raise_if_never_supplied,
     _record_ledger,
     _require,
@@ -50,6 +52,7 @@ from ._common import (
     _tally,
     _vehicle_only,
     section60,
+    source_column,
 )
 
 __all__ = [
@@ -138,6 +141,30 @@ def _check_reference(levels: list, reference, group: str, func: str) -> None:
         )
 
 
+def _chosen_outcome(records: pd.DataFrame, outcome: str) -> tuple[str, str]:
+    """``outcome="auto"``: the outcome link where the records supply it in some force-month,
+    else any further action; with the reason for the choice (blank when none was needed)."""
+    check_choice("outcome", outcome, (*OUTCOMES, "auto"))
+    if outcome != "auto":
+        return outcome, ""
+    linked, further = OUTCOMES["linked"], OUTCOMES["any_further_action"]
+    if linked in records.columns and len(records) and not _not_supplied(records, linked).all():
+        return "linked", ""
+    if further in records.columns and len(records) and _not_supplied(records, further).all():
+        raise NotSuppliedError(
+            f"hit_rates: neither {source_column(linked)!r} nor 'Outcome' was supplied (both are "
+            f"blank in all {len(records)} row(s)), so no hit rate can be computed (a field that "
+            "was not supplied is not 0%)",
+            field=further,
+            column="Outcome",
+        )
+    return "any_further_action", (
+        f"the records do not supply {source_column(linked)!r} in any month, so a hit is any "
+        "further action (any outcome other than no further action) instead of an outcome linked "
+        "to the object of search"
+    )
+
+
 def _outcome_rows(records: pd.DataFrame, *, group, by, outcome, func):
     """Checks and row masks shared by :func:`hit_rates` and :func:`hit_rate_model`."""
     check_choice("outcome", outcome, tuple(OUTCOMES))
@@ -202,10 +229,13 @@ def hit_rates(
     by : str or list of str, optional
         Columns that split the table (e.g. ``"force"`` or ``["force", "object_of_search"]``);
         each slice has its own reference. Missing ``by`` values form their own slice.
-    outcome : {"linked", "any_further_action"}
+    outcome : {"linked", "any_further_action", "auto"}
         ``"linked"`` (default) reads ``outcome_linked`` (``Outcome linked to object of search``);
         ``"any_further_action"`` reads ``any_further_action`` (any outcome other than no further
-        action; missing where the outcome was not recorded).
+        action; missing where the outcome was not recorded). ``"auto"``: ``"linked"`` when the
+        records supply the link in at least one force-month, else ``"any_further_action"``
+        (the force never fills the link); ``attrs["outcome"]`` says which was used and
+        ``attrs["outcome_reason"]`` why (blank when the link was used).
     reference : str
         The reference group (default ``"White"``).
     alpha : float
@@ -308,6 +338,7 @@ def hit_rates(
     func = "hit_rates"
     _check_alpha(alpha)
     by = _as_list(by)
+    outcome, outcome_reason = _chosen_outcome(records, outcome)
     field, masks, hit = _outcome_rows(records, group=group, by=by, outcome=outcome, func=func)
     levels = _levels(records[group])
     _check_reference(levels, reference, group, func)
@@ -373,6 +404,8 @@ def hit_rates(
         f"Searches with blank legislation are kept (they cannot be shown to be section 60): "
         f"{blank_legislation}.",
     ]
+    if outcome_reason:
+        notes.append(f"Outcome: {outcome_reason}.")
     if outcome == "any_further_action":
         notes.append(
             "Any further action includes outcomes unrelated to the object of search (e.g. an "
@@ -389,6 +422,7 @@ def hit_rates(
     )  # fmt: skip
     out.attrs.update(
         notes=notes, group=group, by=by, reference=reference, outcome=outcome, field=field,
+        outcome_reason=outcome_reason,
         alpha=alpha, measure="hit_rate",
     )  # fmt: skip
     return out

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._stats import bh
 from ..disclosure import Margins, publishable, withheld_cells
-from ..errors import DisproError
+from ..errors import DisproError, NotSuppliedError
 from ..ethnicity import NOT_STATED
 from .change import monthly_counts
 from .concordance import concordance_summary
@@ -36,6 +36,7 @@ __all__ = [
     "CONCORDANCE_COLUMNS",
     "COMPARISONS",
     "pack_quarters",
+    "supplied_months",
     "combined_area",
     "area_order",
     "quarterly_rates",
@@ -62,13 +63,74 @@ COMPARISONS = {"the previous quarter": 1, "the same quarter a year earlier": 4}
 
 
 def pack_quarters(
-    period_start: str, period_end: str, *, quarters: int = PACK_QUARTERS
+    period_start: str,
+    period_end: str,
+    *,
+    quarters: int = PACK_QUARTERS,
+    supplied: Sequence[str] | None = None,
 ) -> list[str]:
     """The calendar quarters of the period (``2024Q1`` labels, as
-    :func:`~dispro.stopsearch.add_period` writes them), the last ``quarters`` of them; the last
-    is the period end's quarter."""
+    :func:`~dispro.stopsearch.add_period` writes them), the last ``quarters`` of them.
+
+    Without ``supplied`` the last is the period end's quarter. With ``supplied`` (the months,
+    ``YYYY-MM``, that every force of the pack supplied: :func:`supplied_months`) the last is
+    the last quarter whose three months all lie in the period and were all supplied, so that
+    "this quarter" is never a quarter with a month missing; when no quarter is complete, the
+    last quarter of the period holding a supplied month (an empty list when none does).
+    """
     months = pd.period_range(period_start, period_end, freq="M")
-    return sorted(set(months.asfreq("Q").strftime("%YQ%q")))[-quarters:]
+    every = sorted(set(months.asfreq("Q").strftime("%YQ%q")))
+    if supplied is not None:
+        have = set(pd.PeriodIndex(list(supplied), freq="M")) & set(months)
+        whole = [
+            q
+            for q in every
+            if all(m in have for m in pd.period_range(*_quarter_months(q), freq="M"))
+        ]
+        partial = [q for q in every if any(m.asfreq("Q").strftime("%YQ%q") == q for m in have)]
+        last = whole[-1] if whole else (partial[-1] if partial else None)
+        every = [q for q in every if last is not None and q <= last]
+    return every[-quarters:]
+
+
+def _quarter_months(quarter: str) -> tuple[pd.Period, pd.Period]:
+    q = pd.Period(quarter, freq="Q")
+    return q.asfreq("M", "start"), q.asfreq("M", "end")
+
+
+def supplied_months(records: pd.DataFrame) -> list[str]:
+    """The months (``YYYY-MM``) that every force of ``records`` supplied: from the reader's
+    coverage table (a month with a file, even one of no searches) when the records carry one,
+    else the months holding records."""
+    coverage = records.attrs.get("coverage")
+    if coverage:
+        cov = pd.DataFrame(coverage)
+        cov = cov[cov["present"].astype(bool)] if "present" in cov else cov
+        per_force = cov.groupby("force")["month"].agg(lambda m: set(m.astype(str)))
+    else:
+        per_force = records.groupby("force")["month"].agg(lambda m: set(m.dropna().astype(str)))
+    if per_force.empty:
+        return []
+    return sorted(set.intersection(*per_force.tolist()))
+
+
+def _quarter_note(period_start: str, period_end: str, pack: list[str], supplied) -> str:
+    """Why the pack's latest quarter is not the period end's quarter (blank when it is)."""
+    end_quarter = pd.Period(period_end, freq="M").asfreq("Q").strftime("%YQ%q")
+    if not pack or pack[-1] == end_quarter:
+        return ""
+    first, last = _quarter_months(end_quarter)
+    within = pd.period_range(
+        max(first, pd.Period(period_start, freq="M")),
+        min(last, pd.Period(period_end, freq="M")),
+        freq="M",
+    )
+    have = [m for m in within if str(m) in set(supplied)]
+    return (
+        f"the period ends in {period_end}, but {end_quarter} has {len(have)} of its 3 months "
+        f"supplied and in the period ({', '.join(str(m) for m in have) or 'none'}), so the "
+        f"latest quarter shown is {pack[-1]}, the last with every month supplied"
+    )
 
 
 def combined_area(area: str, records: pd.DataFrame) -> str | None:
@@ -140,7 +202,8 @@ def quarterly_rates(
         Counts from 1 to ``threshold`` are withheld, with the counts that would give them away
         from a total (:func:`dispro.disclosure.withheld_cells`).
     quarters : int
-        How many quarters, the last of the period.
+        How many quarters: the last of the period up to the last quarter with every month
+        supplied by every force (:func:`pack_quarters` with :func:`supplied_months`).
 
     Returns
     -------
@@ -149,14 +212,20 @@ def quarterly_rates(
         and ``withheld`` (the count is withheld from publication). A row with a withheld count,
         or whose area-quarter's reference count is withheld, has status ``suppressed`` and no
         rate or ratio (rows without a base aside). ``attrs``: ``combined`` (the total's name or
-        None), ``quarters`` (the pack's quarters) and ``margins``
+        None), ``quarters`` (the pack's quarters; the last is "this quarter"),
+        ``quarter_note`` (why this quarter is not the period end's, blank when it is) and
+        ``margins``
         (:class:`dispro.disclosure.Margins` of ``events``).
     """
-    pack = pack_quarters(period_start, period_end, quarters=quarters)
+    supplied = supplied_months(records) if len(records) else []
+    pack = pack_quarters(period_start, period_end, quarters=quarters, supplied=supplied)
+    note = _quarter_note(period_start, period_end, pack, supplied)
     records = _in_quarters(records, pack)
     if records.empty:
         out = pd.DataFrame(columns=["area", "period", "group", "events", "status", "withheld"])
-        out.attrs.update(combined=None, quarters=pack, margins=Margins(counts=("events",)))
+        out.attrs.update(
+            combined=None, quarters=pack, margins=Margins(counts=("events",)), quarter_note=note
+        )
         return out
     combined = combined_area(area, records)
     rates = search_rates(
@@ -184,7 +253,7 @@ def quarterly_rates(
     out.loc[hide, "significant"] = pd.NA
     out.loc[hide, "status"] = "suppressed"
     out["withheld"] = withheld
-    out.attrs.update(combined=combined, quarters=pack, margins=margins)
+    out.attrs.update(combined=combined, quarters=pack, margins=margins, quarter_note=note)
     return out
 
 
@@ -331,9 +400,12 @@ def _by_area_quarter(func: Callable, records, combined, **kwargs) -> pd.DataFram
     parts = [func(labelled, by=["force", "period"], **kwargs).rename(columns={"force": "area"})]
     if combined:
         parts.append(func(labelled, by="period", **kwargs).assign(area=combined))
+    kept = {k: parts[0].attrs[k] for k in ("outcome", "outcome_reason") if k in parts[0].attrs}
     for part in parts:
         part.attrs = {}
-    return _in_area_order(pd.concat(parts, ignore_index=True), combined)
+    out = _in_area_order(pd.concat(parts, ignore_index=True), combined)
+    out.attrs.update(kept)  # which outcome a hit rate used, and why
+    return out
 
 
 def outcomes_by_quarter(
@@ -380,7 +452,7 @@ def outcomes_by_quarter(
     combined = quarterly.attrs["combined"]
     group = "officer_ethnicity" if ethnicity == "officer_defined" else "ethnicity"
     measures = {
-        "hit_rates": (hit_rates, "hits", {"reference": reference}),
+        "hit_rates": (hit_rates, "hits", {"reference": reference, "outcome": "auto"}),
         "strip": (strip_search_shares, "strip_searches", {}),
         "s60": (section60_shares, "s60_searches", {}),
     }
@@ -391,8 +463,12 @@ def outcomes_by_quarter(
         except DisproError as exc:
             out[key] = pd.DataFrame()
             out[key].attrs["error"] = str(exc)
+            if isinstance(exc, NotSuppliedError):
+                out[key].attrs["not_supplied"] = exc.column or exc.field
             continue
+        used = {k: table.attrs[k] for k in ("outcome", "outcome_reason") if k in table.attrs}
         table = table[table["group"] != NOT_STATED].reset_index(drop=True)
+        table.attrs = used
         if key != "hit_rates":
             table = table.rename(columns={"events": name})
         margins = Margins(counts=("searches", name), total=combined)
@@ -404,7 +480,7 @@ def outcomes_by_quarter(
             reference=reference if key == "hit_rates" else None,
         )["status"]
         out[key] = table.assign(status=status.to_numpy())
-        out[key].attrs["margins"] = margins
+        out[key].attrs.update(used, margins=margins)
     return out
 
 
@@ -435,6 +511,14 @@ def concordance_by_quarter(
     if records.empty or "officer_ethnicity" not in records.columns:
         empty.attrs["error"] = "officer-defined ethnicity was not supplied"
         return empty
+    try:
+        concordance_summary(records, alpha=alpha)  # a field never supplied ends it here
+    except NotSuppliedError as exc:
+        empty.attrs["error"] = str(exc)
+        empty.attrs["not_supplied"] = exc.column or exc.field
+        return empty
+    except DisproError:
+        pass  # e.g. no search with both groups overall: each quarter says so below
     combined = quarterly.attrs["combined"]
     labelled = add_period(records, "quarter")
     slices = [((a, p), frame) for (a, p), frame in labelled.groupby(["force", "period"])]

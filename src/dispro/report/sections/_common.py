@@ -3,13 +3,16 @@ RRI table, the sentences written from one, and quarters in words."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
 from ...ethnicity import NOT_STATED
+from ..supply import NotSupplied, not_supplied_sentence
 from ..wording import describe_table
 
-__all__ = ["OUTCOME_WORDS", "RRI_SHOW", "first_sentences", "quarter_words"]
+__all__ = ["OUTCOME_WORDS", "RRI_SHOW", "first_sentences", "quarter_words", "when_supplied"]
 
 #: What each stage's rate counts, as a past participle phrase.
 OUTCOME_WORDS = {
@@ -51,3 +54,22 @@ def quarter_words(label: str) -> str:
     quarter = pd.Period(label, freq="Q")
     first = quarter.asfreq("M", "start").strftime("%B")
     return f"{first} to {quarter.asfreq('M', 'end').strftime('%B %Y')}"
+
+
+def when_supplied(what: str, heading: str | None = None, level: int = 3):
+    """A section given a :class:`~dispro.report.supply.NotSupplied` record (its measure's field
+    was not supplied) writes its heading and one sentence naming the field, and nothing else."""
+
+    def wrap(section):
+        @functools.wraps(section)
+        def inner(ch, result, params, *args, **kwargs):
+            if isinstance(result, NotSupplied):
+                if heading:
+                    ch.heading(heading, level=level)
+                ch.text(not_supplied_sentence(what, result))
+                return None
+            return section(ch, result, params, *args, **kwargs)
+
+        return inner
+
+    return wrap

@@ -12,7 +12,7 @@ import pandas as pd
 from ...dictionary import dataset, datasets
 from ..disclose import COVERAGE, NOT_STATED_RECORDS, ledger_counts
 
-__all__ = ["not_stated", "coverage", "exclusions", "warnings_raised", "methods"]
+__all__ = ["not_stated", "coverage", "fields_supplied", "exclusions", "warnings_raised", "methods"]
 
 
 def not_stated(ch, table: pd.DataFrame, params) -> None:
@@ -37,6 +37,33 @@ def coverage(ch, table: pd.DataFrame, params) -> None:
         table,
         caption="Months supplied per force (a missing month is never counted as zero)",
         counts=COVERAGE,
+    )
+
+
+def fields_supplied(ch, table: pd.DataFrame, params) -> None:
+    """Which optional fields the stop-and-search files supply, and what each is needed for
+    (:func:`dispro.readers.quality.field_supply`); nothing without stop-and-search records."""
+    if table.empty:
+        return
+    ch.heading("Fields supplied", level=3)
+    never = table.loc[table["months_supplied"] == 0, "field"].tolist()
+    ch.text(
+        "A field that a force leaves blank in every record of a month was not supplied that "
+        "month; a measure that needs a field supplied in no month says so where the measure "
+        "would be, and is never shown as zero. "
+        + (
+            f"Not supplied at all in this report's data: {', '.join(repr(f) for f in never)}."
+            if never
+            else "Every optional field is supplied in at least one month."
+        )
+    )
+    ch.table(
+        "fields_supplied",
+        table,
+        caption="Optional fields of the stop-and-search files: months supplied and what each is "
+        "needed for",
+        notes="months: force-months in the data; months supplied: those in which at least one "
+        "record fills the field.",
     )
 
 

@@ -45,6 +45,11 @@ def latest_quarter(ch, quarterly: pd.DataFrame, params) -> None:
         f"earlier, then at the last {len(quarters)} quarters one by one. Rates are "
         "person searches per 1,000 residents a year: the quarter's searches over the residents' "
         "person-years in it (Census 2021 usual residents times the months supplied / 12)."
+        + (
+            f" The latest quarter is not the one the period ends in: {quarterly.attrs['quarter_note']}."
+            if quarterly.attrs.get("quarter_note")
+            else ""
+        )
     )
     if quarterly.empty:
         ch.text("No stop-and-search records were supplied for the pack's quarters.")
@@ -176,7 +181,7 @@ def changes(ch, table: pd.DataFrame, quarterly: pd.DataFrame, params) -> None:
             table,
             counts=CHANGES,
             caption=f"Change in the relative rate of being searched: {quarter_words(latest)} "
-            "against the previous quarter and the same quarter a year earlier",
+            f"against {_compared(table)}",
             notes="estimate = latest relative rate / earlier relative rate, with its interval; "
             "p: F test with the dispersion estimated from the months within the two quarters "
             "(dispersion, on dispersion_df degrees of freedom); q: Benjamini-Hochberg over this "
@@ -186,6 +191,15 @@ def changes(ch, table: pd.DataFrame, quarterly: pd.DataFrame, params) -> None:
         )
     elif not notes:
         ch.text("No relative rates could be compared between quarters.")
+
+
+def _compared(table: pd.DataFrame) -> str:
+    """The quarters a change table really compares the latest with, in words."""
+    pairs = table[["compared_with", "earlier"]].drop_duplicates()
+    return " and ".join(
+        f"{quarter_words(e)} ({c})"
+        for c, e in zip(pairs["compared_with"], pairs["earlier"], strict=True)
+    )
 
 
 def rates_by_quarter(ch, quarterly: pd.DataFrame, params) -> None:
@@ -228,12 +242,21 @@ def outcomes_by_quarter(ch, outcomes: dict[str, pd.DataFrame], params) -> None:
     hits = outcomes["hit_rates"]
     ch.heading("Hit rates by quarter", level=3)
     if "error" in hits.attrs:
-        ch.text(f"Hit rates cannot be shown by quarter: {hits.attrs['error']}")
+        ch.text(_cannot("Hit rates", hits))
     else:
+        linked = hits.attrs.get("outcome", "linked") == "linked"
+        reason = hits.attrs.get("outcome_reason", "")
         ch.text(
-            "The share of person searches (section 60 searches left out) whose outcome was linked "
-            "to the object of the search, with Wilson intervals, and its ratio to the "
-            f"{reference} group's (Katz interval). A lower hit rate can suggest weaker grounds for "
+            "The share of person searches (section 60 searches left out) "
+            + (
+                "whose outcome was linked to the object of the search"
+                if linked
+                else "that led to any further action"
+            )
+            + ", with Wilson intervals, and its ratio to the "
+            f"{reference} group's (Katz interval). "
+            + (f"Any further action is used because {reason}. " if reason else "")
+            + "A lower hit rate can suggest weaker grounds for "
             "searching, but hit rates also differ for other reasons (infra-marginality)."
         )
         ch.table(
@@ -242,14 +265,16 @@ def outcomes_by_quarter(ch, outcomes: dict[str, pd.DataFrame], params) -> None:
             columns=["area", "period", "group", "searches", "hits", "hit_rate", "ci_lower",
                      "ci_upper", "ratio", "ratio_ci_lower", "ratio_ci_upper", "status"],
             **_publish_options(hits, params, Q_HITS),
-            caption="Hit rate (outcome linked to the object of search) by quarter and group",
+            caption="Hit rate ("
+            + ("outcome linked to the object of search" if linked else "any further action")
+            + ") by quarter and group",
         )  # fmt: skip
     declared = {"strip": Q_STRIP, "s60": Q_S60}
     for key, (name, what) in _SHARES.items():
         table = outcomes[key]
         ch.heading(f"{what.split(' (')[0]} by quarter", level=3)
         if "error" in table.attrs:
-            ch.text(f"{what} cannot be shown by quarter: {table.attrs['error']}")
+            ch.text(_cannot(what, table))
             continue
         options = _publish_options(table, params, declared[key])
         ch.table(
@@ -264,15 +289,24 @@ def outcomes_by_quarter(ch, outcomes: dict[str, pd.DataFrame], params) -> None:
         )  # fmt: skip
 
 
+def _cannot(what: str, table: pd.DataFrame) -> str:
+    """The sentence for a quarterly measure the library could not compute: the field not
+    supplied, named as the force's files name it, or the library's own reason."""
+    column = table.attrs.get("not_supplied")
+    if column:
+        return (
+            f"{what}: not supplied by this force. The records leave '{column}' blank in every "
+            "month of the pack's quarters, so this measure cannot be shown (it is not 0)."
+        )
+    return f"{what} cannot be shown by quarter: {table.attrs['error']}"
+
+
 def concordance_by_quarter(ch, table: pd.DataFrame, params) -> None:
     """Agreement between self-defined and officer-defined ethnicity by area and quarter
     (:func:`dispro.stopsearch.scrutiny.concordance_by_quarter`)."""
     ch.heading("Self-defined and officer-defined ethnicity by quarter", level=3)
     if "error" in table.attrs:
-        ch.text(
-            "Officer-defined ethnicity was not supplied, so its agreement with self-defined "
-            "ethnicity cannot be shown."
-        )
+        ch.text(_cannot("Agreement of self-defined and officer-defined ethnicity", table))
         return
     if table.empty:
         ch.text(

@@ -22,7 +22,7 @@ from ..disclose import (
     STRIP,
 )
 from ..wording import confidence_level, describe_change
-from ._common import RRI_SHOW, first_sentences
+from ._common import RRI_SHOW, first_sentences, when_supplied
 
 __all__ = [
     "rates",
@@ -85,20 +85,36 @@ def bounds(ch, table: pd.DataFrame, params) -> None:
     )
 
 
+_HITS_HEADING = "Do searches find what they look for? (hit rates)"
+
+
+@when_supplied("Hit rates", _HITS_HEADING, level=2)
 def hit_rates(ch, table: pd.DataFrame, params) -> None:
-    """Hit rates by group (:func:`dispro.stopsearch.hit_rates`)."""
-    ch.heading("Do searches find what they look for? (hit rates)")
+    """Hit rates by group (:func:`dispro.stopsearch.hit_rates`), on the outcome the table used
+    (``attrs["outcome"]``: linked to the object of search, or any further action where the
+    force never supplies the link, with the reason in ``attrs["outcome_reason"]``)."""
+    ch.heading(_HITS_HEADING)
+    linked = table.attrs.get("outcome", "linked") == "linked"
+    what = (
+        "the outcome was linked to the object of the search"
+        if linked
+        else "the search led to any further action (any outcome other than no further action)"
+    )
+    reason = table.attrs.get("outcome_reason", "")
     ch.text(
-        "The hit rate is the share of searches where the outcome was linked to the object of the "
-        "search. A lower hit rate for a group can suggest that its members are searched on weaker "
+        f"The hit rate is the share of searches where {what}. "
+        + (f"It is not the usual measure here: {reason}. " if reason else "")
+        + "A lower hit rate for a group can suggest that its members are searched on weaker "
         "grounds, but hit rates can differ for other reasons too (the infra-marginality problem), so "
         "they are a pointer, not proof. Section 60 searches, which need no reasonable suspicion, are "
         "left out."
     )
+    used = "outcome linked to the object of search" if linked else "any further action"
     ch.table(
         "hit_rates",
         table,
-        caption="Hit rate (outcome linked to the object of search) by group, with Wilson intervals",
+        caption=f"Hit rate ({used}) by group, with Wilson intervals",
+        notes=f"Outcome used: {reason}." if reason else "",
         counts=HITS,
     )
     ch.figure(
@@ -110,6 +126,7 @@ def hit_rates(ch, table: pd.DataFrame, params) -> None:
     )
 
 
+@when_supplied("Strip searches", "Strip searches and section 60")
 def strip_searches(ch, table: pd.DataFrame, params) -> None:
     """Strip searches by group (:func:`dispro.stopsearch.strip_search_shares`)."""
     ch.heading("Strip searches and section 60", level=3)
@@ -121,6 +138,7 @@ def strip_searches(ch, table: pd.DataFrame, params) -> None:
     )
 
 
+@when_supplied("Section 60 searches")
 def section60(ch, table: pd.DataFrame, params) -> None:
     """Section 60 searches by group (:func:`dispro.stopsearch.section60_shares`)."""
     ch.table(
@@ -131,6 +149,10 @@ def section60(ch, table: pd.DataFrame, params) -> None:
     )
 
 
+@when_supplied(
+    "Agreement of self-defined and officer-defined ethnicity",
+    "Self-defined and officer-defined ethnicity",
+)
 def concordance(ch, table: pd.DataFrame, params) -> None:
     """Agreement of self-defined and officer-defined ethnicity
     (:func:`dispro.stopsearch.concordance_summary`)."""
@@ -143,6 +165,7 @@ def concordance(ch, table: pd.DataFrame, params) -> None:
     )
 
 
+@when_supplied("Ethnicity not stated, by the officer's view")
 def not_stated_by_officer(ch, table: pd.DataFrame, params) -> None:
     """Self-defined ethnicity not stated, by the officer's view
     (:func:`dispro.stopsearch.not_stated_by_officer_group`)."""
@@ -259,7 +282,7 @@ def change(ch, table: pd.DataFrame, params) -> None:
                     row,
                     group=row["group"],
                     reference=params["reference"],
-                    since=f"{start} to {end}",
+                    since=row.get("comparison_window") or f"{start} to {end}",
                     alpha=params["alpha"],
                 )
                 if shown
@@ -273,8 +296,24 @@ def change(ch, table: pd.DataFrame, params) -> None:
         "change",
         table,
         counts=CHANGE,
-        caption=f"Change in the relative rate of being searched: latest 12 months against {start} to {end}",
+        caption="Change in the relative rate of being searched: " + _windows(table, start, end),
         notes="Quasi-Poisson model of the monthly searches with a log person-years offset and the "
         "dispersion estimated from the months within the two periods; estimate = latest RRI / "
         "comparison RRI.",
+    )
+
+
+def _windows(table: pd.DataFrame, start: str, end: str) -> str:
+    """The months a change table really compares (whole quarters of the data), in words."""
+    if "latest_window" not in table.columns:
+        return f"the latest 12 months against {start} to {end}"
+    pairs = table[["force", "latest_window", "comparison_window"]].drop_duplicates(
+        ["latest_window", "comparison_window"]
+    )
+    if len(pairs) == 1:
+        row = pairs.iloc[0]
+        return f"{row['latest_window']} against {row['comparison_window']}"
+    return "; ".join(
+        f"{r['force']}: {r['latest_window']} against {r['comparison_window']}"
+        for _, r in pairs.iterrows()
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...pathway import stage
 from ...plots import plot_forest
 from ..disclose import STAGES
 from ..wording import confidence_level
@@ -14,10 +15,18 @@ __all__ = ["intro", "pathway"]
 
 def intro(ch, params) -> None:
     """What the report is, what it covers and how to read it."""
+    what = (
+        "This out-of-court disposals scrutiny pack measures whether detected offenders of "
+        "different ethnic groups are dealt with out of court (a caution, community resolution, "
+        "penalty notice or warning rather than a charge or summons) at different rates, quarter "
+        f"by quarter, in {params['area']}, from {params['period_start']} to {params['period_end']}."
+        if params["report"] == "oocd"  # oocd pack (issue 13 item 8)
+        else "This report measures whether people of different ethnic groups are treated "
+        f"differently at each stage of the criminal justice system in {params['area']}, from "
+        f"{params['period_start']} to {params['period_end']}."
+    )
     ch.text(
-        f"This report measures whether people of different ethnic groups are treated differently at "
-        f"each stage of the criminal justice system in {params['area']}, from {params['period_start']} "
-        f"to {params['period_end']}. Each group is compared with {params['reference']} people using a "
+        f"{what} Each group is compared with {params['reference']} people using a "
         "relative rate index (RRI): the group's rate divided by the reference group's rate. An RRI of "
         "1 means the same rate; 2 means twice the rate."
     )
@@ -48,6 +57,18 @@ def pathway(ch, matrix: pd.DataFrame, params) -> None:
         if sentences:
             ch.heading(rows["label"].iloc[0], level=3)
             ch.bullets(sentences)
+    for name in matrix.attrs.get("empty", []):
+        spec = stage(name)
+        label = spec.get("label", name)
+        needs = sorted(
+            {c["column"] for part in ("events", "base") for c in spec[part].get("where", [])}
+        )
+        ch.heading(label, level=3)
+        ch.text(
+            f"{label}: no figure. No record meets this stage's definition: the fields it needs "
+            f"({', '.join(needs)}) were not supplied (blank in every record) or hold none of "
+            "its values."
+        )
     ch.table(
         "pathway",
         matrix,
