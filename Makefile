@@ -59,6 +59,7 @@ bench-peers: install  # aequitas needs pandas < 3: its own environment, .venv-pe
 population: install
 	$(BIN)/python scripts/build_census2021.py
 	$(BIN)/python scripts/build_census2021_age.py
+	$(BIN)/python scripts/build_census2021_pfa.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

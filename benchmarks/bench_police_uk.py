@@ -1,24 +1,41 @@
-"""Benchmark: read_police_uk on 12 months of a large force (about 200,000 searches).
+"""Benchmark: read_police_uk on a large force's year and on a national year (issue 13, item 9).
 
-The files are made by resampling the real City of London rows in ../shared/realdata (with their
-quirks: mixed outcome vocabularies, blanks, Not stated) into 12 monthly files of ~16,700 rows
-named like a Hampshire download, in a temporary folder. Not a test: nothing asserts a time.
+Two cases, both made by resampling the real City of London rows in ../shared/realdata (with their
+quirks: mixed outcome vocabularies, blanks, Not stated, vehicle-only searches) into monthly files
+named like data.police.uk downloads, in a temporary folder:
 
-Run: ``.venv/bin/python benchmarks/bench_police_uk.py`` (figures in docs/performance.md).
+- ``force``: 12 monthly files of one large force (``--rows``, default 200,000 rows);
+- ``national``: the 43 territorial forces of England and Wales x 12 months (``--national-rows``,
+  default 500,000 rows, the same number for each force-month).
+
+Each is timed against pyarrow parsing the same files with every column as text
+(``pyarrow.csv.read_csv`` with ``column_types`` string, one call a file, pyarrow's default
+threads), the floor for any reader of these files. Rounds alternate the two; the medians are
+reported, with their ratio. Not a test: nothing asserts a time.
+
+Run: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_police_uk.py --repeat 7``
+(figures in docs/performance.md, "Reading at national scale (issue 13)").
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import statistics
+import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 import dispro
+from dispro.forces import force_table
 
 REAL = (
     Path(__file__).resolve().parents[1].parent
@@ -26,15 +43,17 @@ REAL = (
     / "realdata"
     / "police_uk_stop_search_city_of_london"
 )
+TARGETS = {"force": "under 2.5x pyarrow", "national": "under 5 s"}
 
 
-def make_files(folder: Path, rows: int, seed: int = 3) -> int:
-    real = pd.concat(
+def _real() -> pd.DataFrame:
+    return pd.concat(
         [pd.read_csv(f, dtype=str, keep_default_na=False) for f in sorted(REAL.glob("*/*.csv"))]
     )
-    rng = np.random.default_rng(seed)
-    per_month = rows // 12
-    total = 0
+
+
+def _write_year(folder: Path, real: pd.DataFrame, slug: str, per_month: int, rng) -> int:
+    """12 monthly files of ``per_month`` rows resampled from ``real``, dated within the month."""
     for m in range(1, 13):
         month = f"2023-{m:02d}"
         sample = real.iloc[rng.integers(0, len(real), per_month)].copy()
@@ -45,32 +64,80 @@ def make_files(folder: Path, rows: int, seed: int = 3) -> int:
                 days, rng.integers(0, 24, per_month), rng.integers(0, 60, per_month), strict=True
             )
         ]
-        sample.to_csv(folder / f"{month}-hampshire-stop-and-search.csv", index=False)
-        total += len(sample)
-    return total
+        sample.to_csv(folder / f"{month}-{slug}-stop-and-search.csv", index=False)
+    return 12 * per_month
+
+
+def make_files(folder: Path, rows: int, seed: int = 3) -> int:
+    """A large force's year (named like a Hampshire download): ``rows`` rows in 12 files."""
+    return _write_year(folder, _real(), "hampshire", rows // 12, np.random.default_rng(seed))
+
+
+def make_national(folder: Path, rows: int, seed: int = 4) -> int:
+    """The 43 territorial forces x 12 months, ``rows`` rows in all (the same in each file)."""
+    slugs = [s for s in force_table()["police_uk_slug"].dropna() if s and s != "btp"]
+    assert len(slugs) == 43, slugs
+    real, rng = _real(), np.random.default_rng(seed)
+    return sum(_write_year(folder, real, s, rows // (43 * 12), rng) for s in slugs)
+
+
+def parse_with_pyarrow(folder: Path) -> int:
+    """Every file parsed by pyarrow, every column as text: the floor for a reader."""
+    n = 0
+    for path in sorted(folder.glob("*.csv")):
+        with path.open("rb") as fh:
+            names = fh.readline().decode("utf-8-sig").rstrip("\r\n").split(",")
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())),
+        )
+        n += table.num_rows
+    return n
+
+
+def read(folder: Path) -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rows dated outside their month are warned about
+        return len(dispro.read_police_uk(folder))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--national-rows", type=int, default=500_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--cases", nargs="+", default=["force", "national"], choices=TARGETS)
     args = parser.parse_args()
+    print(
+        f"dispro {dispro.__version__}, Python {platform.python_version()}, pandas "
+        f"{pd.__version__}, pyarrow {pa.__version__}, {os.cpu_count()} cores "
+        f"({platform.machine()}), OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
+    )
+    print(f"command: python {' '.join(sys.argv)}")
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        n = make_files(folder, args.rows)
-        times = []
-        for _ in range(args.repeat):
-            start = time.perf_counter()
-            records = dispro.read_police_uk(folder)
-            times.append(time.perf_counter() - start)
-        assert len(records) == n
-        print(
-            f"dispro {dispro.__version__}, Python {platform.python_version()}, pandas {pd.__version__}"
-        )
-        print(
-            f"read_police_uk, 12 files, {n:,} rows: best {min(times):.2f} s, "
-            f"all {', '.join(f'{t:.2f}' for t in times)} s"
-        )
+        for case in args.cases:
+            folder = Path(tmp) / case
+            folder.mkdir()
+            if case == "force":
+                n = make_files(folder, args.rows)
+            else:
+                n = make_national(folder, args.national_rows)
+            files = len(list(folder.glob("*.csv")))
+            assert read(folder) == n and parse_with_pyarrow(folder) == n  # warm the caches
+            ours, floor, loads = [], [], []
+            for i in range(args.repeat):
+                for which in ("dispro", "pyarrow") if i % 2 == 0 else ("pyarrow", "dispro"):
+                    start = time.perf_counter()
+                    read(folder) if which == "dispro" else parse_with_pyarrow(folder)
+                    (ours if which == "dispro" else floor).append(time.perf_counter() - start)
+                loads.append(os.getloadavg()[0])
+            a, b = statistics.median(ours), statistics.median(floor)
+            print(
+                f"{case}: {files} files, {n:,} rows; read_police_uk median {a:.3f} s "
+                f"(all {', '.join(f'{t:.3f}' for t in ours)}); pyarrow as text median {b:.3f} s "
+                f"(all {', '.join(f'{t:.3f}' for t in floor)}); ratio {a / b:.2f}x "
+                f"(target {TARGETS[case]}); load average {min(loads):.1f} to {max(loads):.1f}"
+            )
 
 
 if __name__ == "__main__":

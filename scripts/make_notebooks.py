@@ -24,6 +24,7 @@ REFERENCE, ALPHA = f"reference={P('reference')}", f"alpha={P('alpha')}"
 ETHNICITY, THRESHOLD = f"ethnicity={P('ethnicity')}", f"threshold={P('suppression_threshold')}"
 PERIOD = f"period_start={P('period_start')}, period_end={P('period_end')}, area={P('area')}"
 SEARCHES = 'data["stop_search"]'
+DISPOSALS = 'data["disposals"]'
 
 # The whole-period stop-and-search steps, shared by the full report and the scrutiny pack.
 _STOP_SEARCH = [
@@ -31,13 +32,13 @@ _STOP_SEARCH = [
     "stop_search.rates(ch, rates, params{whole})",
     f'bounds = missing_ethnicity_bounds(rates, group="group", {REFERENCE}, by="force")\n'
     "stop_search.bounds(ch, bounds, params)",
-    f"hits = hit_rates({SEARCHES}, {REFERENCE}, {ALPHA})\nstop_search.hit_rates(ch, hits, params)",
-    f"strip = strip_search_shares({SEARCHES}, {ALPHA})\n"
+    f'hits = supplied(hit_rates, {SEARCHES}, outcome="auto", {REFERENCE}, {ALPHA})\nstop_search.hit_rates(ch, hits, params)',
+    f"strip = supplied(strip_search_shares, {SEARCHES}, {ALPHA})\n"
     "stop_search.strip_searches(ch, strip, params)",
-    f"s60 = section60_shares({SEARCHES}, {ALPHA})\nstop_search.section60(ch, s60, params)",
-    f"concordance = concordance_summary({SEARCHES}, {ALPHA})\n"
+    f"s60 = supplied(section60_shares, {SEARCHES}, {ALPHA})\nstop_search.section60(ch, s60, params)",
+    f"concordance = supplied(concordance_summary, {SEARCHES}, {ALPHA})\n"
     "stop_search.concordance(ch, concordance, params)",
-    f"not_stated = not_stated_by_officer_group({SEARCHES})\n"
+    f"not_stated = supplied(not_stated_by_officer_group, {SEARCHES})\n"
     "stop_search.not_stated_by_officer(ch, not_stated, params)",
     f'darkness = darkness_by_area({SEARCHES}, area={P("area")}, minority="Black", {REFERENCE}, '
     f"{ALPHA}, {THRESHOLD})\nstop_search.darkness(ch, darkness, params)",
@@ -117,6 +118,41 @@ NOTEBOOKS = {
             ],
         ],
     ),
+    "oocd_scrutiny": (  # oocd pack (issue 13 item 8)
+        "Out-of-court disposals",
+        "",
+        "from dispro.oocd import quarterly_shares, share_breakdowns, share_changes\n"
+        + _STAGES_IMPORTS
+        + "from dispro.report.sections import oocd\n",
+        [
+            f"quarterly = quarterly_shares({DISPOSALS}, {PERIOD}, {REFERENCE}, {ALPHA}, "
+            f"{THRESHOLD})\noocd.latest_quarter(ch, quarterly, params)",
+            f"changes = share_changes({DISPOSALS}, quarterly, {REFERENCE}, {ALPHA})\n"
+            "oocd.changes(ch, changes, quarterly, params)",
+            "oocd.by_quarter(ch, quarterly, params)",
+            f"parts = share_breakdowns({DISPOSALS}, quarterly, {REFERENCE}, {ALPHA}, {THRESHOLD})\n"
+            "oocd.breakdowns(ch, parts, params)",
+            "oocd.whole_period(ch, params)",
+            *_stage("out_of_court"),
+            *_adjusted("out_of_court"),
+        ],
+    ),
+    "use_of_force": (
+        "Use of force",
+        "",
+        "from dispro.useofforce import national_comparison, not_stated_shares, use_of_force_rates\n"
+        "from dispro.report.sections import use_of_force\n",
+        [
+            'uof = data.get("use_of_force")\nuse_of_force.intro(ch, uof, params)',
+            f"uof_rates = use_of_force_rates(uof, area={P('area')}, {REFERENCE}, {ALPHA}) "
+            "if use_of_force.supplied(uof) else None\nuse_of_force.rates(ch, uof_rates, params)",
+            "uof_national = national_comparison(uof_rates) if uof_rates is not None else None\n"
+            "use_of_force.national(ch, uof_national, params)",
+            f"uof_not_stated = not_stated_shares(uof, area={P('area')}) "
+            "if use_of_force.supplied(uof) else None\n"
+            "use_of_force.not_stated(ch, uof_not_stated, params)",
+        ],
+    ),
     "out_of_court": (
         "Out-of-court disposals",
         "",
@@ -138,12 +174,22 @@ NOTEBOOKS = {
     "data_quality": (
         "Data quality",
         "",
-        "from dispro.readers.quality import coverage_summary, exclusions_table, not_stated_summary\n"
-        "from dispro.report.sections import appendix\n",
+        "from dispro.readers.quality import (\n"
+        "    coverage_summary, exclusions_table, field_supply, not_stated_summary,\n"
+        ")\n"
+        "from dispro.report.inputs import official_totals\n"
+        "from dispro.report.sections import appendix, reconcile\n"
+        "from dispro.stopsearch.reconcile import financial_years, reconcile_totals\n",
         [
             "not_stated = not_stated_summary(data)\nappendix.not_stated(ch, not_stated, params)",
             'coverage = coverage_summary(data.get("stop_search"))\n'
             "appendix.coverage(ch, coverage, params)",
+            # reconcile (issue 13 item 6)
+            'reconciliation = reconcile_totals(data.get("stop_search"), official_totals(data), '
+            f"financial_years=financial_years({P('period_start')}, {P('period_end')}))\n"
+            "reconcile.reconciliation(ch, reconciliation, params)",
+            'fields = field_supply(data.get("stop_search"))\n'
+            "appendix.fields_supplied(ch, fields, params)",
             "ledger = exclusions_table(data)\nappendix.exclusions(ch, ledger, params)",
             "appendix.warnings_raised(ch, params)",
         ],
@@ -163,8 +209,12 @@ def parameters_cell():
     for name, (_kind, default, description) in PARAMETERS.items():
         value = default if default is not None else "Wessex"
         lines.append(f"{name} = {value!r}  # {description}")
+    said = {
+        "work_dir": "the run's private work folder",
+        "absent": "the datasets left out, with the reason",
+    }
     for name in INTERNAL:
-        lines.append(f'{name} = ""  # set by the renderer: the run\'s private work folder')
+        lines.append(f'{name} = ""  # set by the renderer: {said[name]}')
     cell = new_code_cell("\n".join(lines))
     cell.metadata["tags"] = ["parameters"]
     return cell
@@ -173,7 +223,7 @@ def parameters_cell():
 def check_cell(name: str, title: str, options: str, imports: str):
     args = ", ".join(f"{p}={p}" for p in (*PARAMETERS, *INTERNAL))
     return new_code_cell(
-        "from dispro.report import chapter, check_parameters, load\n"
+        "from dispro.report import chapter, check_parameters, load, supplied\n"
         f"{imports}\n"
         f"params = check_parameters(dict({args}))\n"
         'data = load(params["work_dir"])\n'

@@ -388,12 +388,19 @@ def report_command(
         bool, typer.Option("--demo", help="Render from the bundled synthetic Wessex data.")
     ] = False,
     config: Annotated[
-        Path | None, typer.Option("--config", help="YAML file of report parameters.")
+        Path | None,
+        typer.Option(
+            "--config",
+            help="YAML file of report parameters (see docs/configuration.md).",
+        ),
     ] = None,
     area: Annotated[str | None, typer.Option(help="Override the area (e.g. Dorset).")] = None,
     kind: Annotated[
         str | None,
-        typer.Option("--kind", help="'wessex' (full report) or 'scrutiny' (stop-and-search pack)."),
+        typer.Option(
+            "--kind",
+            help="'wessex' (full report), 'scrutiny' (stop-and-search pack) or 'oocd' (out-of-court disposals pack).",
+        ),
     ] = None,
     batch: Annotated[
         bool, typer.Option("--batch", help="Render Wessex and each force, with an index page.")
@@ -407,6 +414,9 @@ def report_command(
 
     Example: dispro report --demo   (the full Wessex report on synthetic data, into reports/)
     Example: dispro report --config reports/config/city_of_london.yaml
+
+    Every report parameter and every data-configuration key (mappings included), with worked
+    examples: docs/configuration.md.
     """
     from .report import check_parameters, render, render_batch
     from .report.config import read_config, read_parameters

@@ -230,10 +230,12 @@ def test_england_and_wales_by_19_groups(la_cells):
     "name", ["City of London", "city of london", "E23000034", "E09000001", "London, City of"]
 )
 @pytest.mark.parametrize("level", ["pfa", "la"])
-def test_city_of_london_has_no_denominator(name, level):
+def test_city_of_london_by_sex_or_by_local_authority_is_refused(name, level):
+    # by sex (the default) or by local authority the City's figures do not exist; both sexes
+    # together it comes from TS021 (tests/population/test_ts021.py)
     with pytest.raises(AreaError, match="Westminster") as info:
         census2021(name, level=level)
-    assert "another source" in str(info.value)
+    assert "by=()" in str(info.value)
 
 
 def test_city_of_london_in_a_list_still_raises():
@@ -355,9 +357,10 @@ def test_areas_table_lists_every_area():
     table = areas_table()
     assert list(table.columns) == list(population.AREAS_COLUMNS)
     available_pfa = table[(table["area_level"] == "pfa") & table["available"]]
-    assert len(available_pfa) == 42
+    assert len(available_pfa) == 43  # the City of London from TS021
     city = table[table["area_code"] == "E23000034"]
-    assert len(city) == 1 and not city["available"].iloc[0]
+    assert len(city) == 1 and city["available"].iloc[0]
+    assert city["local_authorities"].iloc[0] == 0 and "TS021" in city["note"].iloc[0]
     las = table[table["area_level"] == "la"]
     assert len(las) == 329
     assert sorted(las.loc[las["pfa"].isin(FORCES), "area_code"]) == sorted(WESSEX_LAS)

@@ -24,7 +24,7 @@ def execute_notebook(
     work = Path(work)
     (work / "content").mkdir(parents=True, exist_ok=True)
     stage(data, work)
-    namespace = {k: params[k] for k in PARAMETERS} | {"work_dir": str(work)}
+    namespace = {k: params[k] for k in PARAMETERS} | {"work_dir": str(work), "absent": {}}
     cells = json.loads((notebooks_dir() / f"{name}.ipynb").read_text())["cells"]
     for cell in cells:
         tags = cell["metadata"].get("tags", [])

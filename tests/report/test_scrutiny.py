@@ -427,42 +427,43 @@ def _self_defined(value: str) -> str:
 
 
 def test_city_of_london_pack_from_real_data(city):
-    """The latest quarter of the real files (October and November 2020), counted with csv."""
-    searches, hits, strip = {}, {}, {}
-    for month in ("2020-10", "2020-11"):
+    """The latest quarter of the real files with every month supplied (July to September 2020:
+    October and November 2020 leave 2020Q4 incomplete), counted with csv."""
+    searches, hits, strip, people = {}, {}, {}, {}
+    for month in ("2020-07", "2020-08", "2020-09"):
         path = city["folder"] / month / f"{month}-city-of-london-stop-and-search.csv"
         with open(path, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 if row["Type"] == "Vehicle search":
                     continue
                 group = _self_defined(row["Self-defined ethnicity"])
+                people[group] = people.get(group, 0) + 1
                 linked = row["Outcome linked to object of search"]
                 if row["Legislation"] not in S60 and linked in ("True", "False"):
                     searches[group] = searches.get(group, 0) + 1
                     hits[group] = hits.get(group, 0) + (linked == "True")
                 if row["Removal of more than just outer clothing"] == "True":
                     strip[group] = strip.get(group, 0) + 1
-    got = city["results"]["outcomes"]["hit_rates"].query("period == '2020Q4'").set_index("group")
+    got = city["results"]["outcomes"]["hit_rates"].query("period == '2020Q3'").set_index("group")
     for group in ("White", "Asian", "Black", "Mixed", "Other"):
         assert got.loc[group, "searches"] == searches[group]
         assert got.loc[group, "hits"] == hits[group]
-    got = city["results"]["outcomes"]["strip"].query("period == '2020Q4'").set_index("group")
+    got = city["results"]["outcomes"]["strip"].query("period == '2020Q3'").set_index("group")
     for group in ("White", "Black"):
         assert got.loc[group, "strip_searches"] == strip.get(group, 0)
-    # no resident population for the City: the headline says so, and gives the searches instead
-    text = _bullets(city["ch"])
-    assert any(
-        t.startswith(
-            "Rates per 1,000 residents, and so relative rates, cannot be calculated "
-            "for City of London"
-        )
-        for t in text
-    )
-    assert any(t.startswith("Only 2 of the quarter's 3 months are covered") for t in text)
+    # the City's own population (Census 2021 TS021): a rate and a ratio for every group
     quarterly = city["results"]["quarterly"]
-    assert (
-        sorted(quarterly["period"].unique())[-1] == "2020Q4" and quarterly["period"].nunique() == 8
-    )
-    assert city["results"]["change"].empty
+    latest = quarterly[quarterly["period"] == "2020Q3"].set_index("group")
+    residents = {"White": 5955, "Asian": 1445, "Black": 232, "Mixed": 470, "Other": 482}
+    for group, n in residents.items():
+        assert latest.loc[group, "events"] == people[group]
+        assert latest.loc[group, "rate"] == pytest.approx(people[group] / (n * 3 / 12) * 1000)
+    assert latest["rri"].notna().all()
+    text = _bullets(city["ch"])
+    assert not any("cannot be calculated for City of London" in t for t in text)
+    assert sorted(quarterly["period"].unique())[-1] == "2020Q3"
+    assert quarterly["period"].nunique() == 8
+    assert "2020Q4 has 2 of its 3 months" in quarterly.attrs["quarter_note"]
+    assert not city["results"]["change"].empty
     assert not city["results"]["concordance"].empty
     _check_disclosure(city["ch"], city["tables"], _numbers(city["results"]), small_cells=False)

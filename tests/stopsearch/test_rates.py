@@ -159,12 +159,14 @@ def test_officer_defined_and_fallback_are_labelled(wessex_records):
     assert "Not stated" not in set(fallback.group)
 
 
-def test_city_of_london_has_no_base_with_the_reason(realdata):
+def test_city_of_london_rates_rest_on_ts021_and_keep_every_count(realdata):
+    # its rates against the raw files: tests/stopsearch/test_rates_city.py
     records = dispro.read_police_uk(realdata / "police_uk_stop_search_city_of_london")
     table = search_rates(records, period="financial_year")
-    assert (table["status"] == "no_base").all()
-    assert table["rate"].isna().all() and table["rri"].isna().all()
-    assert table["note"].str.contains("Westminster").all()
+    assert (table.loc[table["group"] != "Not stated", "status"] == "ok").all()
+    assert table.attrs["population_source"] == {
+        "City of London": "Census 2021 TS021 by police force area (unrounded)"
+    }
     # the counts are still there, checked against the raw rows
     counts = table.groupby("group")["events"].sum()
     people = records[~records["vehicle_only"]]

@@ -50,14 +50,21 @@ CITY_RESIDENTS = "about 8,600"  # Census 2021 usual residents of the City of Lon
 _SUFFIX = re.compile(r" (police service|police force|police|constabulary)$")
 
 _CITY_MESSAGE = (
-    "no Census 2021 denominator exists for the City of London ({name!r}): the ONS Census 2021 "
-    "export bundled with dispro merges the City of London with Westminster "
-    "(E09000001 'City of London and Westminster'), so the City's residents cannot be separated "
-    "from it; that merged row is counted in the Metropolitan Police force area. To compute "
-    "City of London rates, supply a City of London population by ethnic group from another "
-    "source (e.g. an ONS Census 2021 ethnic group table for the City of London alone) and pass "
-    "it as the `base` of dispro.rri. Bear in mind that the City's resident population is a "
-    "small fraction of the people present there on a working day."
+    "the City of London ({name!r}) has no Census 2021 population by sex, age band, local "
+    "authority or the 19 categories: the Census 2021 local-authority tables bundled with dispro "
+    "merge it with Westminster (E09000001 'City of London and Westminster', a row counted in the "
+    "Metropolitan Police force area), and Census 2021 TS021 by police force area, which has the "
+    "City on its own, gives its 5 groups for both sexes together only. Request that with "
+    "dispro.population.census2021('City of London', by=()) (level='pfa', scheme='5+1'). Bear "
+    "in mind that the City's resident population is a small fraction of the people present "
+    "there on a working day."
+)
+_CITY_LA_MESSAGE = (
+    "{name!r} is the Census 2021 row E09000001 'City of London and Westminster', which merges "
+    "two local authorities policed by different forces and is counted in the Metropolitan "
+    "Police force area; it cannot be requested on its own (request 'Metropolitan Police' with "
+    "level='la' to see it). For the City of London alone, request the force area "
+    "'City of London' with by=() (Census 2021 TS021 by police force area)"
 )
 
 
@@ -204,8 +211,13 @@ def areas() -> pd.DataFrame:
                 "pfa_code": u["pfa_code"],
                 "region": u["region"],
                 "local_authorities": 0,
-                "available": False,
-                "note": "no denominator: " + u["reason"],
+                "available": u["pfa_code"] == CITY_PFA,
+                "note": (
+                    "Census 2021 TS021 by police force area only (both sexes together, 5 groups): "
+                    if u["pfa_code"] == CITY_PFA
+                    else "no denominator: "
+                )
+                + u["reason"],
             }
             for u in meta()["unavailable_police_force_areas"]
         ]
@@ -297,16 +309,20 @@ def index() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
                 for k in {f(n) for n in names if n for f in (key, strip_key)}:
                     found[k] = ("pfa", code)
     special = _special_messages(has_area, spellings)
-    for code in (CITY_PFA, CITY_LA):
-        for k, (_, c) in list(found.items()):
-            if c == code:
-                special[k] = _CITY_MESSAGE
-                del found[k]
+    for k, (_, c) in list(found.items()):
+        if c == CITY_LA:
+            special[k] = _CITY_LA_MESSAGE
+            del found[k]
     return found, special
 
 
-def resolve(names: list[str]) -> list[tuple[str, str]]:
-    """Each requested name or code as (area_level, area_code); one AreaError for all problems."""
+def resolve(names: list[str], *, city: bool = False) -> list[tuple[str, str]]:
+    """Each requested name or code as (area_level, area_code); one AreaError for all problems.
+
+    The City of London force area resolves only with ``city=True`` (its figure comes from the
+    TS021 table, by force area, both sexes together and 5 groups); otherwise it is refused
+    with the reason.
+    """
     found_index, special = index()
     resolved, problems = [], []
     for name in names:
@@ -318,6 +334,8 @@ def resolve(names: list[str]) -> list[tuple[str, str]]:
             if candidate in found_index:
                 found = found_index[candidate]
                 break
+        if found == ("pfa", CITY_PFA) and not city:
+            found = _CITY_MESSAGE.format(name=name)
         if isinstance(found, tuple):
             resolved.append(found)
             continue
@@ -356,8 +374,13 @@ def as_tuple(value, name: str) -> tuple:
         ) from None
 
 
-def requests(areas_, level: str) -> list[tuple[str, str]]:
-    """(area_level, area_code) of each requested area; every area of ``level`` for None."""
+def requests(areas_, level: str, *, city: bool = False) -> list[tuple[str, str]]:
+    """(area_level, area_code) of each requested area; every area of ``level`` for None.
+
+    None gives the areas that partition England and Wales in the local-authority table: at
+    ``level="pfa"`` the 42 force areas with local authorities (the City of London's residents
+    are in the Metropolitan Police figure). ``city``: as in :func:`resolve`.
+    """
     requested = as_tuple(areas_, "areas")
     if areas_ is not None and not requested:
         raise ParameterError("`areas` is empty: pass None for every area, or names or codes")
@@ -368,10 +391,10 @@ def requests(areas_, level: str) -> list[tuple[str, str]]:
     if areas_ is None:
         table_ = areas()
         every = table_[table_["area_level"] == level]
-        if level == "pfa":  # the City of London has no denominator; its merged LA row is kept
-            every = every[every["available"]]
+        if level == "pfa":  # the City of London has no local authority; its merged LA row is kept
+            every = every[every["local_authorities"] > 0]
         return list(zip(every["area_level"], every["area_code"], strict=True))
-    return resolve(list(requested))
+    return resolve(list(requested), city=city)
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 from .mapping import Mapping, apply_mapping, builtin_mappings, load_mapping
 from .months import coverage, record_months
+from .official import read_official_totals
 from .police_uk import person_searches, read_police_uk
 from .records import read_counts, read_records, read_table
 
@@ -13,6 +14,7 @@ __all__ = [
     "load_mapping",
     "person_searches",
     "read_counts",
+    "read_official_totals",
     "read_police_uk",
     "read_records",
     "read_table",

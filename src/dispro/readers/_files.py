@@ -29,6 +29,7 @@ __all__ = [
     "MAX_MEMBER_BYTES",
     "MAX_MEMBER_ENV",
     "decode_utf8",
+    "header_names",
     "member_limit",
     "parse_csv",
     "read_member",
@@ -94,6 +95,28 @@ def _layout(text: str, n_records: int) -> tuple[np.ndarray, np.ndarray] | None:
     return np.asarray(starts, dtype="int64"), np.asarray(fields, dtype="int64")
 
 
+def header_names(cells, name: str) -> list[str]:
+    """The column names of a header row's cells (blank: ``Unnamed: <position>``), each once.
+
+    Raises
+    ------
+    ValidationError
+        The header names a column more than once.
+    """
+    header = [
+        f"Unnamed: {i}" if pd.isna(c) or not str(c).strip() else str(c).strip()
+        for i, c in enumerate(cells)
+    ]
+    repeated = [c for c, n in Counter(header).items() if n > 1]
+    if repeated:
+        raise ValidationError(
+            f"{name}: the header names the column(s) {shown_names(repeated)} more than once "
+            f"({len(header)} columns); remove or rename the repeated column(s), so that each "
+            "column is read once"
+        )
+    return header
+
+
 def parse_csv(text: str, name: str, hint: str) -> tuple[pd.DataFrame, np.ndarray]:
     """CSV text as text cells (blank = missing), indexed by the line each record starts on.
 
@@ -120,17 +143,7 @@ def parse_csv(text: str, name: str, hint: str) -> tuple[pd.DataFrame, np.ndarray
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         reason = " ".join(str(exc).split())[:200]
         raise DisproError(f"{name}: not a readable CSV file ({reason}). {hint}") from None
-    header = [
-        f"Unnamed: {i}" if pd.isna(c) or not str(c).strip() else str(c).strip()
-        for i, c in enumerate(cells.iloc[0])
-    ]
-    repeated = [c for c, n in Counter(header).items() if n > 1]
-    if repeated:
-        raise ValidationError(
-            f"{name}: the header names the column(s) {shown_names(repeated)} more than once "
-            f"({len(header)} columns); remove or rename the repeated column(s), so that each "
-            "column is read once"
-        )
+    header = header_names(cells.iloc[0], name)
     layout = _layout(text, len(cells))
     if layout is None:
         raise DisproError(

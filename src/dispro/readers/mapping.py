@@ -88,7 +88,7 @@ def load_mapping(mapping) -> Mapping:
     origin = "the mapping"
     if isinstance(mapping, str | Path):
         path = Path(mapping)
-        if not path.suffix and not path.exists():
+        if not path.suffix and not path.is_file():  # a folder named like it is not a mapping
             shipped = dictionary_dir() / "mappings" / f"{mapping}.yaml"
             if not shipped.is_file():
                 raise ParameterError(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import ledger
 from .._checks import check_distinct
@@ -33,8 +34,9 @@ from ..errors import (
     check_choice,
     did_you_mean,
 )
-from ..ethnicity import NOT_STATED, to_group
+from ..ethnicity import GROUPS, NOT_STATED, to_group
 from ..forces import normalise_force
+from . import _police_uk_fast as fast
 from ._files import (
     MAX_MEMBER_BYTES,
     MAX_MEMBER_ENV,
@@ -252,15 +254,19 @@ def _values(series: pd.Series, limit: int = 10) -> str:
 
 
 class _Problems:
-    def __init__(self, strict: bool):
+    def __init__(self, strict: bool, coded: dict):
         self.strict = strict
         self.lines: list[str] = []
+        self.coded = coded  # the text columns as read, as codes (updated when rows are dropped)
 
     def add(self, frame, mask, column, what, hint, record_as=None, action="relabelled", label=None):
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        values = frame.loc[mask, column] if column in frame.columns else pd.Series(dtype=str)
+        if column in self.coded:
+            values = pd.Series(self.coded[column].values()[mask], dtype=object)
+        else:
+            values = frame.loc[mask, column] if column in frame.columns else pd.Series(dtype=str)
         text = (
             f"{label or f'column {column!r}'}: {int(mask.sum())} row(s) {what}; values: "
             f"{_values(values)}; "
@@ -408,14 +414,32 @@ def read_police_uk(
                 "that holds the same files)."
             )
         seen[key] = s.name
-    frames = [_read_one(s, mapping, canonical, strict) for s in sources]
-    header_only = [s.name for s, f in zip(sources, frames, strict=True) if f.empty]
-    frame = pd.concat(frames, ignore_index=True)
+    pieces = [_read_piece(s, mapping, canonical, strict) for s in sources]
+    header_only = [s.name for s, p in zip(sources, pieces, strict=True) if not p.rows]
+    text = [c for c in dict.fromkeys(mapping.columns.values()) if c != "date"]
+    coded, stamps = fast.combine(pieces, text, "date")
+    source_of = np.repeat(np.arange(len(sources), dtype="int32"), [p.rows for p in pieces])
+    # where each row came from, for messages; the columns themselves stay coded
+    frame = pd.DataFrame(
+        {
+            "_file": pd.Series(
+                np.array([s.name for s in sources], dtype=object)[source_of], dtype=object
+            ),
+            "_line": np.concatenate([p.lines for p in pieces]),
+            "_short": pd.Series(
+                np.concatenate(
+                    [np.full(p.rows, None, object) if p.short is None else p.short for p in pieces]
+                ),
+                dtype=object,
+            ),
+        },
+        index=pd.RangeIndex(len(source_of)),
+    )
     n_read = len(frame)
     frame.attrs["exclusions"] = []
     ledger.record(frame, STEP, f"rows read from {len(sources)} file(s)", n_read, "read")
-    for f in frames:
-        for e in f.attrs.get("exclusions", []):
+    for p in pieces:
+        for e in p.exclusions:
             frame.attrs["exclusions"].append(e)
     if header_only:
         warnings.warn(
@@ -424,7 +448,7 @@ def read_police_uk(
             DataQualityWarning,
             stacklevel=2,
         )
-    problems = _Problems(strict)
+    problems = _Problems(strict, coded)
     # --- rows with fewer fields than the header: their last cells are absent, not blank
     short = frame["_short"].notna().to_numpy()
     problems.add(
@@ -439,20 +463,26 @@ def read_police_uk(
     )
     if short.any() and not strict:
         frame = frame.loc[~short].reset_index(drop=True)
-    frame["force"] = frame["_slug"].map(forces)
-    frame["month"] = frame["_month"]
+        coded.update({c: v.take(~short) for c, v in coded.items()})
+        stamps = stamps.filter(pa.array(~short))
+        source_of = source_of[~short]
+    out = {}  # the columns of the result, in the order of the rows of `frame`
 
-    # --- dates, with the stated clock assumption
-    raw_date = frame["date"].astype("string")
-    # pandas reads 'now' and 'today' as the current time, and '2019' or '2019-07' as the first
-    # day of the year or month: only stamps with at least a whole date are dates here
-    whole = (raw_date.str.strip().str.len() >= 10).fillna(False).astype(bool)
-    parsed = pd.to_datetime(
-        raw_date.where(whole & ~raw_date.isin(["now", "today"])),
-        errors="coerce",
-        format="ISO8601",
-        utc=True,
-    )
+    # --- dates, with the stated clock assumption (data.police.uk's own stamps parsed at once)
+    parsed = fast.police_uk_dates(stamps)
+    if parsed is None:
+        frame["date"] = pd.Series(stamps.to_numpy(zero_copy_only=False), dtype=object)
+        frame["date"] = frame["date"].where(frame["date"].notna(), np.nan)
+        raw_date = frame["date"].astype("string")
+        # pandas reads 'now' and 'today' as the current time, and '2019' or '2019-07' as the
+        # first day of the year or month: only stamps with at least a whole date are dates here
+        whole = (raw_date.str.strip().str.len() >= 10).fillna(False).astype(bool)
+        parsed = pd.to_datetime(
+            raw_date.where(whole & ~raw_date.isin(["now", "today"])),
+            errors="coerce",
+            format="ISO8601",
+            utc=True,
+        )
     bad_date = parsed.isna().to_numpy()
     problems.add(
         frame,
@@ -470,12 +500,13 @@ def read_police_uk(
             ambiguous=np.ones(len(wall), dtype=bool),
             nonexistent=pd.Timedelta(hours=1),
         ).dt.tz_convert("UTC")
-    frame["date"] = parsed
-    local = frame["date"].dt.tz_convert("Europe/London")
+    out["date"] = parsed.set_axis(frame.index)
+    out["month"] = fast.strings([s.month for s in sources], source_of, infer=False)
+    out["force"] = fast.strings([forces[s.slug] for s in sources], source_of, infer=False)
+    local = out["date"].dt.tz_convert("Europe/London")
     stamp_month = (local.dt.year * 100 + local.dt.month).to_numpy(dtype="float64", na_value=np.nan)
-    month_text = frame["month"].astype(str)
-    file_month = (month_text.str[:4].astype(int) * 100 + month_text.str[5:7].astype(int)).to_numpy()
-    outside = ~bad_date & (stamp_month != file_month)
+    file_month = np.array([int(s.month[:4]) * 100 + int(s.month[5:7]) for s in sources])
+    outside = ~bad_date & (stamp_month != file_month[source_of])
     if outside.any():
         warnings.warn(
             f"{int(outside.sum())} search(es) are dated outside their file's month (kept; the "
@@ -489,23 +520,24 @@ def read_police_uk(
 
     # --- search type and vehicle-only searches
     types = codelist("search_type").set_index("code")
-    unknown_type = frame["search_type"].notna() & ~frame["search_type"].isin(types.index)
+    kind = coded["search_type"]
+    unknown_type = ~kind.blank & ~kind.isin(types.index)
     problems.add(
         frame,
-        unknown_type.to_numpy() | frame["search_type"].isna().to_numpy(),
+        unknown_type | kind.blank,
         "search_type",
         "have a missing or unknown search type",
-        _suggest(frame.loc[unknown_type, "search_type"], types.index)
-        + f"Allowed: {list(types.index)}.",
+        _suggest(kind.rows(unknown_type), types.index) + f"Allowed: {list(types.index)}.",
         record_as="rows with a missing or unknown search type (kept)",
         action="noted",
     )
-    frame["vehicle_only"] = (
-        frame["search_type"].map(types["vehicle_only"].str.lower().eq("true")).astype("boolean")
-    )
+    out["search_type"] = kind.rows()
+    vehicle = types["vehicle_only"].str.lower().eq("true")
+    out["vehicle_only"] = fast.booleans(_distinct(kind).map(vehicle), kind.codes)
 
     # --- ethnicity: self-defined, officer-defined, the 5+1 group and its basis
     mapped = {}
+    vocabulary = list(GROUPS)  # each row's group as a number: its position here
     for scheme, listed, what, extra in (
         (
             "self_defined",
@@ -516,21 +548,25 @@ def read_police_uk(
         ("officer_defined", "ethnicity_officer_defined", "an officer-defined ethnicity", ""),
     ):
         column = f"{scheme}_ethnicity"
-        mapped[scheme] = to_group(frame[column], scheme, unknown="missing")
-        unknown = mapped[scheme].isna().to_numpy()
+        labels = coded[column]
+        group = to_group(_distinct(labels), scheme, unknown="missing").to_numpy(dtype=object)
+        unknown = pd.isna(group)[labels.codes]
         problems.add(
             frame,
             unknown,
             column,
             f"have {what} not in the code list",
-            _suggest(frame.loc[unknown, column], codes(listed)) + extra,
+            _suggest(labels.rows(unknown), codes(listed)) + extra,
             record_as=f"unknown {scheme.replace('_', '-')} ethnicity labels mapped to Not stated",
         )
-    self_map, officer_map = mapped["self_defined"], mapped["officer_defined"]
-    unknown_self = self_map.isna().to_numpy()
-    self_map = self_map.fillna(NOT_STATED)
-    officer_map = officer_map.fillna(NOT_STATED)
-    not_stated = (self_map == NOT_STATED).to_numpy()
+        out[column] = labels.rows()
+        filled = np.where(pd.isna(group), NOT_STATED, group)
+        vocabulary.extend(g for g in dict.fromkeys(filled) if g not in vocabulary)
+        mapped[scheme] = np.array([vocabulary.index(g) for g in filled], "int32")[labels.codes]
+        if scheme == "self_defined":
+            unknown_self = unknown
+    self_group, officer_group = mapped["self_defined"], mapped["officer_defined"]
+    not_stated = self_group == vocabulary.index(NOT_STATED)
     ledger.record(
         frame,
         STEP,
@@ -538,13 +574,12 @@ def read_police_uk(
         int((not_stated & ~unknown_self).sum()),
         "relabelled",  # unknown labels have their own entry
     )
-    frame["officer_ethnicity"] = officer_map.to_numpy()
-    basis = np.where(not_stated, "not_recorded", "self_defined").astype(object)
-    ethnicity = self_map.to_numpy(dtype=object).copy()
+    basis = not_stated.astype("int32")  # BASES: self_defined, not_recorded, officer_defined
+    ethnicity = self_group
     if fallback:
-        use_officer = not_stated & (officer_map != NOT_STATED).to_numpy()
-        ethnicity[use_officer] = officer_map.to_numpy()[use_officer]
-        basis[use_officer] = "officer_defined"
+        use_officer = not_stated & (officer_group != vocabulary.index(NOT_STATED))
+        ethnicity = np.where(use_officer, officer_group, self_group)
+        basis[use_officer] = 2
         ledger.record(
             frame,
             STEP,
@@ -552,27 +587,32 @@ def read_police_uk(
             int(use_officer.sum()),
             "relabelled",
         )
-    frame["ethnicity"] = ethnicity
-    frame["ethnicity_basis"] = basis
+    out["ethnicity"] = fast.strings(vocabulary, ethnicity)
+    out["ethnicity_basis"] = fast.strings(
+        ("self_defined", "not_recorded", "officer_defined"), basis
+    )
+    out["officer_ethnicity"] = fast.strings(vocabulary, officer_group)
 
     # --- outcomes, harmonised through the code list
     outcome_map = codelist("stop_search_outcome_map").set_index("code")
-    raw = frame["outcome_raw"]
-    blank_outcome = raw.isna().to_numpy()
-    unknown_outcome = ~blank_outcome & ~raw.isin(outcome_map.index).to_numpy()
+    raw = coded["outcome_raw"]
+    blank_outcome = raw.blank
+    unknown_outcome = ~blank_outcome & ~raw.isin(outcome_map.index)
     problems.add(
         frame,
         unknown_outcome,
         "outcome_raw",
         "have an outcome label not in the harmonisation map",
-        _suggest(raw[unknown_outcome], outcome_map.index)
+        _suggest(raw.rows(unknown_outcome), outcome_map.index)
         + "Add it to data_dictionary/codelists/stop_search_outcome_map.csv with its harmonised outcome.",
         record_as="unknown outcome labels mapped to not_recorded",
     )
-    frame["outcome"] = raw.map(outcome_map["outcome"]).fillna("not_recorded").to_numpy(dtype=object)
-    flag = lambda col: raw.map(outcome_map[col].str.lower().map({"true": True, "false": False}))  # noqa: E731
-    frame["any_further_action"] = flag("any_further_action").astype("boolean")
-    frame["arrest"] = flag("arrest").astype("boolean")
+    harmonised = _distinct(raw).map(outcome_map["outcome"]).fillna("not_recorded")
+    out["outcome"] = fast.strings(harmonised.to_numpy(dtype=object), raw.codes)
+    out["outcome_raw"] = raw.rows()
+    for col in ("any_further_action", "arrest"):
+        flag = outcome_map[col].str.lower().map({"true": True, "false": False})
+        out[col] = fast.booleans(_distinct(raw).map(flag), raw.codes)
     ledger.record(
         frame,
         STEP,
@@ -583,9 +623,10 @@ def read_police_uk(
 
     # --- booleans: True/False, blank = not recorded
     for col in _BOOLEANS:
-        text = frame[col].astype("string").str.strip().str.lower()
-        value = text.map({"true": True, "false": False})
-        bad = text.notna().to_numpy() & value.isna().to_numpy()
+        given = coded[col]
+        text_ = _distinct(given).astype("string").str.strip().str.lower()
+        value = text_.map({"true": True, "false": False})
+        bad = (text_.notna().to_numpy() & value.isna().to_numpy())[given.codes]
         problems.add(
             frame,
             bad,
@@ -594,12 +635,16 @@ def read_police_uk(
             "Use True, False or blank.",
             record_as=f"{col}: values that are not True/False set to not recorded",
         )
-        frame[col] = value.astype("boolean")
+        out[col] = fast.booleans(value, given.codes)
 
     # --- coordinates: numbers, in the United Kingdom
     for col, (low, high) in (("latitude", LATITUDE), ("longitude", LONGITUDE)):
-        num = pd.to_numeric(frame[col], errors="coerce")
-        bad = frame[col].notna().to_numpy() & num.isna().to_numpy()
+        given = coded[col]
+        # the distinct values (with a blank only where there is one: it decides the dtype)
+        values = given.uniques if not given.blank.any() else np.append(given.uniques, np.nan)
+        number = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy()
+        num = pd.Series(number[given.codes], index=frame.index)
+        bad = ~given.blank & num.isna().to_numpy()
         problems.add(
             frame,
             bad,
@@ -618,27 +663,26 @@ def read_police_uk(
             "location that was not recorded: leave the cell blank.",
             record_as=f"{col}: values outside {low:g} to {high:g} set to missing",
         )
-        frame[col] = num.where(~outside)
+        out[col] = num.where(~outside)
 
     # --- other coded fields: unknown codes are errors (strict) or kept with a warning
     for col, listname in _CODED.items():
         allowed = set(codes(listname))
-        unknown = frame[col].notna().to_numpy() & ~frame[col].isin(allowed).to_numpy()
+        unknown = ~coded[col].blank & ~coded[col].isin(allowed)
         problems.add(
             frame,
             unknown,
             col,
             f"have values not in the code list {listname!r}",
-            _suggest(frame.loc[unknown, col], allowed)
+            _suggest(coded[col].rows(unknown), allowed)
             + f"Add genuine labels to data_dictionary/codelists/{listname}.csv.",
             record_as=f"{col}: values not in the code list (kept)",
             action="noted",
         )
     problems.raise_if_any(len(sources))
+    for col in ("sex", "age_band", "legislation", "object_of_search", "policing_operation"):
+        out[col] = coded[col].rows(missing=None)
 
-    if bad_date.any():
-        frame = frame.loc[~bad_date]
-    cov = _coverage_records(frame, sources, forces)
     order = [
         "date", "month", "force", "search_type", "vehicle_only", "part_of_policing_operation",
         "policing_operation", "latitude", "longitude", "sex", "age_band", "self_defined_ethnicity",
@@ -646,50 +690,66 @@ def read_police_uk(
         "legislation", "object_of_search", "outcome", "outcome_raw", "any_further_action",
         "arrest", "outcome_linked", "removal_outer_clothing",
     ]  # fmt: skip
-    entries = frame.attrs["exclusions"]
-    out = frame[order].reset_index(drop=True)
-    for col in ("sex", "age_band", "legislation", "object_of_search", "policing_operation"):
-        out[col] = out[col].astype(object).where(out[col].notna(), None)
-    out.attrs = {
-        "exclusions": entries,
+    result = pd.DataFrame({c: out[c].set_axis(frame.index) for c in order}, copy=False)
+    supplied = {
+        v: ~coded[v].blank if result[v].dtype == object else result[v].notna().to_numpy()
+        for v in SUPPLIED_FIELDS.values()
+    }
+    if bad_date.any():
+        result = result.loc[~bad_date].reset_index(drop=True)
+        source_of = source_of[~bad_date]
+        supplied = {v: s[~bad_date] for v, s in supplied.items()}
+    cov = _coverage_records(supplied, sources, forces, source_of)
+    result.attrs = {
+        "exclusions": frame.attrs["exclusions"],
         "coverage": cov,
         "clock": clock,
         "fallback": fallback,
         "source": "data.police.uk",
     }
     ledger.record(
-        out,
+        result,
         STEP,
         "vehicle-only searches (kept and flagged; excluded from per-person measures)",
-        int(out["vehicle_only"].fillna(False).sum()),
+        int(result["vehicle_only"].fillna(False).sum()),
         "noted",
     )
-    return out
+    return result
 
 
-def _coverage_records(frame: pd.DataFrame, sources: list[_Source], forces: dict) -> list[dict]:
-    """Force x month table as a list of dicts (kept in attrs; :func:`coverage` makes the frame)."""
-    present = pd.DataFrame(
+def _read_piece(src: _Source, mapping, canonical: set[str], strict: bool) -> fast.Piece:
+    """One file: pyarrow's parse of a plain file, else the original path (see _police_uk_fast)."""
+    piece = fast.parse_fast(src.data, src.name, mapping, canonical, strict)
+    if piece is None:
+        piece = fast.from_frame(_read_one(src, mapping, canonical, strict), mapping)
+    return piece
+
+
+def _distinct(column: fast.Coded) -> pd.Series:
+    """The distinct values of a coded column, and a blank last (codes -1 take it)."""
+    return pd.Series(np.append(column.uniques, np.nan), dtype=object)
+
+
+def _coverage_records(
+    supplied: dict, sources: list[_Source], forces: dict, source_of: np.ndarray
+) -> list[dict]:
+    """Force x month table as a list of dicts (kept in attrs; :func:`coverage` makes the frame).
+
+    Each file is one force and month (a force and month given twice is refused), so the rows
+    and supplied fields of a force-month are those of its file. ``supplied``: for each field of
+    :data:`SUPPLIED_FIELDS`, whether each row has it; ``source_of``: each row's file.
+    """
+    n = len(sources)
+    table = pd.DataFrame(
         {
             "force": [forces[s.slug] for s in sources],
             "month": [s.month for s in sources],
             "source": [s.name for s in sources],
+            "rows": np.bincount(source_of, minlength=n).astype(int),
         }
     )
-    cols = list(SUPPLIED_FIELDS.values())
-    stats = (
-        frame.assign(**{f"__{c}": frame[c].notna() for c in cols})
-        .groupby(["force", "month"], sort=False)[[f"__{c}" for c in cols]]
-        .agg(["size", "any"])
-    )
-    rows = stats[(f"__{cols[0]}", "size")].rename("rows")
-    supplied = pd.DataFrame({k: stats[(f"__{v}", "any")] for k, v in SUPPLIED_FIELDS.items()})
-    table = present.merge(rows.reset_index(), on=["force", "month"], how="left").merge(
-        supplied.reset_index(), on=["force", "month"], how="left"
-    )
-    table["rows"] = table["rows"].fillna(0).astype(int)
-    for k in SUPPLIED_FIELDS:
-        table[k] = table[k].astype("boolean").fillna(False).astype(bool)
+    for k, v in SUPPLIED_FIELDS.items():
+        table[k] = np.bincount(source_of, weights=supplied[v], minlength=n) > 0
     table["present"] = True
     # months between a force's first and last file with no file: missing, never zero
     gaps = []

@@ -122,6 +122,8 @@ def assemble_html(
     title = params["title"] or (
         f"{params['area']} disproportionality report, {params['period_start']} to {params['period_end']}"
         if params["report"] == "wessex"
+        else f"{params['area']} out-of-court disposals scrutiny pack, {params['period_start']} to {params['period_end']}"
+        if params["report"] == "oocd"
         else f"{params['area']} stop and search scrutiny pack, {params['period_start']} to {params['period_end']}"
     )
     banner = (

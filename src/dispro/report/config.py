@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import did_you_mean
+from ..errors import ParameterError, did_you_mean
 from .params import ReportInputError
 
 __all__ = [
@@ -43,8 +43,9 @@ __all__ = [
 MAX_CONFIG_BYTES = 1 << 20
 #: The datasets a data configuration can list, each as a path or a list of paths.
 DATASETS = ("stop_search", "disposals", "charging", "sentencing")
-#: Every key of a data configuration.
-CONFIG_KEYS = (*DATASETS, "mappings")
+#: Every key of a data configuration (``use_of_force``: the Home Office use-of-force tables,
+#: read by :func:`dispro.useofforce.read_use_of_force`; issue 13 item 7).
+CONFIG_KEYS = (*DATASETS, "use_of_force", "mappings", "official_totals")
 #: Files under a listed folder that the readers may read (recorded in the provenance).
 _DATA_SUFFIXES = (".csv", ".parquet", ".zip", ".xlsx", ".xlsm")
 _GLOB = re.compile(r"[*?\[]")
@@ -339,22 +340,92 @@ def _mappings(value, datasets: dict, base: Path, where: str) -> dict:
     return out
 
 
+def _use_of_force(value, base: Path, where: str) -> list[Path] | dict[str, Path]:
+    """The Home Office use-of-force tables of a data configuration: ``{financial year: file}``,
+    or files (folders and patterns expanded) whose names name their year."""
+    from ..useofforce import financial_year_of, financial_year_start
+
+    if isinstance(value, dict):
+        out: dict[str, Path] = {}
+        for year, item in value.items():
+            try:
+                first = financial_year_start(year)
+            except ParameterError:
+                raise ReportInputError(
+                    f"{where}: `use_of_force` key {_shown(year)} is not a financial year; write "
+                    "it as 2019-20, e.g. `use_of_force: {2019-20: uof_2019_20.csv}`"
+                ) from None
+            files = _paths(f"use_of_force.{year}", item, base, where)
+            if len(files) != 1 or not files[0].is_file():
+                raise ReportInputError(
+                    f"{where}: `use_of_force.{year}` must name one file (the table of that "
+                    f"year), but it names {_shown(item)}"
+                )
+            out[f"{first}-{(first + 1) % 100:02d}"] = files[0]
+        if not out:
+            raise ReportInputError(f"{where}: `use_of_force` is an empty mapping")
+        return out
+    files: list[Path] = []
+    for p in _paths("use_of_force", value, base, where):
+        files += (
+            sorted(f for f in p.rglob("*") if f.suffix.lower() in _DATA_SUFFIXES and f.is_file())
+            if p.is_dir()
+            else [p]
+        )
+    unnamed = [f.name for f in files if financial_year_of(f.name) is None]
+    if unnamed:
+        raise ReportInputError(
+            f"{where}: `use_of_force`: the file name(s) {unnamed[:5]} do not name one financial "
+            "year (such as april2019-march2020 or 2019-20); give the tables by year instead, "
+            f"e.g. `use_of_force: {{2019-20: {unnamed[0]}}}`"
+        )
+    return files
+
+
+def _official_totals(value, datasets: dict, base: Path, where: str) -> list[Path]:
+    """The files of Home Office published total searches (``official_totals``; the bundled table
+    when the key is absent) that the stop-and-search records are reconciled with."""
+    files = _paths("official_totals", value, base, where)
+    folders = [str(f) for f in files if not f.is_file()]
+    if folders:
+        raise ReportInputError(
+            f"{where}: `official_totals` names {folders[0]!r}, which is not a file; give the CSV "
+            "file(s) of published totals (columns force_id, pfa_code, year_end, "
+            "published_total...), e.g. `official_totals: ss20_totals_ye_mar2026.csv`"
+        )
+    if "stop_search" not in datasets:
+        raise ReportInputError(
+            f"{where}: `official_totals` are set against the stop-and-search records, but the "
+            "configuration lists no stop_search files; add `stop_search:` or remove the key"
+        )
+    return files
+
+
 def read_config(path) -> dict:
     """A data configuration: the input files of each dataset, checked, and their mappings.
 
     The file is a YAML mapping of ``stop_search``, ``disposals``, ``charging`` and
     ``sentencing`` (each a path or a list of paths of files, folders or patterns, relative to
-    the configuration's folder) and an optional ``mappings`` (``{dataset: mapping file or
+    the configuration's folder), an optional ``use_of_force`` (the Home Office use-of-force
+    tables by ethnicity and force: files whose names name their financial year, or
+    ``{financial year: file}``) and an optional ``mappings`` (``{dataset: mapping file or
     shipped mapping name}``)::
 
         stop_search: police_uk/          # data.police.uk files, folders or zips
         disposals: [courts_2023.csv, courts_2024.csv]
+        use_of_force: {2019-20: uof_tables/april2019-march2020.csv}
         mappings: {disposals: my_court_layout.yaml}
+        official_totals: ss20_totals.csv  # optional: Home Office published total searches
+
+    ``official_totals`` (file(s) in the layout of :func:`dispro.readers.read_official_totals`;
+    default: the bundled year ending March 2025 table) are set against the stop-and-search
+    records in the data-quality appendix.
 
     Returns
     -------
     dict
-        ``{dataset: [Path, ...]}`` for every dataset listed (paths that exist), and
+        ``{dataset: [Path, ...]}`` for every dataset listed (paths that exist),
+        ``"use_of_force"`` (files, or ``{financial year: Path}``) if given, and
         ``"mappings": {dataset: Path, shipped name or dict}``.
 
     Raises
@@ -373,7 +444,7 @@ def read_config(path) -> dict:
             f"{where}: unknown key(s) "
             + ", ".join(f"{_shown(k)}{did_you_mean(k, CONFIG_KEYS)}" for k in unknown[:10])
             + f"; the keys are the datasets {DATASETS} (each a path or a list of paths) and "
-            "`mappings`"
+            f"{list(CONFIG_KEYS[len(DATASETS) :])}"
         )
     base = path.parent.resolve()
     out: dict = {k: _paths(k, config[k], base, where) for k in DATASETS if k in config}
@@ -382,7 +453,11 @@ def read_config(path) -> dict:
             f"{where} names no input files; list at least one of {DATASETS}, e.g. "
             "`stop_search: data/police_uk`"
         )
+    if "use_of_force" in config:
+        out["use_of_force"] = _use_of_force(config["use_of_force"], base, where)
     out["mappings"] = _mappings(config.get("mappings"), out, base, where)
+    if "official_totals" in config:  # reconcile (issue 13 item 6)
+        out["official_totals"] = _official_totals(config["official_totals"], out, base, where)
     return out
 
 
@@ -400,5 +475,8 @@ def config_inputs(config: dict, path) -> list[tuple[Path, str]]:
                 )
             else:
                 files.append(p)
+    uof = config.get("use_of_force", [])
+    files += list(uof.values()) if isinstance(uof, dict) else list(uof)
     files += [m for m in config.get("mappings", {}).values() if isinstance(m, Path)]
+    files += config.get("official_totals", [])
     return [(f, Path(os.path.relpath(f.resolve(), base)).as_posix()) for f in files]

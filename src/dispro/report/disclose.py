@@ -202,6 +202,96 @@ CHANGES = Counts(
 )
 
 
+# oocd pack (issue 13 item 8)
+# The out-of-court disposals pack counts the out-of-court stage of the pathway (the measures of
+# STAGES: "out_of_court" and "out_of_court:base", detected offenders = disposals + the rest).
+#: The pack's quarterly shares: out-of-court disposals among detected offenders.
+Q_OOCD = Counts({"events": "out_of_court", "base": "out_of_court:base"},
+                complements={"events": "base"})  # fmt: skip
+
+
+def _oocd_breakdowns() -> dict[str, Counts]:
+    """The pack's breakdowns: each disposal type (the types add up to the out-of-court
+    disposals) and, within each offence group, sex and youth or adult, the disposals and the
+    detected offenders (the values and the blank ones add up to the whole)."""
+    from ..dictionary import codes
+    from ..oocd import DISPOSAL_TYPES
+
+    out = {
+        "disposal": Counts(
+            {"events": "out_of_court:{disposal}", "base": "out_of_court:base"},
+            complements={"events": "base"},
+            partitions={"out_of_court": [tuple(f"out_of_court:{t}" for t in DISPOSAL_TYPES)]},
+        )
+    }
+    values = {"offence_group": codes("offence_group"), "sex": codes("sex"),
+              "age_group": ["youth", "adult"]}  # fmt: skip
+    for column, kept in values.items():
+        events, base = f"out_of_court@{column}:", f"out_of_court:base@{column}:"
+        out[column] = Counts(
+            {"events": events + "{" + column + "}", "base": base + "{" + column + "}"},
+            complements={"events": "base"},
+            partitions={
+                "out_of_court": [tuple(events + v for v in [*kept, "blank"])],
+                "out_of_court:base": [tuple(base + v for v in [*kept, "blank"])],
+            },
+        )
+    return out
+
+
+#: The pack's breakdown tables: column -> what their counts count.
+Q_OOCD_BREAKDOWNS = _oocd_breakdowns()
+#: A change in the out-of-court relative rate between two quarters rests on the group's and the
+#: reference's disposals and detected offenders in each.
+Q_OOCD_CHANGES = Counts(
+    {},
+    depends=[
+        {"measure": m, "period": p, **g}
+        for m in ("out_of_court", "out_of_court:base")
+        for p in ("{earlier}", "{latest}")
+        for g in ({}, {"group": "{reference}"})
+    ],
+)
+# end of the oocd pack block
+
+
+# use of force (issue 13 item 7)
+# The Home Office use-of-force tables: tactics recorded (not people) by officer-perceived group,
+# per force and financial year (the period is the year's months); England and Wales is the sum
+# of the 43 territorial forces (no relation is declared with them: only the area's forces and
+# the national total are published).
+MEASURES["uof_tactics"] = "uses of force (tactics recorded), by officer-perceived group"
+#: Use-of-force rates per resident, each force of the area and England and Wales.
+UOF_RATES = Counts({"events": "uof_tactics"}, population="base", area="area")
+#: A force's rate against England and Wales: the force's tactics and the national tactics.
+UOF_NATIONAL = Counts(
+    {"events": "uof_tactics", "national_events": "uof_tactics"},
+    fixed={"national_events": {"area": "England and Wales"}},
+    population="base",
+    area="area",
+)
+#: The share of tactics whose subject's ethnicity was not recorded (every group's tactics: All).
+UOF_NOT_STATED = Counts(
+    {"tactics": "uof_tactics", "not_stated": "uof_tactics"},
+    fixed={"tactics": {"group": "All"}, "not_stated": {"group": NOT_STATED}},
+    complements={"not_stated": "tactics"},
+    area="area",
+)
+# end of the use of force block
+
+
+# reconcile (issue 13 item 6)
+#: The data.police.uk records of each force and financial year against the Home Office published
+#: total (the data-quality appendix). ``records`` is every search record of the force in the
+#: year's months: the measure ``all_searches`` (area: the force, period: the ``period`` column,
+#: e.g. "2018-04 to 2019-03"), so the joint solve links it with every other table. The published
+#: total is the Home Office's own public figure, not a count of this report: it is shown as text
+#: and never withheld. The difference and the per cent (floats) are worked out from ``records``
+#: and are withheld with it.
+RECONCILE = Counts({"records": "all_searches"}, derived_from=("records",))
+# end of the reconcile block
+
+
 def structure(complements: Sequence[Sequence[str]] = (), more: dict | None = None) -> Structure:
     """The report's cube: Wessex and its forces, the groups, :data:`PARTITIONS` (and the
     tables' own, ``more``), and each base = events + the rest for the ``(base, events)``

@@ -13,6 +13,7 @@ from ..errors import DisproError, ParameterError, did_you_mean
 __all__ = [
     "PARAMETERS",
     "CHAPTERS",
+    "CHAPTER_DATA",
     "INTERNAL",
     "ReportError",
     "ReportInputError",
@@ -35,7 +36,8 @@ PARAMETERS: dict[str, tuple[type | tuple, object, str]] = {
     "report": (
         str,
         "wessex",
-        "'wessex' (the full report) or 'scrutiny' (the stop-and-search pack)",
+        "'wessex' (the full report), 'scrutiny' (the stop-and-search pack) or 'oocd' (the "
+        "out-of-court disposals pack)",
     ),
     "area": (str, None, "'Wessex', 'Hampshire', 'Dorset', 'Wiltshire' or any police force area"),
     "period_start": (str, "2021-04", "first month of the period, YYYY-MM"),
@@ -84,17 +86,32 @@ CHAPTERS = {
     "wessex": [
         "summary",
         "stop_search",
+        "use_of_force",
         "out_of_court",
         "charging",
         "sentencing",
         "data_quality",
         "methods",
     ],
-    "scrutiny": ["summary", "scrutiny", "data_quality", "methods"],
+    "scrutiny": ["summary", "scrutiny", "use_of_force", "data_quality", "methods"],
+    "oocd": ["summary", "oocd_scrutiny", "data_quality", "methods"],
 }
 
 
-INTERNAL = ("work_dir",)
+#: The dataset each chapter presents: a chapter whose dataset has no rows for the report's area
+#: and period is left out, and the summary says why (:func:`dispro.report.inputs.absent_datasets`).
+CHAPTER_DATA = {
+    "stop_search": "stop_search",
+    "scrutiny": "stop_search",
+    "out_of_court": "disposals",
+    "charging": "charging",
+    "sentencing": "sentencing",
+    "oocd_scrutiny": "disposals",
+}
+
+#: Parameters the renderer sets: the run's private work folder, and the datasets left out with
+#: the reason (``{dataset: reason}``).
+INTERNAL = ("work_dir", "absent")
 
 
 def check_parameters(params: dict) -> dict:
@@ -186,9 +203,8 @@ def slug(text: str) -> str:
 
 def report_name(params: dict) -> str:
     """The output folder and file name built from the parameters."""
-    kind = (
-        "wessex-disproportionality-report"
-        if params["report"] == "wessex"
-        else "stop-search-scrutiny-pack"
-    )
+    kind = {
+        "wessex": "wessex-disproportionality-report",
+        "oocd": "oocd-scrutiny-pack",
+    }.get(params["report"], "stop-search-scrutiny-pack")
     return f"{kind}_{slug(params['area'])}_{params['period_start']}_{params['period_end']}"

@@ -63,8 +63,16 @@ from ._staging import (
 )
 from .assemble import CSS, assemble_html, write_pdf, write_xlsx
 from .disclose import RULES, solve_plans, suppression_log
-from .inputs import filter_data, load_data, stage
-from .params import CHAPTERS, PARAMETERS, ReportError, check_parameters, report_name
+from .inputs import absent_datasets, filter_data, load_data, stage
+from .params import (
+    CHAPTER_DATA,
+    CHAPTERS,
+    PARAMETERS,
+    ReportError,
+    ReportInputError,
+    check_parameters,
+    report_name,
+)
 
 __all__ = ["render", "render_batch", "notebooks_dir", "project_root"]
 
@@ -217,9 +225,16 @@ class _Run:
             if loaded is None:
                 with output_errors(private, "the report's private work (set TMPDIR to change it)"):
                     loaded = _keeping_warnings(load_data, params, self.work)
-            (data, self.inputs), self.loading = loaded
-            data, filtering = _keeping_warnings(filter_data, data, params)
+            (read, self.inputs), self.loading = loaded
+            data, filtering = _keeping_warnings(filter_data, read, params)
             self.loading = _merge_warnings(self.loading, filtering)
+            absent = absent_datasets(read, data, params)
+            self.chapters = [
+                n for n in CHAPTERS[params["report"]] if CHAPTER_DATA.get(n, "") not in absent
+            ]
+            lost = [n for n in CHAPTERS[params["report"]] if n not in self.chapters]
+            if params["report"] != "wessex" and lost:  # a pack without its dataset
+                raise ReportInputError(f"{self.name}: {absent[CHAPTER_DATA[lost[0]]]}")
             with output_errors(private, "the report's private work (set TMPDIR to change it)"):
                 stage(data, self.work)
             pause_point("data-staged")
@@ -227,8 +242,11 @@ class _Run:
             self.cleanup()
             raise
         self.timings["load_data"] = round(time.perf_counter() - t0, 3)
-        self.nb_params = {**{k: params[k] for k in PARAMETERS}, "work_dir": str(self.work)}
-        self.chapters = list(CHAPTERS[params["report"]])
+        self.nb_params = {
+            **{k: params[k] for k in PARAMETERS},
+            "work_dir": str(self.work),
+            "absent": absent,
+        }
 
     def chapter(self, name: str, *, km=None) -> None:
         self.timings[name] = _execute(
@@ -260,7 +278,9 @@ class _Run:
         chapters = [
             json.loads((self.work / "content" / f"{n}.json").read_text()) for n in self.chapters
         ]
-        synthetic = params["data"] == "demo"
+        synthetic = params["data"] == "demo" or any(
+            Path(i["file"]).name.lower().startswith("synthetic") for i in self.inputs
+        )  # the demo, or files `dispro synth` wrote (their names say synthetic)
         t0 = time.perf_counter()
         document, tables = assemble_html(
             chapters, self.work, params, synthetic, loading=self.loading

@@ -14,6 +14,7 @@ from .rates import (
     search_counts,
     search_rates,
 )
+from .reconcile import RECONCILE_COLUMNS, reconcile_totals
 from .shares import section60_shares, strip_search_shares
 from .standardise import AGE_STANDARDISED_COLUMNS, age_standardised_rates
 from .trend import TREND_TEST_COLUMNS, trend_test
@@ -31,6 +32,8 @@ __all__ = [
     "hit_rate_model",
     "hit_rates",
     "not_stated_by_officer_group",
+    "RECONCILE_COLUMNS",
+    "reconcile_totals",
     "section60_shares",
     "strip_search_shares",
     "missing_ethnicity_bounds",

@@ -25,7 +25,7 @@ from ..errors import (
     did_you_mean,
 )
 from ..ethnicity import NOT_STATED
-from ..population import area_key, census2021, person_years
+from ..population import area_key, census2021, person_years, population_source
 from ..rates import RRI_COLUMNS, rri
 from ..readers import coverage, person_searches, record_months
 
@@ -181,10 +181,12 @@ def search_rates(
         Residents (a head count) by area, in an ``area`` column (or one named like the ``area``
         argument), ``ethnicity`` and any ``by`` columns, with a ``population`` column; areas are
         matched to the records' in any spelling :mod:`dispro.forces` knows. Default: bundled
-        Census 2021 usual residents of each force area (by sex if ``"sex"`` is in ``by``). An
-        area without one (the City of London: the Census export merges it with Westminster, or
-        an area missing from the table passed) gets status ``no_base`` with the reason; a table
-        naming none of the records' areas is an error.
+        Census 2021 usual residents of each force area (by sex if ``"sex"`` is in ``by``) from
+        :func:`dispro.population.census2021`: the City of London's from Census 2021 TS021 by
+        police force area, the others' from the local-authority table. An area without one
+        (the City of London by sex, which TS021 does not split, or an area missing from the
+        table passed) gets status ``no_base`` with the reason; a table naming none of the
+        records' areas is an error.
     period : {"quarter", "financial_year", "year", "month", "rolling_12", "all"}
         The time periods (from each search's file month).
     by : str or list, optional
@@ -207,6 +209,8 @@ def search_rates(
         (``rate`` is per ``per`` person-years; ``base`` is person-years), then
         ``months_covered`` and ``months_in_period`` (person-years = population × months
         covered / 12) and ``note`` (why there is no rate, or that months are missing).
+        ``attrs["population_source"]``: each area's population source in words (area ->
+        description, :func:`dispro.population.population_source`), for the caption.
 
     Notes
     -----
@@ -281,6 +285,7 @@ def search_rates(
     table = table[[area, "period", *by, *SEARCH_RATE_COLUMNS]]
     table.attrs = attrs
     table.attrs["exposure"] = "population x months covered / 12 (person-years)"
+    table.attrs["population_source"] = population_source(population, combined=combine)
     table.attrs["ethnicity_basis"] = ethnicity
     ledger.carry(counts, table)
     return table

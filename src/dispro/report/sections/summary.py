@@ -13,6 +13,14 @@ from ._common import OUTCOME_WORDS, RRI_SHOW, first_sentences
 __all__ = ["intro", "pathway"]
 
 
+_ABSENT = {
+    "stop_search": "stop-and-search",
+    "disposals": "out-of-court disposals",
+    "charging": "charging",
+    "sentencing": "sentencing",
+}
+
+
 def intro(ch, params) -> None:
     """What the report is, what it covers and how to read it."""
     what = (
@@ -36,6 +44,13 @@ def intro(ch, params) -> None:
         "comparisons in the report (dispro's convention; official tables flag on single tests). "
         "'No clear evidence of a difference' and 'too few cases to tell' are different findings."
     )
+    absent = params.get("absent") or {}
+    if absent:
+        ch.text(
+            "What this report covers: "
+            + "; ".join(f"there is no {_ABSENT[k]} chapter: {why}" for k, why in absent.items())
+            + ". The pathway below has no figures for those stages."
+        )
     if params["data"] == "demo":
         ch.text(
             "THIS REPORT USES SYNTHETIC DEMONSTRATION DATA. The records are generated with known, "

@@ -1,0 +1,269 @@
+"""The fast path of :func:`dispro.read_police_uk`: plain files parsed by pyarrow, labels coded once.
+
+A data.police.uk file is parsed by pyarrow (every column as text) when nothing in it could be read
+differently by pyarrow and by the pandas + ``csv`` path of :func:`._files.parse_csv`: no quote
+character, no NUL, no carriage return outside a CRLF line end, no blank line, every line holding
+as many fields as the header. Such a file's records are its lines, so the line each record starts
+on is known without the ``csv`` module. Any other file (a quote, a short row, bytes that are not
+UTF-8, an empty file...) goes through the original path, which says what is wrong with it, so
+that messages, warnings and results are those of the original path in every case.
+
+Every text column is then held as codes into its distinct values (:class:`Coded`), so that code
+lists, booleans and coordinates are checked and mapped once per distinct value, not per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from ..errors import DisproError
+from ._files import header_names
+from .mapping import Mapping, apply_mapping
+
+__all__ = [
+    "Coded",
+    "Piece",
+    "booleans",
+    "combine",
+    "from_frame",
+    "parse_fast",
+    "police_uk_dates",
+    "strings",
+]
+
+_BOM = b"\xef\xbb\xbf"
+_TEXT = pa.dictionary(pa.int32(), pa.string())
+#: The stamp data.police.uk writes, ``YYYY-MM-DDTHH:MM:SS+00:00``: where its digits are and
+#: what its other characters are. Years from 1900 and every field in range are checked after.
+_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+_MARKS = [4, 7, 10, 13, 16, 19, 20, 21, 22, 23, 24]
+_MARK_BYTES = np.frombuffer(b"--T::+00:00", dtype=np.uint8)
+_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_COLUMNS_CACHE: dict = {}
+
+
+@dataclass
+class Piece:
+    """One file's records: each canonical column as pyarrow chunks, and where each row came from."""
+
+    rows: int
+    columns: dict  # canonical field -> list of pyarrow arrays (dictionary or string)
+    lines: np.ndarray  # the line each record starts on
+    short: np.ndarray | None  # "k of n fields" for a short row, else None (object)
+    exclusions: list = field(default_factory=list)
+
+
+def _positions(names: list[str], mapping: Mapping, source: str, canonical, strict) -> dict:
+    """``{canonical field: position in the file}``, through :func:`apply_mapping` itself."""
+    known = mapping.source_columns() | set(canonical)
+    key = (tuple(names), strict, mapping.name, frozenset(canonical))
+    cacheable = set(names) <= known  # nothing to warn about: the same answer for every file
+    if cacheable and key in _COLUMNS_CACHE:
+        return _COLUMNS_CACHE[key]
+    probe = pd.DataFrame([list(range(len(names)))], columns=names)
+    out = apply_mapping(probe, mapping, source=source, canonical=canonical, strict=strict)
+    positions = {str(c): int(out[c].iloc[0]) for c in out.columns}
+    if cacheable:
+        _COLUMNS_CACHE[key] = positions
+    return positions
+
+
+def parse_fast(data: bytes, name: str, mapping: Mapping, canonical, strict: bool) -> Piece | None:
+    """The file as a :class:`Piece`, or ``None`` when it is not a plain file (see the module)."""
+    if mapping.rows or mapping.wide or mapping.codes or mapping.constants:
+        return None
+    body = memoryview(data)[len(_BOM) :] if data.startswith(_BOM) else memoryview(data)
+    raw = body.tobytes() if body.nbytes != len(data) else data
+    if b'"' in raw or b"\x00" in raw or (b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
+        return None
+    if raw.startswith((b"\n", b"\r")) or b"\n\n" in raw or b"\n\r\n" in raw:
+        return None
+    if raw.startswith(_BOM):  # a second mark: pandas drops it from the first name, pyarrow not
+        return None
+    end = raw.find(b"\n")
+    if end < 0:
+        return None
+    ends = np.count_nonzero(np.frombuffer(raw, dtype=np.uint8) == ord("\n"))
+    lines = int(ends) + (0 if raw.endswith(b"\n") else 1)
+    try:
+        cells = raw[:end].decode("utf-8").removesuffix("\r").split(",")
+    except UnicodeDecodeError:
+        return None
+    if len(cells) < 2 or lines < 2:
+        return None
+    try:
+        names = header_names(cells, name)
+    except DisproError:
+        return None  # the original path raises it, after any error it finds first
+    dates = {i for i, c in enumerate(names) if mapping.columns.get(c, c) == "date"}
+    generated = [f"f{i}" for i in range(len(names))]
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(raw),
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=generated),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={
+                    g: pa.string() if i in dates else _TEXT for i, g in enumerate(generated)
+                },
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+                check_utf8=True,
+            ),
+        )
+    except pa.ArrowException:
+        return None
+    if table.num_rows != lines - 1:
+        return None
+    # the file reads the same either way: its header is checked as the original path checks it
+    positions = _positions(names, mapping, name, canonical, strict)
+    columns = {c: table.column(generated[p]).chunks for c, p in positions.items()}
+    for c in mapping.columns.values():
+        columns.setdefault(c, [pa.nulls(table.num_rows, pa.string())])
+    n = table.num_rows
+    return Piece(n, columns, np.arange(2, n + 2, dtype="int64"), None)
+
+
+def from_frame(frame: pd.DataFrame, mapping: Mapping) -> Piece:
+    """A :class:`Piece` from a frame read by the original path."""
+    columns = {}
+    for c in dict.fromkeys(mapping.columns.values()):
+        values = frame[c].astype(object).where(frame[c].notna(), None).to_numpy()
+        columns[c] = [pa.array(values, type=pa.string())]
+    return Piece(
+        len(frame),
+        columns,
+        frame["_line"].to_numpy(dtype="int64"),
+        frame["_short"].to_numpy(dtype=object),
+        list(frame.attrs.get("exclusions", [])),
+    )
+
+
+@dataclass
+class Coded:
+    """A text column as codes (``-1`` = blank) into its distinct values."""
+
+    codes: np.ndarray
+    uniques: np.ndarray  # object: the distinct values (str)
+
+    @property
+    def blank(self) -> np.ndarray:
+        return self.codes < 0
+
+    def values(self, missing=np.nan) -> np.ndarray:
+        """The row values (object), ``missing`` for a blank."""
+        return np.append(self.uniques, np.array([missing], dtype=object))[self.codes]
+
+    def rows(self, mask: np.ndarray | None = None, missing=np.nan) -> pd.Series:
+        """The row values (of the rows in ``mask``) as an object Series."""
+        codes = self.codes if mask is None else self.codes[mask]
+        return pd.Series(np.append(self.uniques, np.array([missing], object))[codes], dtype=object)
+
+    def isin(self, allowed) -> np.ndarray:
+        extended = pd.Series(np.append(self.uniques, np.nan), dtype=object)
+        return extended.isin(list(allowed)).to_numpy()[self.codes]
+
+    def take(self, keep: np.ndarray) -> Coded:
+        """The rows in ``keep``, with only the values they hold (a value decides a dtype)."""
+        codes = self.codes[keep]
+        used = np.unique(codes[codes >= 0])
+        renumber = np.full(len(self.uniques) + 1, -1, dtype="int32")
+        renumber[used] = np.arange(len(used), dtype="int32")
+        return Coded(renumber[codes], self.uniques[used])
+
+
+def strings(values, codes: np.ndarray, infer: bool = True) -> pd.Series:
+    """``values[codes]`` as a ``str`` Series (pyarrow storage, as pandas infers for text).
+
+    A negative code counts from the end, as in numpy (``-1``: a blank's value, kept last). With
+    ``infer``, no rows give an empty object Series, as pandas gives for an empty object array.
+    """
+    if infer and not len(codes):
+        return pd.Series(np.array([], dtype=object), dtype=object)
+    values = list(values)
+    codes = np.where(codes < 0, codes + len(values), codes) if (codes < 0).any() else codes
+    taken = pa.array(values, type=pa.large_string()).take(pa.array(codes))  # pandas' storage
+    return pd.Series(taken, dtype=pd.StringDtype(na_value=np.nan))
+
+
+def booleans(values, codes: np.ndarray) -> pd.Series:
+    """``values[codes]`` (True, False or missing) as a nullable ``boolean`` Series."""
+    values = pd.Series(values, dtype=object).to_numpy()
+    missing = pd.isna(values)
+    data = np.where(missing, False, values).astype(bool)
+    return pd.Series(pd.arrays.BooleanArray(data[codes], missing[codes]))
+
+
+def _coded(chunks: list) -> Coded:
+    encoded = [c if pa.types.is_dictionary(c.type) else c.dictionary_encode() for c in chunks]
+    encoded = [c.cast(_TEXT) if c.type != _TEXT else c for c in encoded]
+    unified = pa.chunked_array(encoded, type=_TEXT).unify_dictionaries()
+    if unified.num_chunks == 0:
+        return Coded(np.zeros(0, dtype="int32"), np.array([], dtype=object))
+    indices = pa.chunked_array([c.indices for c in unified.chunks], type=pa.int32())
+    codes = pc.fill_null(indices, -1).to_numpy()
+    uniques = unified.chunk(0).dictionary.to_numpy(zero_copy_only=False).astype(object)
+    return Coded(np.asarray(codes, dtype="int32"), uniques)
+
+
+def combine(pieces: list[Piece], text: list[str], dates: str) -> tuple[dict, pa.ChunkedArray]:
+    """Every text column of all pieces as :class:`Coded`, and the date column as text."""
+    coded = {c: _coded([a for p in pieces for a in p.columns[c]]) for c in text}
+    stamps = [
+        a.cast(pa.string()) if pa.types.is_dictionary(a.type) else a
+        for p in pieces
+        for a in p.columns[dates]
+    ]
+    return coded, pa.chunked_array(stamps, type=pa.string())
+
+
+def police_uk_dates(stamps: pa.ChunkedArray) -> pd.Series | None:
+    """UTC timestamps when every stamp is data.police.uk's own form and a real date, else None.
+
+    The values and type (``datetime64[us, UTC]``) that ``pd.to_datetime(..., format="ISO8601",
+    utc=True)`` gives for such stamps, read from the digits at once; any other stamp (and any
+    impossible date, such as 30 February) is left to the original path.
+    """
+    n = len(stamps)
+    if stamps.null_count or not n:
+        return None
+    whole = stamps.combine_chunks()
+    offsets = np.frombuffer(whole.buffers()[1], dtype=np.int32)[whole.offset :][: n + 1]
+    if (np.diff(offsets) != 25).any():
+        return None
+    text = np.frombuffer(whole.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    text = text.reshape(n, 25)
+    if (text[:, _DIGITS] - ord("0") > 9).any() or (text[:, _MARKS] != _MARK_BYTES).any():
+        return None  # not YYYY-MM-DDTHH:MM:SS+00:00 (uint8: a byte below "0" wraps round)
+
+    def number(first: int, width: int) -> np.ndarray:
+        value = np.zeros(n, dtype=np.int64)
+        for k in range(first, first + width):
+            value = value * 10 + (text[:, k].astype(np.int64) - ord("0"))
+        return value
+
+    year, month, day = number(0, 4), number(5, 2), number(8, 2)
+    hour, minute, second = number(11, 2), number(14, 2), number(17, 2)
+    if ((year < 1900) | (month < 1) | (month > 12) | (day < 1)).any():
+        return None
+    if ((hour > 23) | (minute > 59) | (second > 59)).any():
+        return None
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    if (day > _DAYS_IN_MONTH[month - 1] + (leap & (month == 2))).any():
+        return None
+    # days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)
+    shifted = year - (month <= 2)
+    era = shifted // 400
+    of_era = shifted - era * 400
+    of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    days = era * 146097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719468
+    seconds = days * 86400 + hour * 3600 + minute * 60 + second
+    instant = (seconds * 1_000_000).view("datetime64[us]")
+    return pd.Series(instant).dt.tz_localize("UTC")
