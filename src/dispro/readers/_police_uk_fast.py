@@ -80,17 +80,17 @@ def parse_fast(data: bytes, name: str, mapping: Mapping, canonical, strict: bool
         return None
     body = memoryview(data)[len(_BOM) :] if data.startswith(_BOM) else memoryview(data)
     raw = body.tobytes() if body.nbytes != len(data) else data
-    if b'"' in raw or b"\x00" in raw or (b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
+    carriage = b"\r" in raw
+    if b'"' in raw or b"\x00" in raw or (carriage and raw.count(b"\r") != raw.count(b"\r\n")):
         return None
-    if raw.startswith((b"\n", b"\r")) or b"\n\n" in raw or b"\n\r\n" in raw:
+    if raw.startswith((b"\n", b"\r", _BOM)):  # a second mark: pandas drops it, pyarrow not
         return None
-    if raw.startswith(_BOM):  # a second mark: pandas drops it from the first name, pyarrow not
+    ends = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == ord("\n"))
+    # a blank line (skipped by the parsers, so that lines and records would not match)
+    if not len(ends) or (np.diff(ends) == 1).any() or (carriage and b"\n\r\n" in raw):
         return None
-    end = raw.find(b"\n")
-    if end < 0:
-        return None
-    ends = np.count_nonzero(np.frombuffer(raw, dtype=np.uint8) == ord("\n"))
-    lines = int(ends) + (0 if raw.endswith(b"\n") else 1)
+    end = int(ends[0])
+    lines = len(ends) + (0 if raw.endswith(b"\n") else 1)
     try:
         cells = raw[:end].decode("utf-8").removesuffix("\r").split(",")
     except UnicodeDecodeError:

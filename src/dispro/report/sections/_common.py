@@ -12,7 +12,14 @@ from ...ethnicity import NOT_STATED
 from ..supply import NotSupplied, not_supplied_sentence
 from ..wording import describe_table
 
-__all__ = ["OUTCOME_WORDS", "RRI_SHOW", "first_sentences", "quarter_words", "when_supplied"]
+__all__ = [
+    "OUTCOME_WORDS",
+    "RRI_SHOW",
+    "first_sentences",
+    "population_words",
+    "quarter_words",
+    "when_supplied",
+]
 
 #: What each stage's rate counts, as a past participle phrase.
 OUTCOME_WORDS = {
@@ -73,3 +80,16 @@ def when_supplied(what: str, heading: str | None = None, level: int = 3):
         return inner
 
     return wrap
+
+
+def population_words(table) -> str:
+    """Which resident population a table of rates used (``attrs["population_source"]``, area ->
+    source), in words: one source for all, or each area's."""
+    sources = {a: s for a, s in (table.attrs.get("population_source") or {}).items() if s}
+    if not sources:
+        return "Census 2021 usual residents"
+    if len(set(sources.values())) == 1:
+        return f"Census 2021 usual residents ({next(iter(sources.values()))})"
+    return (
+        "Census 2021 usual residents (" + "; ".join(f"{a}: {s}" for a, s in sources.items()) + ")"
+    )

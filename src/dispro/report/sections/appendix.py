@@ -114,6 +114,15 @@ def methods(ch, params) -> None:
             "The resident population is not the population available to be stopped: visitors, commuters "
             "and the night-time economy are not in it.",
             "The population has changed since the Census of March 2021.",
+            "Residents: Census 2021 usual residents by local authority (cells rounded to 5), "
+            "summed to force areas; the City of London, which that table merges with "
+            "Westminster, from Census 2021 TS021 by police force area (unrounded). The two "
+            "sources differ by a few people per cell.",
+            "A field a force leaves blank in every record of a month was not supplied that "
+            "month: its searches are left out of the measures that need it, and a measure "
+            "whose field was supplied in no month is not shown (the report says so where it "
+            "would be; it is never shown as 0). A hit rate then uses any further action.",
+            "Scrutiny packs: 'this quarter' is the last quarter with every month supplied.",
             "Ethnicity not stated cannot be placed in a group; its share is reported for each dataset.",
             "data.police.uk stamps every time +00:00; whether that is UTC or UK clock time is not "
             "documented, and the report states the assumption it uses.",

@@ -13,7 +13,7 @@ import pandas as pd
 from ..disclose import CHANGES, CONCORDANCE, Q_HITS, Q_S60, Q_STRIP, RATES
 from ..recorder import in_full
 from ..wording import describe_change
-from ._common import RRI_SHOW, first_sentences, quarter_words
+from ._common import RRI_SHOW, first_sentences, population_words, quarter_words
 
 __all__ = [
     "latest_quarter",
@@ -44,7 +44,7 @@ def latest_quarter(ch, quarterly: pd.DataFrame, params) -> None:
         "then at how it compares with the previous quarter and with the same quarter a year "
         f"earlier, then at the last {len(quarters)} quarters one by one. Rates are "
         "person searches per 1,000 residents a year: the quarter's searches over the residents' "
-        "person-years in it (Census 2021 usual residents times the months supplied / 12)."
+        f"person-years in it ({population_words(quarterly)} times the months supplied / 12)."
         + (
             f" The latest quarter is not the one the period ends in: {quarterly.attrs['quarter_note']}."
             if quarterly.attrs.get("quarter_note")

@@ -22,7 +22,7 @@ from ..disclose import (
     STRIP,
 )
 from ..wording import confidence_level, describe_change
-from ._common import RRI_SHOW, first_sentences, when_supplied
+from ._common import RRI_SHOW, first_sentences, population_words, when_supplied
 
 __all__ = [
     "rates",
@@ -51,7 +51,7 @@ def rates(ch, table: pd.DataFrame, params, *, whole_period: bool = False) -> Non
         "rates",
         table[["force", "period", *RRI_SHOW, "months_covered", "note"]],
         caption="Person searches per 1,000 residents a year, and the relative rate index, by force and group",
-        notes="Rates use Census 2021 usual residents times the months supplied / 12 (person-years). "
+        notes=f"Rates use {population_words(table)} times the months supplied / 12 (person-years). "
         "Vehicle-only searches are excluded. Not stated has no population figure.",
         counts=RATES,
     )
