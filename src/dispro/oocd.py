@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._stats import bh
+from .counts.periods import pack_quarters, supplied_months
 from .dictionary import codelist
 from .disclosure import Margins, withheld_cells
 from .ethnicity import NOT_STATED
@@ -105,35 +106,30 @@ def oocd_quarters(
     """
     period = pd.period_range(period_start, period_end, freq="M")
     all_quarters = sorted(set(period.asfreq("Q").strftime("%YQ%q")))
-    months = record_months(records)
-    held = set(months.dropna())
-    by_force = {None: held}
-    if "force" in records.columns and records["force"].notna().any():
-        by_force = {
-            f: set(months[(records["force"] == f).to_numpy()].dropna())
-            for f in pd.unique(records["force"].dropna())
-        }
     in_period = set(period.strftime("%Y-%m"))
+    held = set(record_months(records).dropna()) & in_period
+    supplied = supplied_months(records) if len(records) else []
+    # the one rule of every scrutiny pack (dispro.counts.periods.pack_quarters)
+    pack = pack_quarters(period_start, period_end, quarters=quarters, supplied=supplied)
+    latest = pack[-1] if pack else all_quarters[-1]
+    complete = all(
+        m in set(supplied) and m in in_period
+        for m in pd.period_range(pd.Period(latest, freq="Q").asfreq("M", "start"), periods=3,
+                                 freq="M").strftime("%Y-%m")
+    )  # fmt: skip
+    pack = pack or [latest]
 
     def months_of(q: str) -> list[str]:
         return list(pd.period_range(pd.Period(q, freq="Q").asfreq("M", "start"), periods=3,
                                     freq="M").strftime("%Y-%m"))  # fmt: skip
 
-    complete = [
-        q for q in all_quarters
-        if all(m in in_period and all(m in got for got in by_force.values()) for m in months_of(q))
-    ]  # fmt: skip
-    latest = complete[-1] if complete else all_quarters[-1]
-    pack = [q for q in all_quarters if q <= latest][-quarters:]
     info = {
         "latest": latest,
-        "complete": bool(complete),
+        "complete": complete,
         "incomplete": {
-            q: sorted(m for m in months_of(q) if m in held and m in in_period)
-            for q in all_quarters
-            if q > latest
+            q: sorted(m for m in months_of(q) if m in held) for q in all_quarters if q > latest
         },
-        "months": sorted(held & in_period),
+        "months": sorted(held),
     }
     return pack, info
 

@@ -1,4 +1,6 @@
-"""Periods from dates: the month of a date and the labels of the periods made of months.
+"""Periods from dates: the month of a date and the labels of the periods made of months; and
+the quarters of a scrutiny pack (:func:`pack_quarters`: "this quarter" is the last quarter with
+every month supplied, :func:`supplied_months`).
 
 A date becomes one integer, ``year * 12 + month - 1`` of its instant in UTC (the *month key*);
 every period is a bucket of month keys and every label a formula of its first month. The same
@@ -9,6 +11,7 @@ formulas are written for numpy (the pandas engine and the cells of every engine)
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,10 +24,13 @@ __all__ = [
     "coarsest",
     "label_ok",
     "labels",
+    "pack_quarters",
     "parse_dates",
+    "quarter_note",
     "sql_bucket",
     "sql_label",
     "sql_parse_date",
+    "supplied_months",
 ]
 
 #: Period columns derived from ``date`` that ``by`` (and conditions) may name.
@@ -192,3 +198,81 @@ def sql_label(ym: str, period: str) -> str:
     else:
         body = f"printf('%04d', {ym} // 12)"
     return f"CASE WHEN {ym} IS NULL THEN NULL ELSE {body} END"
+
+
+def pack_quarters(
+    period_start: str,
+    period_end: str,
+    *,
+    quarters: int = 8,
+    supplied: Sequence[str] | None = None,
+) -> list[str]:
+    """The calendar quarters of the period (``2024Q1`` labels, as
+    :func:`~dispro.stopsearch.add_period` writes them), the last ``quarters`` of them.
+
+    Without ``supplied`` the last is the period end's quarter. With ``supplied`` (the months,
+    ```YYYY-MM``, that every force of the pack supplied: :func:`supplied_months`) the last is
+    the last quarter whose three months all lie in the period and were all supplied, so that
+    "this quarter" is never a quarter with a month missing; when no quarter is complete, the
+    last quarter of the period holding a supplied month (an empty list when none does).
+    """
+    months = pd.period_range(period_start, period_end, freq="M")
+    every = sorted(set(months.asfreq("Q").strftime("%YQ%q")))
+    if supplied is not None:
+        have = set(pd.PeriodIndex(list(supplied), freq="M")) & set(months)
+        whole = [
+            q
+            for q in every
+            if all(m in have for m in pd.period_range(*_quarter_months(q), freq="M"))
+        ]
+        partial = [q for q in every if any(m.asfreq("Q").strftime("%YQ%q") == q for m in have)]
+        last = whole[-1] if whole else (partial[-1] if partial else None)
+        every = [q for q in every if last is not None and q <= last]
+    return every[-quarters:]
+
+
+def _quarter_months(quarter: str) -> tuple[pd.Period, pd.Period]:
+    q = pd.Period(quarter, freq="Q")
+    return q.asfreq("M", "start"), q.asfreq("M", "end")
+
+
+def supplied_months(records: pd.DataFrame) -> list[str]:
+    """The months (``YYYY-MM``) that every force of ``records`` supplied: from the reader's
+    coverage table (a month with a file, even one of no searches) when the records carry one,
+    else the months holding records."""
+    from ..readers.months import record_months
+
+    coverage = records.attrs.get("coverage")
+    if coverage:
+        cov = pd.DataFrame(coverage)
+        cov = cov[cov["present"].astype(bool)] if "present" in cov else cov
+        per_force = cov.groupby("force")["month"].agg(lambda m: set(m.astype(str)))
+    else:
+        months = pd.Series(record_months(records), index=records.index)
+        force = records["force"] if "force" in records.columns else pd.Series("", records.index)
+        per_force = months.groupby(force.fillna("").to_numpy()).agg(
+            lambda m: set(m.dropna().astype(str))
+        )
+    if per_force.empty:
+        return []
+    return sorted(set.intersection(*per_force.tolist()))
+
+
+def quarter_note(period_start: str, period_end: str, pack: list[str], supplied) -> str:
+    """Why a pack's latest quarter (``pack[-1]``) is not the period end's quarter, in words
+    naming the months of that quarter supplied (blank when it is)."""
+    end_quarter = pd.Period(period_end, freq="M").asfreq("Q").strftime("%YQ%q")
+    if not pack or pack[-1] == end_quarter:
+        return ""
+    first, last = _quarter_months(end_quarter)
+    within = pd.period_range(
+        max(first, pd.Period(period_start, freq="M")),
+        min(last, pd.Period(period_end, freq="M")),
+        freq="M",
+    )
+    have = [m for m in within if str(m) in set(supplied)]
+    return (
+        f"the period ends in {period_end}, but {end_quarter} has {len(have)} of its 3 months "
+        f"supplied and in the period ({', '.join(str(m) for m in have) or 'none'}), so the "
+        f"latest quarter shown is {pack[-1]}, the last with every month supplied"
+    )

@@ -32,8 +32,8 @@ __all__ = [
     "booleans",
     "combine",
     "from_frame",
-    "parse_fast",
     "police_uk_dates",
+    "read_pieces",
     "strings",
 ]
 
@@ -46,6 +46,7 @@ _MARKS = [4, 7, 10, 13, 16, 19, 20, 21, 22, 23, 24]
 _MARK_BYTES = np.frombuffer(b"--T::+00:00", dtype=np.uint8)
 _DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _COLUMNS_CACHE: dict = {}
+_JOIN_BYTES = 2**20  # files smaller than this on average are parsed together
 
 
 @dataclass
@@ -74,40 +75,54 @@ def _positions(names: list[str], mapping: Mapping, source: str, canonical, stric
     return positions
 
 
-def parse_fast(data: bytes, name: str, mapping: Mapping, canonical, strict: bool) -> Piece | None:
-    """The file as a :class:`Piece`, or ``None`` when it is not a plain file (see the module)."""
-    if mapping.rows or mapping.wide or mapping.codes or mapping.constants:
+@dataclass
+class _Plain:
+    """A file that passed the byte checks: its header and its records' bytes."""
+
+    header: bytes  # the header line, as in the file (without its line end)
+    names: list  # the column names, as the original path reads them
+    body: memoryview  # the records
+    ended: bool  # the last record has its line end
+
+
+def _plain(data: bytes, name: str) -> _Plain | None:
+    """The file split into header and records, or ``None`` when it is not a plain file.
+
+    Blank lines are looked for after parsing (:func:`_parse`); a line of spaces is a record of
+    one field, which does not parse, so that the file goes to the original path.
+    """
+    raw = memoryview(data)[len(_BOM) :] if data.startswith(_BOM) else memoryview(data)
+    carriage = b"\r" in data
+    if b'"' in data or b"\x00" in data or (carriage and data.count(b"\r") != data.count(b"\r\n")):
         return None
-    body = memoryview(data)[len(_BOM) :] if data.startswith(_BOM) else memoryview(data)
-    raw = body.tobytes() if body.nbytes != len(data) else data
-    carriage = b"\r" in raw
-    if b'"' in raw or b"\x00" in raw or (carriage and raw.count(b"\r") != raw.count(b"\r\n")):
+    if raw[:1] in (b"\n", b"\r") or raw[:3] == _BOM:  # a second mark: pandas drops it
         return None
-    if raw.startswith((b"\n", b"\r", _BOM)):  # a second mark: pandas drops it, pyarrow not
-        return None
-    ends = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == ord("\n"))
-    # a blank line (skipped by the parsers, so that lines and records would not match)
-    if not len(ends) or (np.diff(ends) == 1).any() or (carriage and b"\n\r\n" in raw):
-        return None
-    end = int(ends[0])
-    lines = len(ends) + (0 if raw.endswith(b"\n") else 1)
+    end = data.find(b"\n", len(data) - raw.nbytes)
+    if end < 0 or end + 1 == len(data):
+        return None  # a header alone
+    end -= len(data) - raw.nbytes
     try:
-        cells = raw[:end].decode("utf-8").removesuffix("\r").split(",")
+        cells = str(raw[:end], "utf-8").removesuffix("\r").split(",")
     except UnicodeDecodeError:
         return None
-    if len(cells) < 2 or lines < 2:
+    if len(cells) < 2:
         return None
     try:
         names = header_names(cells, name)
     except DisproError:
         return None  # the original path raises it, after any error it finds first
+    return _Plain(bytes(raw[:end]), names, raw[end + 1 :], data.endswith(b"\n"))
+
+
+def _parse(body, names: list, mapping: Mapping) -> pa.Table | None:
+    """Records parsed by pyarrow, every column as text; ``None`` when they do not parse."""
     dates = {i for i, c in enumerate(names) if mapping.columns.get(c, c) == "date"}
     generated = [f"f{i}" for i in range(len(names))]
     try:
         table = pacsv.read_csv(
-            pa.BufferReader(raw),
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=generated),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            pa.BufferReader(pa.py_buffer(body)),
+            read_options=pacsv.ReadOptions(column_names=generated),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={
                     g: pa.string() if i in dates else _TEXT for i, g in enumerate(generated)
@@ -120,15 +135,65 @@ def parse_fast(data: bytes, name: str, mapping: Mapping, canonical, strict: bool
         )
     except pa.ArrowException:
         return None
-    if table.num_rows != lines - 1:
-        return None
-    # the file reads the same either way: its header is checked as the original path checks it
-    positions = _positions(names, mapping, name, canonical, strict)
-    columns = {c: table.column(generated[p]).chunks for c, p in positions.items()}
-    for c in mapping.columns.values():
-        columns.setdefault(c, [pa.nulls(table.num_rows, pa.string())])
-    n = table.num_rows
-    return Piece(n, columns, np.arange(2, n + 2, dtype="int64"), None)
+    # a blank line is a record with every field missing here, and no record for the original
+    # path: only when no column is ever given is it looked for
+    if all(c.null_count for c in table.columns):
+        text = bytes(body)
+        if text.startswith((b"\n", b"\r\n")) or b"\n\n" in text or b"\n\r\n" in text:
+            return None
+    return table
+
+
+def _parse_group(plain: list[_Plain], mapping: Mapping) -> list:
+    """The tables of files with one header: small files are parsed together, in one call."""
+    if len(plain) == 1 or sum(p.body.nbytes for p in plain) > _JOIN_BYTES * len(plain):
+        return [_parse(p.body, p.names, mapping) for p in plain]
+    parts = [part for p in plain for part in ((p.body,) if p.ended else (p.body, b"\n"))]
+    joined = b"".join(parts)
+    rows, at = [], 0
+    for p in plain:
+        size = p.body.nbytes + (0 if p.ended else 1)
+        rows.append(joined.count(b"\n", at, at + size))
+        at += size
+    table = _parse(joined, plain[0].names, mapping)
+    if table is None or table.num_rows != sum(rows):  # find the files that do not parse
+        return [_parse(p.body, p.names, mapping) for p in plain]
+    starts = np.concatenate([[0], np.cumsum(rows)])
+    return [table.slice(starts[k], rows[k]) for k in range(len(plain))]
+
+
+def read_pieces(sources: list, mapping: Mapping, canonical, strict: bool, original) -> list:
+    """A :class:`Piece` for each source (``.data``, ``.name``), in order.
+
+    Plain files are parsed by pyarrow (small files with the same header together); any file
+    that is not plain, or that pyarrow does not parse, is read by ``original`` (a function of
+    the source). Headers are checked, and the original path run, file by file in the order
+    given, so that warnings and errors come as the original path gives them.
+    """
+    plain = [None] * len(sources)
+    if not (mapping.rows or mapping.wide or mapping.codes or mapping.constants):
+        plain = [_plain(s.data, s.name) for s in sources]
+    groups: dict = {}
+    for i, p in enumerate(plain):
+        if p is not None:
+            groups.setdefault(p.header, []).append(i)
+    tables: dict = {}
+    for members in groups.values():
+        tables.update(zip(members, _parse_group([plain[i] for i in members], mapping), strict=True))
+    pieces = []
+    for i, src in enumerate(sources):
+        table = tables.get(i)
+        if table is None:
+            pieces.append(original(src))
+            continue
+        # the file reads the same either way: its header is checked as the original path does
+        positions = _positions(plain[i].names, mapping, src.name, canonical, strict)
+        columns = {c: table.column(p).chunks for c, p in positions.items()}
+        n = table.num_rows
+        for c in mapping.columns.values():
+            columns.setdefault(c, [pa.nulls(n, pa.string())])
+        pieces.append(Piece(n, columns, np.arange(2, n + 2, dtype="int64"), None))
+    return pieces
 
 
 def from_frame(frame: pd.DataFrame, mapping: Mapping) -> Piece:

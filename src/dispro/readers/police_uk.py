@@ -414,7 +414,13 @@ def read_police_uk(
                 "that holds the same files)."
             )
         seen[key] = s.name
-    pieces = [_read_piece(s, mapping, canonical, strict) for s in sources]
+    pieces = fast.read_pieces(
+        sources,
+        mapping,
+        canonical,
+        strict,
+        lambda s: fast.from_frame(_read_one(s, mapping, canonical, strict), mapping),
+    )
     header_only = [s.name for s, p in zip(sources, pieces, strict=True) if not p.rows]
     text = [c for c in dict.fromkeys(mapping.columns.values()) if c != "date"]
     coded, stamps = fast.combine(pieces, text, "date")
@@ -715,14 +721,6 @@ def read_police_uk(
         "noted",
     )
     return result
-
-
-def _read_piece(src: _Source, mapping, canonical: set[str], strict: bool) -> fast.Piece:
-    """One file: pyarrow's parse of a plain file, else the original path (see _police_uk_fast)."""
-    piece = fast.parse_fast(src.data, src.name, mapping, canonical, strict)
-    if piece is None:
-        piece = fast.from_frame(_read_one(src, mapping, canonical, strict), mapping)
-    return piece
 
 
 def _distinct(column: fast.Coded) -> pd.Series:

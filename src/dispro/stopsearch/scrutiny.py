@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._stats import bh
+from ..counts.periods import pack_quarters, quarter_note, supplied_months
 from ..disclosure import Margins, publishable, withheld_cells
 from ..errors import DisproError, NotSuppliedError
 from ..ethnicity import NOT_STATED
@@ -60,77 +61,6 @@ CONCORDANCE_COLUMNS = (
 )  # fmt: skip
 #: The comparisons of :func:`quarter_changes`: label -> quarters back from the latest.
 COMPARISONS = {"the previous quarter": 1, "the same quarter a year earlier": 4}
-
-
-def pack_quarters(
-    period_start: str,
-    period_end: str,
-    *,
-    quarters: int = PACK_QUARTERS,
-    supplied: Sequence[str] | None = None,
-) -> list[str]:
-    """The calendar quarters of the period (``2024Q1`` labels, as
-    :func:`~dispro.stopsearch.add_period` writes them), the last ``quarters`` of them.
-
-    Without ``supplied`` the last is the period end's quarter. With ``supplied`` (the months,
-    ``YYYY-MM``, that every force of the pack supplied: :func:`supplied_months`) the last is
-    the last quarter whose three months all lie in the period and were all supplied, so that
-    "this quarter" is never a quarter with a month missing; when no quarter is complete, the
-    last quarter of the period holding a supplied month (an empty list when none does).
-    """
-    months = pd.period_range(period_start, period_end, freq="M")
-    every = sorted(set(months.asfreq("Q").strftime("%YQ%q")))
-    if supplied is not None:
-        have = set(pd.PeriodIndex(list(supplied), freq="M")) & set(months)
-        whole = [
-            q
-            for q in every
-            if all(m in have for m in pd.period_range(*_quarter_months(q), freq="M"))
-        ]
-        partial = [q for q in every if any(m.asfreq("Q").strftime("%YQ%q") == q for m in have)]
-        last = whole[-1] if whole else (partial[-1] if partial else None)
-        every = [q for q in every if last is not None and q <= last]
-    return every[-quarters:]
-
-
-def _quarter_months(quarter: str) -> tuple[pd.Period, pd.Period]:
-    q = pd.Period(quarter, freq="Q")
-    return q.asfreq("M", "start"), q.asfreq("M", "end")
-
-
-def supplied_months(records: pd.DataFrame) -> list[str]:
-    """The months (``YYYY-MM``) that every force of ``records`` supplied: from the reader's
-    coverage table (a month with a file, even one of no searches) when the records carry one,
-    else the months holding records."""
-    coverage = records.attrs.get("coverage")
-    if coverage:
-        cov = pd.DataFrame(coverage)
-        cov = cov[cov["present"].astype(bool)] if "present" in cov else cov
-        per_force = cov.groupby("force")["month"].agg(lambda m: set(m.astype(str)))
-    else:
-        per_force = records.groupby("force")["month"].agg(lambda m: set(m.dropna().astype(str)))
-    if per_force.empty:
-        return []
-    return sorted(set.intersection(*per_force.tolist()))
-
-
-def _quarter_note(period_start: str, period_end: str, pack: list[str], supplied) -> str:
-    """Why the pack's latest quarter is not the period end's quarter (blank when it is)."""
-    end_quarter = pd.Period(period_end, freq="M").asfreq("Q").strftime("%YQ%q")
-    if not pack or pack[-1] == end_quarter:
-        return ""
-    first, last = _quarter_months(end_quarter)
-    within = pd.period_range(
-        max(first, pd.Period(period_start, freq="M")),
-        min(last, pd.Period(period_end, freq="M")),
-        freq="M",
-    )
-    have = [m for m in within if str(m) in set(supplied)]
-    return (
-        f"the period ends in {period_end}, but {end_quarter} has {len(have)} of its 3 months "
-        f"supplied and in the period ({', '.join(str(m) for m in have) or 'none'}), so the "
-        f"latest quarter shown is {pack[-1]}, the last with every month supplied"
-    )
 
 
 def combined_area(area: str, records: pd.DataFrame) -> str | None:
@@ -219,7 +149,7 @@ def quarterly_rates(
     """
     supplied = supplied_months(records) if len(records) else []
     pack = pack_quarters(period_start, period_end, quarters=quarters, supplied=supplied)
-    note = _quarter_note(period_start, period_end, pack, supplied)
+    note = quarter_note(period_start, period_end, pack, supplied)
     records = _in_quarters(records, pack)
     if records.empty:
         out = pd.DataFrame(columns=["area", "period", "group", "events", "status", "withheld"])
