@@ -100,7 +100,8 @@ class Counts:
     population : str, optional
         A column of residents (or person-years, with ``months_covered``) that a rate is per:
         fewer than ``min_population`` withholds the rate (rule ``min_base``); on the rows where
-        the column is not a count (see ``only``).
+        the column is not a count (see ``only``). It is public (the Census), so it is never
+        withheld as a value derived from a withheld count.
     partitions : mapping
         Measure -> lists of measures it is the sum of (e.g. the rows a file held = the rows
         kept + the rows of each exclusion), beside the report's own.
@@ -356,7 +357,9 @@ def publishable(
         upstream = out[c].astype(object).eq(CONFIDENTIAL).to_numpy() & (rule[c] == "")
         rule[c][upstream] = "primary"
     hidden = {c: (r != "") & (r != "-") for c, r in rule.items()}
-    derived = _derived_columns(out, count_cols)
+    # a declared population (residents, person-years) is public (the Census), not worked out
+    # from the counts: it is shown on every row
+    derived = [c for c in _derived_columns(out, count_cols) if spec is None or c != spec.population]
     row_rule = np.full(n, "", dtype=object)
     basis = [c for c in count_cols if spec is None or not spec.derived_from
              or c in spec.derived_from]  # fmt: skip

@@ -1,15 +1,17 @@
 """The fast path of :func:`dispro.read_police_uk`: plain files parsed by pyarrow, labels coded once.
 
-A data.police.uk file is parsed by pyarrow (every column as text) when nothing in it could be read
-differently by pyarrow and by the pandas + ``csv`` path of :func:`._files.parse_csv`: no quote
-character, no NUL, no carriage return outside a CRLF line end, no blank line, every line holding
-as many fields as the header. Such a file's records are its lines, so the line each record starts
-on is known without the ``csv`` module. Any other file (a quote, a short row, bytes that are not
-UTF-8, an empty file...) goes through the original path, which says what is wrong with it, so
-that messages, warnings and results are those of the original path in every case.
+A data.police.uk file is parsed by pyarrow (every column as text; small files with the same
+header together, in one call) when nothing in it could be read differently by pyarrow and by the
+pandas + ``csv`` path of :func:`._files.parse_csv`: no quote character, no NUL, no carriage return
+outside a CRLF line end, no second byte order mark, no blank line, every line holding as many
+fields as the header, UTF-8 throughout. Such a file's records are its lines, so the line each
+record starts on is known without the ``csv`` module. Any other file (a quote, a short row, bytes
+that are not UTF-8, a header alone...) goes through the original path, which says what is wrong
+with it, so that results, messages and warnings are those of the original path in every case.
 
 Every text column is then held as codes into its distinct values (:class:`Coded`), so that code
-lists, booleans and coordinates are checked and mapped once per distinct value, not per row.
+lists, booleans and coordinates are checked and mapped once per distinct value, not per row, and
+data.police.uk's own time stamps are read from their digits at once (:func:`police_uk_dates`).
 """
 
 from __future__ import annotations
@@ -39,11 +41,11 @@ __all__ = [
 
 _BOM = b"\xef\xbb\xbf"
 _TEXT = pa.dictionary(pa.int32(), pa.string())
-#: The stamp data.police.uk writes, ``YYYY-MM-DDTHH:MM:SS+00:00``: where its digits are and
-#: what its other characters are. Years from 1900 and every field in range are checked after.
-_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
-_MARKS = [4, 7, 10, 13, 16, 19, 20, 21, 22, 23, 24]
-_MARK_BYTES = np.frombuffer(b"--T::+00:00", dtype=np.uint8)
+#: The stamp data.police.uk writes, ``YYYY-MM-DDTHH:MM:SS+00:00``: where its digits are, and
+#: its other characters. Years from 1900 and every field in range are checked after.
+_IS_DIGIT = np.array([c == "9" for c in "9999-99-99T99:99:99+00:00"])
+_FORM = np.frombuffer(b"0000-00-00T00:00:00+00:00", dtype=np.uint8)
+_DIGIT_MAX = np.where(_IS_DIGIT, 9, 255).astype(np.uint8)
 _DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _COLUMNS_CACHE: dict = {}
 _JOIN_BYTES = 2**20  # files smaller than this on average are parsed together
@@ -229,7 +231,8 @@ class Coded:
     def rows(self, mask: np.ndarray | None = None, missing=np.nan) -> pd.Series:
         """The row values (of the rows in ``mask``) as an object Series."""
         codes = self.codes if mask is None else self.codes[mask]
-        return pd.Series(np.append(self.uniques, np.array([missing], object))[codes], dtype=object)
+        values = np.append(self.uniques, np.array([missing], object))[codes]
+        return pd.Series(values, dtype=object, copy=False)
 
     def isin(self, allowed) -> np.ndarray:
         extended = pd.Series(np.append(self.uniques, np.nan), dtype=object)
@@ -289,12 +292,13 @@ def combine(pieces: list[Piece], text: list[str], dates: str) -> tuple[dict, pa.
     return coded, pa.chunked_array(stamps, type=pa.string())
 
 
-def police_uk_dates(stamps: pa.ChunkedArray) -> pd.Series | None:
+def police_uk_dates(stamps: pa.ChunkedArray) -> tuple[pd.Series, np.ndarray] | None:
     """UTC timestamps when every stamp is data.police.uk's own form and a real date, else None.
 
     The values and type (``datetime64[us, UTC]``) that ``pd.to_datetime(..., format="ISO8601",
     utc=True)`` gives for such stamps, read from the digits at once; any other stamp (and any
-    impossible date, such as 30 February) is left to the original path.
+    impossible date, such as 30 February) is left to the original path. Also the UK local
+    month of each stamp (``YYYYMM``; see :func:`_local_months`).
     """
     n = len(stamps)
     if stamps.null_count or not n:
@@ -305,13 +309,14 @@ def police_uk_dates(stamps: pa.ChunkedArray) -> pd.Series | None:
         return None
     text = np.frombuffer(whole.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
     text = text.reshape(n, 25)
-    if (text[:, _DIGITS] - ord("0") > 9).any() or (text[:, _MARKS] != _MARK_BYTES).any():
-        return None  # not YYYY-MM-DDTHH:MM:SS+00:00 (uint8: a byte below "0" wraps round)
+    digit = text - np.uint8(ord("0"))  # a byte below "0" wraps round
+    if not (digit <= _DIGIT_MAX).all() or not (text[:, ~_IS_DIGIT] == _FORM[~_IS_DIGIT]).all():
+        return None  # not YYYY-MM-DDTHH:MM:SS+00:00
 
     def number(first: int, width: int) -> np.ndarray:
-        value = np.zeros(n, dtype=np.int64)
-        for k in range(first, first + width):
-            value = value * 10 + (text[:, k].astype(np.int64) - ord("0"))
+        value = digit[:, first].astype(np.int32)
+        for k in range(first + 1, first + width):
+            value = value * 10 + digit[:, k]
         return value
 
     year, month, day = number(0, 4), number(5, 2), number(8, 2)
@@ -320,15 +325,42 @@ def police_uk_dates(stamps: pa.ChunkedArray) -> pd.Series | None:
         return None
     if ((hour > 23) | (minute > 59) | (second > 59)).any():
         return None
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    if (day > _DAYS_IN_MONTH[month - 1] + (leap & (month == 2))).any():
+    # each month from the first year's January: its first day and its length
+    first = int(year.min())
+    month_index = (year - first) * 12 + month - 1
+    starts, lengths = _months_from(first, int(month_index.max()) + 1)
+    last = lengths[month_index]
+    if (day > last).any():
         return None
-    # days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)
-    shifted = year - (month <= 2)
+    seconds = (starts[month_index] + day - 1) * 86400 + (hour * 3600 + minute * 60 + second)
+    dates = pd.Series((seconds * 1_000_000).view("datetime64[us]")).dt.tz_localize("UTC")
+    return dates, _local_months(dates, year * 100 + month, (hour == 23) & (day == last), year)
+
+
+def _months_from(year: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 of the first day of ``count`` months from January of ``year``
+    (proleptic Gregorian; H. Hinnant's days_from_civil), and the length of each month."""
+    k = np.arange(count, dtype=np.int64)
+    years, months = year + k // 12, k % 12 + 1
+    shifted = years - (months <= 2)
     era = shifted // 400
     of_era = shifted - era * 400
-    of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    days = era * 146097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719468
-    seconds = days * 86400 + hour * 3600 + minute * 60 + second
-    instant = (seconds * 1_000_000).view("datetime64[us]")
-    return pd.Series(instant).dt.tz_localize("UTC")
+    of_year = (153 * ((months + 9) % 12) + 2) // 5
+    starts = era * 146097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719468
+    leap = (years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))
+    return starts, _DAYS_IN_MONTH[months - 1] + (leap & (months == 2))
+
+
+def _local_months(dates: pd.Series, utc: np.ndarray, edge: np.ndarray, year) -> np.ndarray:
+    """The UK local month (``YYYYMM``) of UTC ``dates`` whose UTC month is ``utc``.
+
+    Since 1972 UK local time is UTC or one hour ahead, so only a time in the last hour of a
+    month (``edge``) can fall in another local month: those are converted, the rest kept.
+    """
+    if (year < 1972).any():
+        edge = np.ones(len(dates), dtype=bool)
+    months = utc.astype("float64")
+    if edge.any():
+        local = dates[edge].dt.tz_convert("Europe/London")
+        months[edge] = (local.dt.year * 100 + local.dt.month).to_numpy(dtype="float64")
+    return months

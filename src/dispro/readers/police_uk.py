@@ -236,8 +236,10 @@ def _read_one(src: _Source, mapping, canonical: set[str], strict: bool) -> pd.Da
 # --------------------------------------------------------------------------------------------
 
 
-def _where(frame: pd.DataFrame, mask: np.ndarray, limit: int = 8) -> str:
-    rows = frame.loc[mask, ["_file", "_line"]]
+def _where(frame: pd.DataFrame, mask: np.ndarray, names: list[str], limit: int = 8) -> str:
+    """Files and lines of the rows in ``mask`` (``_source``: each row's position in ``names``)."""
+    rows = frame.loc[mask, ["_source", "_line"]]
+    rows = rows.assign(_file=np.asarray(names, dtype=object)[rows["_source"].to_numpy()])
     parts = []
     for f, group in rows.groupby("_file", sort=False):
         lines = group["_line"].tolist()
@@ -254,10 +256,11 @@ def _values(series: pd.Series, limit: int = 10) -> str:
 
 
 class _Problems:
-    def __init__(self, strict: bool, coded: dict):
+    def __init__(self, strict: bool, coded: dict, names: list[str]):
         self.strict = strict
         self.lines: list[str] = []
         self.coded = coded  # the text columns as read, as codes (updated when rows are dropped)
+        self.names = names  # the files, for messages
 
     def add(self, frame, mask, column, what, hint, record_as=None, action="relabelled", label=None):
         mask = np.asarray(mask, dtype=bool)
@@ -270,7 +273,7 @@ class _Problems:
         text = (
             f"{label or f'column {column!r}'}: {int(mask.sum())} row(s) {what}; values: "
             f"{_values(values)}; "
-            f"in {_where(frame, mask)}. {hint}"
+            f"in {_where(frame, mask, self.names)}. {hint}"
         )
         if self.strict:
             self.lines.append(text)
@@ -288,6 +291,8 @@ class _Problems:
 
 
 def _suggest(values: pd.Series, allowed: Iterable[str]) -> str:
+    if not len(values):
+        return ""
     allowed = list(allowed)
     hints = [f"{v!r}{did_you_mean(v, allowed)}" for v in values.astype(str).unique()[:5]]
     hints = [h for h in hints if "did you mean" in h]
@@ -426,21 +431,20 @@ def read_police_uk(
     coded, stamps = fast.combine(pieces, text, "date")
     source_of = np.repeat(np.arange(len(sources), dtype="int32"), [p.rows for p in pieces])
     # where each row came from, for messages; the columns themselves stay coded
+    names = [s.name for s in sources]
     frame = pd.DataFrame(
-        {
-            "_file": pd.Series(
-                np.array([s.name for s in sources], dtype=object)[source_of], dtype=object
-            ),
-            "_line": np.concatenate([p.lines for p in pieces]),
-            "_short": pd.Series(
-                np.concatenate(
-                    [np.full(p.rows, None, object) if p.short is None else p.short for p in pieces]
-                ),
-                dtype=object,
-            ),
-        },
+        {"_source": source_of, "_line": np.concatenate([p.lines for p in pieces])},
         index=pd.RangeIndex(len(source_of)),
     )
+    short = np.zeros(len(frame), dtype=bool)
+    if any(p.short is not None for p in pieces):  # a file read by the original path
+        frame["_short"] = pd.Series(
+            np.concatenate(
+                [np.full(p.rows, None, object) if p.short is None else p.short for p in pieces]
+            ),
+            dtype=object,
+        )
+        short = frame["_short"].notna().to_numpy()
     n_read = len(frame)
     frame.attrs["exclusions"] = []
     ledger.record(frame, STEP, f"rows read from {len(sources)} file(s)", n_read, "read")
@@ -454,9 +458,8 @@ def read_police_uk(
             DataQualityWarning,
             stacklevel=2,
         )
-    problems = _Problems(strict, coded)
+    problems = _Problems(strict, coded, names)
     # --- rows with fewer fields than the header: their last cells are absent, not blank
-    short = frame["_short"].notna().to_numpy()
     problems.add(
         frame,
         short,
@@ -476,7 +479,10 @@ def read_police_uk(
 
     # --- dates, with the stated clock assumption (data.police.uk's own stamps parsed at once)
     parsed = fast.police_uk_dates(stamps)
-    if parsed is None:
+    if parsed is not None:
+        parsed, stamp_month = parsed  # and the UK local month of each stamp
+    else:
+        stamp_month = np.zeros(0)
         frame["date"] = pd.Series(stamps.to_numpy(zero_copy_only=False), dtype=object)
         frame["date"] = frame["date"].where(frame["date"].notna(), np.nan)
         raw_date = frame["date"].astype("string")
@@ -509,14 +515,15 @@ def read_police_uk(
     out["date"] = parsed.set_axis(frame.index)
     out["month"] = fast.strings([s.month for s in sources], source_of, infer=False)
     out["force"] = fast.strings([forces[s.slug] for s in sources], source_of, infer=False)
-    local = out["date"].dt.tz_convert("Europe/London")
-    stamp_month = (local.dt.year * 100 + local.dt.month).to_numpy(dtype="float64", na_value=np.nan)
+    if clock != "utc" or len(stamp_month) != len(parsed):  # not the stamps read at once
+        local = out["date"].dt.tz_convert("Europe/London")
+        stamp_month = (local.dt.year * 100 + local.dt.month).to_numpy("float64", na_value=np.nan)
     file_month = np.array([int(s.month[:4]) * 100 + int(s.month[5:7]) for s in sources])
     outside = ~bad_date & (stamp_month != file_month[source_of])
     if outside.any():
         warnings.warn(
             f"{int(outside.sum())} search(es) are dated outside their file's month (kept; the "
-            f"file's month is in `month`): {_where(frame, outside)}",
+            f"file's month is in `month`): {_where(frame, outside, names)}",
             DataQualityWarning,
             stacklevel=2,
         )
@@ -750,19 +757,29 @@ def _coverage_records(
         table[k] = np.bincount(source_of, weights=supplied[v], minlength=n) > 0
     table["present"] = True
     # months between a force's first and last file with no file: missing, never zero
-    gaps = []
-    for force, group in table.groupby("force", sort=True):
-        months = pd.period_range(group["month"].min(), group["month"].max(), freq="M").strftime(
-            "%Y-%m"
-        )
-        for m in sorted(set(months) - set(group["month"])):
-            gaps.append(
-                {"force": force, "month": m, "present": False, "rows": None, "source": None}
-            )
+    given: dict[str, set[str]] = {}
+    for force, month in zip(table["force"], table["month"], strict=True):
+        given.setdefault(force, set()).add(month)
+    gaps = [
+        {"force": force, "month": m, "present": False, "rows": None, "source": None}
+        for force in sorted(given)
+        for m in _months_between(min(given[force]), max(given[force]))
+        if m not in given[force]
+    ]
     if gaps:
         table = pd.concat([table, pd.DataFrame(gaps)], ignore_index=True)
     table = table.sort_values(["force", "month"]).reset_index(drop=True)
     return table[list(COVERAGE_COLUMNS)].to_dict("records")
+
+
+def _months_between(first: str, last: str) -> list[str]:
+    """The months ``YYYY-MM`` from ``first`` to ``last``, both included."""
+    year, month = int(first[:4]), int(first[5:7])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def person_searches(records: pd.DataFrame) -> pd.DataFrame:
