@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps test report lint bench bench-aggregate bench-engines bench-models clean population notebooks
+.PHONY: install install-report system-deps test report lint bench bench-aggregate bench-engines bench-models clean population notebooks
 
 # the PDF checks need poppler's pdftotext/pdftoppm; weasyprint needs pango; the Spark test needs
 # a Java runtime (Debian packages)
@@ -15,18 +15,28 @@ system-deps:
 	  (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null) || \
 	  echo "install a Java 17 runtime (openjdk-17-jre-headless) for the Spark test"; }
 
-$(BIN)/dispro: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# two installs into one venv: the core (dispro and what rendering needs: `make report`) and the
+# core with the engines and the test tools (`.[test]`, PySpark included: `make test` and the rest)
+$(VENV)/.installed-core: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
-	@touch $(BIN)/dispro
+	@touch $@ $(VENV)/.installed-core
 
-install: $(BIN)/dispro
+install-report: $(VENV)/.installed-core
+
+install: $(VENV)/.installed-test
 
 test: install system-deps
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2
 
-report: install
+report: install-report
 	$(BIN)/dispro report --demo
 
 notebooks: install

@@ -82,8 +82,9 @@ NOTEBOOKS = {
         "",
         "from dispro.pathway import area_matrix\nfrom dispro.report.sections import summary\n",
         [
-            "summary.intro(ch, params)",
             f"matrix = area_matrix(data, area={P('area')}, {REFERENCE}, {ALPHA})\n"
+            "summary.key_messages(ch, matrix, params)",
+            "summary.intro(ch, params)",
             "summary.pathway(ch, matrix, params)",
         ],
     ),

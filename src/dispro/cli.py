@@ -442,13 +442,15 @@ def report_command(
         if batch:
             written = render_batch(params, out, pdf=not no_pdf, progress=True)
         else:
-            written = render(params, out, pdf=not no_pdf)
+            written = render(params, out, pdf=not no_pdf, progress=True)
     except DisproError as exc:  # a chapter that failed: 1; the inputs: 2
         failed_chapter = isinstance(exc, ReportError) and not isinstance(exc, ReportInputError)
         _fail(exc, code=1 if failed_chapter else 2)
     except OSError as exc:
         _fail(_os_error(exc, out, "--out"))
-    err.print(_plain(f"wrote {written}"), soft_wrap=True)
+    # the label on stderr, the path alone and whole on stdout (plain print: never wrapped or cut)
+    err.print("wrote the reports and their index:" if batch else "wrote the report into:")
+    print(_plain(Path(written).resolve()).plain, flush=True)
 
 
 def _check_folder(folder: Path, option: str) -> None:

@@ -97,3 +97,64 @@ def test_adjusted_side_by_side():
         np.concatenate([np.asarray(c.lines[0].get_xdata(), dtype=float) for c in ax.containers])
     )
     np.testing.assert_allclose(xs, sorted([*shown.rri, *shown.adjusted_rr]))
+
+
+def plain_ratio_labels(ax, axis):
+    """The drawn tick labels of a ratio axis: plain numbers, a line at 1."""
+    from dispro.plots._axes import REFERENCE_GID
+
+    ax.figure.canvas.draw()
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    lo, hi = sorted(ax.get_xlim() if axis == "x" else ax.get_ylim())
+    texts = [
+        t.get_text()
+        for t in target.get_ticklabels()
+        if t.get_visible() and t.get_text() and lo <= t.get_position()[axis == "y"] <= hi
+    ]
+    assert texts and all(float(t) > 0 for t in texts), texts  # '0.5', '1', '2': no '10^{0}'
+    assert not [t.get_text() for t in target.get_minorticklabels() if t.get_text()]
+    assert [line for line in ax.get_lines() if line.get_gid() == REFERENCE_GID]
+    return texts
+
+
+def test_pathway_picture_of_the_demo_area():
+    """The area matrix of synthetic Wessex: every group's ratio drawn once at its stage, the
+    reference left out, the group without a population (Not stated) named in words."""
+    from dispro.pathway import area_matrix
+    from dispro.plots import plot_pathway
+    from dispro.synth import wessex
+
+    matrix = area_matrix(wessex(scale=0.2), area="Wessex")
+    ax = plot_pathway(matrix)
+    plain_ratio_labels(ax, "x")
+    drawn = matrix[(matrix.group != "White") & (matrix.rri > 0)]
+    points = [line for line in ax.get_lines() if line.get_marker() not in ("None", "")]
+    np.testing.assert_allclose(
+        sorted(float(line.get_xdata()[0]) for line in points), sorted(drawn.rri)
+    )
+    without = matrix[(matrix.group != "White") & matrix.rri.isna()]
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == len(without) and all(": " in t for t in texts)
+    labels = [
+        t.get_text() for t in sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])
+    ]
+    assert labels == list(dict.fromkeys(matrix.sort_values("order").label))
+
+
+def test_where_disparity_and_adjusted_use_the_plain_ratio_axis():
+    from dispro.plots import plot_adjusted, plot_where_disparity
+
+    matrix = pathway()
+    plain_ratio_labels(plot_where_disparity(matrix, group="Black"), "y")
+    adjusted = pd.DataFrame(
+        {
+            "group": ["Asian", "Black"],
+            "rri": [0.7, 3.0],
+            "rri_ci_lower": [0.5, 2.5],
+            "rri_ci_upper": [0.9, 3.6],
+            "adjusted_rr": [0.8, 2.0],
+            "ci_lower": [0.6, 1.6],
+            "ci_upper": [1.1, 2.5],
+        }
+    )
+    assert plain_ratio_labels(plot_adjusted(adjusted), "x") == ["0.5", "1", "2", "4"]

@@ -5,7 +5,8 @@ attempt against the truth (the same report rendered with ``suppression_threshold
 The attacker's knowledge:
 
 - every published number, with the rounding it was printed with (decimals as printed in the
-  HTML table, else as many as the workbook value carries; a count column prints 0 decimals);
+  HTML table, else as many as the workbook value carries; a count column prints 0 decimals),
+  or at the full precision the workbook stores it with (within 1e-9 of its size);
 - how the numbers were made (METHODS.md and ``dispro._stats``): rates and shares are a count over
   a base times 1, 100 or 1,000; relative rates divide by the reference group's rate; intervals
   are Wilson (shares), Katz, exact or Wald Poisson (ratios) or Newcombe (differences). Which
@@ -227,8 +228,10 @@ def read_report(folder: Path) -> Report:
     report = Report(name, folder, params, {}, html.prose, html.tables, log)
     by_sheet = {t["sheet"]: t for t in html.tables if t["sheet"]}
     wb = openpyxl.load_workbook(folder / f"{name}.xlsx", read_only=True, data_only=True)
+    from dispro.report.workbook import field_name
+
     for ws in wb.worksheets:
-        if ws.title == "Notes" or ws.title.lower().startswith("suppression"):
+        if ws.title in ("Cover", "Contents", "Notes") or ws.title.lower().startswith("suppression"):
             continue
         raw = [list(r) for r in ws.iter_rows(values_only=True)]
         filled = [sum(v is not None and v != "" for v in r) for r in raw]
@@ -236,7 +239,7 @@ def read_report(folder: Path) -> Report:
             continue
         width = max(filled)
         head = next(i for i, f in enumerate(filled) if f == width and (width > 1 or i > 0))
-        columns = [str(v) for v in raw[head] if v is not None]
+        columns = [field_name(v) for v in raw[head] if v is not None]  # labels to names
         rows = [
             {c: ("" if v is None else v) for c, v in zip(columns, r, strict=False)}
             for r in raw[head + 1 :]
@@ -386,6 +389,8 @@ class Render:
                 if i in table.phantom and c in table.counts:
                     text, value = WITHHELD, None
                 half = 0.5 * 10.0**-d if d else 0.0  # a number printed whole is exact
+                if isinstance(raw, float) and value is not None and _decimals(repr(raw)) > d:
+                    half = 1e-9 * max(1.0, abs(raw))  # the workbook holds its full value
                 cell = Cell(len(self.cells), table, i, c, value, text, half)
                 if j is not None and truth is not None and c in truth.columns:
                     cell.truth = _number(truth.rows[j].get(c))

@@ -98,7 +98,9 @@ def sheet(workbook: Path, suffix: str) -> pd.DataFrame:
         [("" if v is None else str(v)) for v in row]
         for row in book[name].iter_rows(values_only=True)
     ]
-    header = next(i for i, row in enumerate(values) if row and row[0] == "area")
-    cols = values[header]
+    from dispro.report.workbook import field_name
+
+    header = next(i for i, row in enumerate(values) if row and field_name(row[0]) == "area")
+    cols = [field_name(c) for c in values[header]]
     body = [r for r in values[header + 1 :] if any(r)]
     return pd.DataFrame(body, columns=cols)

@@ -12,6 +12,7 @@ from dispro.errors import LowCountWarning
 from dispro.report import chapter, check_parameters
 from dispro.report.assemble import WARNING_COLUMNS, assemble_html, warnings_table, write_xlsx
 from dispro.report.sections import appendix
+from dispro.report.workbook import field_name
 
 PARAMS = check_parameters({"area": "Dorset", "alpha": 0.1})
 
@@ -61,10 +62,13 @@ def test_a_warning_raised_in_a_chapter_is_listed_in_the_data_quality_appendix(tm
     write_xlsx(tmp_path / "r.xlsx", tables, PARAMS, synthetic=False)
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
     rows = list(wb["data_quality_warnings"].iter_rows(values_only=True))
-    assert rows[1] == WARNING_COLUMNS and rows[3][1] == "LowCountWarning"
-    notes = [r[0] for r in wb["Notes"].iter_rows(values_only=True) if r[0]]
-    assert any(n.startswith("Intervals: 90% unless stated") for n in notes)
-    assert not any("95%" in n for n in notes)
+    assert tuple(field_name(c) for c in rows[2]) == WARNING_COLUMNS
+    assert rows[4][1] == "LowCountWarning"
+    notes = [r[1] for r in wb["Notes"].iter_rows(values_only=True) if r[1]]
+    assert any(
+        str(n).startswith("Intervals: 90% confidence intervals unless stated") for n in notes
+    )
+    assert not any("95%" in str(n) for n in notes)
 
 
 def test_no_warning_says_so(tmp_path):

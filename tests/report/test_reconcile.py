@@ -10,7 +10,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import pytest
 
@@ -222,10 +221,10 @@ def test_the_city_pack_renders_the_table_in_the_data_quality_appendix(tmp_path, 
     hands = {end: _hand_count(folder, f"{end - 1}-04", f"{end}-03") for end in TOTALS}
     for end, hand in hands.items():
         assert f"{hand:,}" in appendix and f"{TOTALS[end]:,}" in appendix
-    wb = openpyxl.load_workbook(out / f"{out.name}.xlsx")
-    rows = list(wb["data_quality_reconciliation"].iter_rows(values_only=True))
-    at = next(i for i, r in enumerate(rows) if r and "records" in r)
-    sheet = pd.DataFrame(rows[at + 1 :], columns=rows[at]).set_index("financial_year")
+    from dispro.report.workbook import read_table
+
+    sheet = read_table(out / f"{out.name}.xlsx", "data_quality_reconciliation")
+    sheet = sheet.set_index("financial_year")
     for end, hand in hands.items():
         label = f"{end - 1}/{end % 100:02d}"
         assert sheet.loc[label, "records"] == hand

@@ -18,6 +18,7 @@ from dispro.errors import ParameterError
 from dispro.pathway import pathway_matrix
 from dispro.population import census2021
 from dispro.report import assemble, inputs, runner
+from dispro.report.workbook import P_FORMAT, field_name, read_table
 
 PARAMS = {"area": "Wessex", "scale": 0.15, "period_start": "2022-04", "period_end": "2024-03"}
 THRESHOLD = 4
@@ -85,7 +86,8 @@ def test_outputs_exist_and_nothing_else(rendered):
     solved = json.loads((rendered / "provenance.json").read_text())["disclosure"]
     assert solved["relations_dropped"] == 0 and solved["conflicts"] == 0, solved
     notebooks = sorted(p.stem for p in (rendered / "notebooks").iterdir())
-    assert notebooks == sorted(report.CHAPTERS["wessex"])
+    # the demo has no use-of-force tables: that chapter is left out (the summary says so)
+    assert notebooks == sorted(c for c in report.CHAPTERS["wessex"] if c != "use_of_force")
     # no staging, work or failed folders left beside it
     assert [p.name for p in rendered.parent.iterdir()] == [name]
 
@@ -93,7 +95,7 @@ def test_outputs_exist_and_nothing_else(rendered):
 def test_html_is_self_contained_and_marked_synthetic(rendered):
     text = (rendered / f"{rendered.name}.html").read_text()
     assert "http://" not in text and "https://" not in text and "<script" not in text
-    assert text.count("SYNTHETIC DEMONSTRATION DATA") >= len(report.CHAPTERS["wessex"])
+    assert text.count("SYNTHETIC DEMONSTRATION DATA") >= len(report.CHAPTERS["wessex"]) - 1
     assert 'src="data:image/png;base64,' in text
 
 
@@ -109,11 +111,7 @@ def test_numbers_in_the_report_are_the_librarys(rendered):
     relabelled = {k: v.assign(area="Wessex") for k, v in data.items()}
     residents = census2021("Wessex", by=())[["area", "ethnicity", "population"]]
     expected = pathway_matrix(relabelled, by="area", population=residents)
-    wb = openpyxl.load_workbook(rendered / f"{rendered.name}.xlsx")
-    sheet = wb["summary_pathway"]
-    rows = list(sheet.iter_rows(values_only=True))
-    header_at = next(i for i, r in enumerate(rows) if r and r[0] == "label")
-    got = pd.DataFrame(rows[header_at + 1 :], columns=rows[header_at])
+    got = read_table(rendered / f"{rendered.name}.xlsx", "summary_pathway")
     assert len(got) == len(expected)
     for (_, g), (_, e) in zip(got.iterrows(), expected.iterrows(), strict=True):
         assert g["group"] == e["group"] and g["label"] == e["label"]
@@ -164,31 +162,45 @@ def test_no_small_count_and_no_record_level_row(rendered):
         "n_minority",
         "n_reference",
     }
-    for ws in wb.worksheets[1:]:
+    for ws in wb.worksheets[3:]:  # after the cover, contents and notes
         rows = list(ws.iter_rows(values_only=True))
-        header_at = next(
-            i
-            for i, r in enumerate(rows)
-            if r
-            and any(
-                c in count_names
-                or c == "field"
-                or c == "label"
-                or c == "group"
-                or c == "force"
-                or c == "dataset"
-                or c == "chapter"
-                for c in r
-                if isinstance(c, str)
-            )
-        )
-        header = rows[header_at]
+        (table,) = ws.tables.values()
+        header_at = ws[table.ref][0][0].row - 1
+        header = [field_name(c) for c in rows[header_at]]
         assert len(rows) - header_at - 1 <= 400, ws.title  # aggregates, not records
         assert not {"date", "latitude", "longitude", "record_id"} & set(header), ws.title
         for r in rows[header_at + 1 :]:
             for name, value in zip(header, r, strict=False):
                 if name in count_names and isinstance(value, int | float):
                     assert not (1 <= value <= THRESHOLD), (ws.title, name, value)
+
+
+def test_the_workbook_follows_the_spreadsheet_guidance(rendered):
+    """Cover, contents and notes first; contents rows link to the sheets; each table sheet
+    one Excel table under a frozen header; numbers with display formats (issue 14)."""
+    wb = openpyxl.load_workbook(rendered / f"{rendered.name}.xlsx")
+    assert wb.sheetnames[:3] == ["Cover", "Contents", "Notes"]
+    assert len({n.lower() for n in wb.sheetnames}) == len(wb.sheetnames)
+    assert all(len(n) <= 31 and not re.search(r"[\[\]:*?/\\]", n) for n in wb.sheetnames)
+    (table,) = wb["Contents"].tables.values()
+    links = [r[0] for r in wb["Contents"][table.ref][1:]]
+    assert [c.value for c in links] == wb.sheetnames[2:]
+    assert all(c.hyperlink.location == f"'{c.value}'!A1" for c in links)
+    formats = set()
+    for ws in wb.worksheets[3:]:
+        assert len(ws.tables) == 1, ws.title
+        (table,) = ws.tables.values()
+        first = int(re.match(r"A(\d+):", table.ref).group(1))
+        assert ws.freeze_panes == f"A{first + 1}", ws.title
+        for row in ws.iter_rows(min_row=first + 1):
+            for cell in row:
+                if isinstance(cell.value, float):
+                    formats.add(cell.number_format)
+                    assert cell.number_format != "General", (ws.title, cell.coordinate)
+    assert {"#,##0.00", "#,##0", P_FORMAT} <= formats
+    # full precision: the pathway's relative rates are not the two-decimal text
+    rri = read_table(rendered / f"{rendered.name}.xlsx", "summary_pathway")["rri"]
+    assert any(isinstance(v, float) and round(v, 2) != v for v in rri)
 
 
 def test_provenance(rendered):
@@ -213,6 +225,16 @@ def test_same_parameters_give_identical_tables(rendered, tmp_path):
         for volatile in ("run_id", "timings_seconds", "rendered_at"):
             p.pop(volatile)
     assert pa == pb
+
+
+def test_pdf_is_tagged_and_its_header_cells_have_a_scope(rendered):
+    """An accessible PDF: tagged (structure for screen readers); table headers scoped."""
+    pdf = rendered / f"{rendered.name}.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    assert re.search(r"^Tagged:\s+yes$", info.stdout, flags=re.M), info.stdout
+    page = (rendered / f"{rendered.name}.html").read_text(encoding="utf-8")
+    assert "<th " in page and "<th class" not in page
+    assert page.count("<th ") == page.count('<th scope="col"')
 
 
 def test_pdf_has_headings_tables_and_pages(rendered, tmp_path):
@@ -356,7 +378,7 @@ def test_batch_renders_every_area_with_an_index(tmp_path):
         # one suppression for the whole batch, every declared relation holding
         assert prov["disclosure"]["relations_dropped"] == 0
         assert prov["disclosure"]["conflicts"] == 0
-        assert set(prov["timings_seconds"]) >= set(report.CHAPTERS["scrutiny"])
+        assert set(prov["timings_seconds"]) >= set(report.CHAPTERS["scrutiny"]) - {"use_of_force"}
         html_text = (folder / f"{name}.html").read_text(encoding="utf-8")
         assert area in html_text
     # nothing half-written is left behind
@@ -393,10 +415,7 @@ def test_city_of_london_scrutiny_pack_from_real_data(tmp_path, realdata):
     folder = report.render(config, tmp_path, pdf=False)
     text = (folder / f"{folder.name}.html").read_text()
     assert "SYNTHETIC" not in text and "City of London" in text
-    wb = openpyxl.load_workbook(folder / f"{folder.name}.xlsx")
-    rows = list(wb["stop_search_hit_rates"].iter_rows(values_only=True))
-    header_at = next(i for i, r in enumerate(rows) if r and "group" in r)
-    table = pd.DataFrame(rows[header_at + 1 :], columns=rows[header_at]).set_index("group")
+    table = read_table(folder / f"{folder.name}.xlsx", "stop_search_hit_rates").set_index("group")
     # White: 876 hits in 2,303 person searches (outcome linked; s60 excluded), as test_hitrate
     # computes from the raw files with the csv module
     assert table.loc["White", "hits"] == 876 and table.loc["White", "searches"] == 2303

@@ -382,11 +382,20 @@ def test_a_withheld_reference_count_hides_the_ratios_of_its_quarter(
 
 
 def test_darkness_is_reported_only_where_eligible(demo):
-    # the small demo: no force has 100 Black searches a year in the window: a sentence each, no table
+    # the pack's small demo (scale 0.15): no force, nor the forces together, has 100 Black
+    # searches a year in the window: a sentence each, no table (the full demo at scale 1 is
+    # eligible pooled: tests/stopsearch/test_darkness_areas.py)
     darkness = demo["results"]["darkness"]
     assert list(darkness["area"]) == [*FORCES, "Wessex (forces pooled)"]
     assert (darkness["status"] == "ineligible").all()
     assert "darkness" not in demo["tables"]
+    pooled = darkness.set_index("area").loc["Wessex (forces pooled)", "reason"]
+    assert "years of the areas pooled" in pooled  # counted over the forces together
+    texts = [b["text"] for b in demo["ch"].blocks if b["type"] == "text"]
+    assert any(
+        "pools the searches of Dorset, Hampshire and Wiltshire" in t and "force as a control" in t
+        for t in texts
+    )
     for area in [*FORCES, "Wessex (forces pooled)"]:
         assert any(
             t.startswith(

@@ -351,6 +351,14 @@ def independent_city_counts(records: pd.DataFrame) -> dict:
     twilight = after_sunset & ~after_dusk
     kept = frame[~twilight]
     assert len(ts) == len(frame)
+    # the eligibility rule's years: 12-month spans from the first month of the pair's searches
+    pair_months = records.loc[person & pair, "date"].dt.tz_convert(UK)
+    first = pd.Period(pair_months.min().strftime("%Y-%m"), freq="M")
+
+    def span(when) -> str:
+        start = first + 12 * ((pd.Period(when.strftime("%Y-%m"), freq="M") - first).n // 12)
+        return str(start.year) if first.month == 1 else f"{start} to {start + 11}"
+
     return {
         "twelve_hour_months": sorted(twelve_hour),
         "excluded_no_coordinates": int(no_coords.sum()),
@@ -358,8 +366,10 @@ def independent_city_counts(records: pd.DataFrame) -> dict:
         "n": len(kept),
         "n_minority": int((kept["ethnicity"] == "Black").sum()),
         "n_dark": int(after_dusk[~twilight].sum()),
-        "by_year": kept.groupby([kept["local"].dt.year, "ethnicity"]).size().unstack(fill_value=0),
-        "years": sorted(set(records.loc[person & pair, "date"].dt.tz_convert(UK).dt.year)),
+        "by_year": kept.groupby([kept["local"].map(span), "ethnicity"])
+        .size()
+        .unstack(fill_value=0),
+        "years": sorted(set(pair_months.map(span))),
     }
 
 

@@ -97,3 +97,148 @@ def test_ineligible_data_get_a_short_reason():
     row = table.iloc[0]
     assert row["status"] == "ineligible" and row["finding"] == "not_eligible"
     assert "): " not in row["reason"]  # the per-area-year counts are left out
+
+
+# --------------------------------------------------------------------------------------------
+# the forces pooled: eligibility per year of the pool, force a control
+# --------------------------------------------------------------------------------------------
+
+
+def _year_of_searches(n: int, force: str, start: str, seed: int, black: float) -> pd.DataFrame:
+    """Evening searches through the 12 months from ``start`` at one place per force."""
+    rng = np.random.default_rng(seed)
+    wall = (
+        pd.Timestamp(f"{start}-01 16:00")
+        + pd.to_timedelta(rng.integers(0, 365, n), "D")
+        + pd.to_timedelta(rng.uniform(0, 390, n), "min")
+    )
+    place = {"Hampshire": (50.90, -1.40), "Dorset": (50.72, -1.88), "Wiltshire": (51.07, -1.80)}
+    return pd.DataFrame(
+        {
+            "date": wall.tz_localize(
+                "Europe/London", ambiguous=True, nonexistent="shift_forward"
+            ).tz_convert("UTC"),
+            "force": force,
+            "latitude": place[force][0],
+            "longitude": place[force][1],
+            "ethnicity": rng.choice(["Black", "White"], n, p=[black, 1 - black]),
+            "vehicle_only": False,
+        }
+    )
+
+
+def test_the_pool_is_eligible_on_the_forces_together_when_no_force_is():
+    # each force about 65 Black searches in the window a year (fewer than 100): alone
+    # ineligible; together about 130 a year: the pooled test runs, with force a fixed effect
+    records = pd.concat(
+        [
+            _year_of_searches(1400, f, "2023-01", i, 0.08)
+            for i, f in enumerate(["Dorset", "Hampshire"])
+        ],
+        ignore_index=True,
+    )
+    records.attrs["clock"] = "utc"
+    table = darkness_by_area(records, area="Wessex").set_index("area")
+    assert (table.loc[["Dorset", "Hampshire"], "status"] == "ineligible").all()
+    pooled = table.loc[POOLED]
+    assert pooled["status"] == "ok" and pooled["areas"] == "Dorset; Hampshire"
+    n_black = pooled["n_minority"]
+    assert 100 <= n_black and all(table.loc[f, "n_minority"] < 100 for f in ("Dorset", "Hampshire"))
+    # the same pool with one force thinned below 100 together: ineligible, and the reason
+    # says it counted the years of the forces pooled
+    thin = records[(records["force"] == "Hampshire") | (records.index % 4 == 0)]
+    thin = thin[(thin["force"] == "Dorset") | (thin.index % 3 == 0)]
+    thin.attrs = dict(records.attrs)
+    row = darkness_by_area(thin, area="Wessex").set_index("area").loc[POOLED]
+    assert row["status"] == "ineligible" and "years of the areas pooled" in row["reason"]
+
+
+def test_a_year_is_twelve_months_from_the_first_month_of_the_data():
+    # April 2022 to March 2023 is one year of data (not the stubs 2022 and 2023); the reason
+    # names it as a span
+    records = _year_of_searches(400, "Hampshire", "2022-04", 3, 0.3)
+    records.attrs["clock"] = "utc"
+    row = veil_of_darkness(records, min_per_group=10_000).iloc[0]
+    assert "in 1 of 1 area-years" in row["reason"]
+    assert "Hampshire 2022-04 to 2023-03:" in row["reason"]
+    # data starting in January: calendar years, named as before
+    january = _year_of_searches(400, "Hampshire", "2023-01", 3, 0.3)
+    january.attrs["clock"] = "utc"
+    assert "Hampshire 2023:" in veil_of_darkness(january, min_per_group=10_000).iloc[0]["reason"]
+    with pytest.raises(Exception, match="pooled"):
+        veil_of_darkness(records, pooled="yes")
+
+
+def _reference_sample(records: pd.DataFrame) -> pd.DataFrame:
+    """The analysis sample built from the raw rows with astral directly: Black and White person
+    searches with coordinates, UK local clock time within each force's earliest to latest civil
+    dusk, the time between sunset and civil dusk dropped, dark from civil dusk on."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from astral import Observer
+    from astral.sun import dusk, sunset
+
+    uk = ZoneInfo("Europe/London")
+    rows = records[
+        records["ethnicity"].isin(["Black", "White"])
+        & ~records["vehicle_only"].astype(bool)
+        & records["latitude"].notna()
+        & records["longitude"].notna()
+    ].copy()
+    local = rows["date"].dt.tz_convert(uk)
+    rows["clock_minute"] = local.dt.hour * 60 + local.dt.minute + local.dt.second / 60
+    sun = [
+        (sunset(Observer(la, lo), d, tzinfo=uk), dusk(Observer(la, lo), d, tzinfo=uk))
+        for la, lo, d in zip(rows["latitude"], rows["longitude"], local.dt.date, strict=True)
+    ]
+    rows["sunset"] = [s.timestamp() for s, _ in sun]
+    rows["dusk"] = [k.timestamp() for _, k in sun]
+    rows["dusk_minute"] = [k.hour * 60 + k.minute + (k.second + k.microsecond / 1e6) / 60
+                           for _, k in sun]  # fmt: skip
+    bounds = rows.groupby("force")["dusk_minute"].agg(["min", "max"])
+    lo = rows["force"].map(bounds["min"])
+    hi = rows["force"].map(bounds["max"])
+    rows = rows[(rows["clock_minute"] >= lo) & (rows["clock_minute"] <= hi)]
+    t = rows["date"].map(dt.datetime.timestamp)
+    rows = rows[~((t >= rows["sunset"]) & (t < rows["dusk"]))].copy()
+    rows["dark"] = (rows["date"].map(dt.datetime.timestamp) >= rows["dusk"]).astype(int)
+    rows["black"] = (rows["ethnicity"] == "Black").astype(int)
+    kept = local.loc[rows.index]
+    rows["fy"] = kept.dt.year - (kept.dt.month < 4)
+    return rows
+
+
+def test_the_demo_pooled_test_is_eligible_and_is_a_logit_with_force_as_a_control():
+    import statsmodels.formula.api as smf
+
+    from dispro import synth
+
+    demo = synth.wessex(datasets="stop_search")["stop_search"]  # the demo's defaults
+    table = darkness_by_area(demo, area="Wessex").set_index("area")
+    pooled = table.loc[POOLED]
+    assert pooled["status"] == "ok" and pooled["areas"] == "Dorset; Hampshire; Wiltshire"
+    assert (table.drop(index=POOLED)["status"] == "ineligible").all()
+
+    rows = _reference_sample(demo)
+    # eligible on the forces together (every financial year of the demo's April-to-March
+    # period), not force by force
+    black_by_year = rows.groupby("fy")["black"].sum()
+    assert len(black_by_year) == 3 and (black_by_year >= 100).all()
+    white_by_year = (1 - rows["black"]).groupby(rows["fy"]).sum()
+    assert (white_by_year >= 100).all()
+    assert (rows.groupby(["force", "fy"])["black"].sum() < 100).any()
+    assert pooled["n"] == len(rows) and pooled["n_minority"] == rows["black"].sum()
+
+    fit = smf.logit(
+        'black ~ dark + cr(clock_minute, df=6, constraints="center") + C(force)', rows
+    ).fit(disp=0, tol=1e-10)
+    beta, se = fit.params["dark"], fit.bse["dark"]
+    assert pooled["odds_ratio"] == pytest.approx(np.exp(beta), rel=1e-6)
+    assert pooled["ci_lower"] == pytest.approx(np.exp(beta - 1.959963984540054 * se), rel=1e-6)
+    assert pooled["ci_upper"] == pytest.approx(np.exp(beta + 1.959963984540054 * se), rel=1e-6)
+    assert pooled["p_value"] == pytest.approx(fit.pvalues["dark"], rel=1e-5)
+    # the planted truth (no darkness effect) is inside the interval
+    truth = synth.TRUTH["stop_search"]["darkness"]["odds_ratio"]
+    assert pooled["ci_lower"] <= truth <= pooled["ci_upper"]
+    assert pooled["finding"] == "no_clear_difference"

@@ -19,6 +19,7 @@ Every engine works in the same three steps, so they give identical counts, ledge
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 
@@ -174,9 +175,9 @@ def aggregate(
         ``"duckdb"`` runs the group-by in DuckDB over the files, so records never enter pandas
         (memory stays small whatever the file size); ``"pandas"`` reads only the needed columns,
         a million rows at a time, and groups them in pandas; ``"auto"`` (default) uses DuckDB when
-        the files together are at least ``threshold_bytes`` large; ``"ibis"`` reads the files
-        through Ibis on DuckDB (an Ibis table always uses its own engine). All give identical
-        results.
+        the files together are at least ``threshold_bytes`` large (and DuckDB is installed: the
+        ``duckdb`` extra); ``"ibis"`` reads the files through Ibis on DuckDB (an Ibis table always
+        uses its own engine). All give identical results.
     dropna : bool
         Records at risk with a missing value in a ``by`` column, a missing or unparseable
         ``date`` (when a period is asked for), or a missing event or at-risk status raise an
@@ -323,7 +324,8 @@ def aggregate(
     files = [inspect(p, plan) for p in paths]
     check_columns(files, plan)
     size = sum(os.path.getsize(p) for p in paths)
-    chosen = engine if engine != "auto" else ("duckdb" if size >= threshold else "pandas")
+    big = size >= threshold and importlib.util.find_spec("duckdb") is not None  # an extra
+    chosen = engine if engine != "auto" else ("duckdb" if big else "pandas")
     multi = len(paths) > 1
     cells = (DuckDBCells if chosen == "duckdb" else PandasCells)(files, plan, multi)
     try:

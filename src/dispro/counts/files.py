@@ -217,7 +217,13 @@ class DuckDBCells:
     name = "duckdb"
 
     def __init__(self, files: list[File], plan: Plan, multi: bool):
-        import duckdb
+        try:
+            import duckdb
+        except ImportError as exc:  # an extra, not in the core install
+            raise DisproError(
+                "engine='duckdb' needs DuckDB, which is not installed: pip install "
+                "'dispro-cjs[duckdb]', or pass engine='pandas' (or 'auto')"
+            ) from exc
 
         self._duckdb = duckdb
         config = _duckdb_config()

@@ -97,9 +97,11 @@ def resolve(obj):
 def _ibis():
     try:
         import ibis
-    except ImportError as exc:  # pragma: no cover - ibis is a dependency
+    except ImportError as exc:  # an extra, not in the core install
         raise DisproError(
-            "reading records from a database or Spark needs Ibis: pip install 'dispro[engines]'"
+            "reading records through Ibis (a database, Spark, or files with engine='ibis') needs "
+            "Ibis, which is not installed: pip install 'dispro-cjs[ibis]' (or "
+            "'dispro-cjs[spark]' for Spark)"
         ) from exc
     return ibis
 

@@ -9,6 +9,7 @@ import seaborn as sns
 from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
 
 from ..errors import ValidationError
+from ._axes import fit_tick_labels
 
 __all__ = ["plot_darkness"]
 
@@ -108,4 +109,5 @@ def plot_darkness(table: pd.DataFrame, *, ax=None):
     ax.set_title(f"Veil of darkness: {minority} share of searches, daylight and dark")
     if ax.get_legend() is not None:
         sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    fit_tick_labels(ax, ("x", "y"), rotate=False)  # clock times: every second hour, not turned
     return ax

@@ -9,6 +9,7 @@ import seaborn as sns
 from matplotlib.ticker import PercentFormatter
 
 from ..errors import ValidationError
+from ._axes import OKABE_ITO, fit_tick_labels
 
 __all__ = ["plot_hit_rates"]
 
@@ -89,7 +90,7 @@ def plot_hit_rates(table: pd.DataFrame, *, ax=None):
         _, ax = plt.subplots(figsize=(6.5, 0.4 * max(len(table), 3) + 1))
     y = np.arange(len(table))[::-1]
     shown = ~np.isnan(rate)
-    colour = sns.color_palette("colorblind")[0]
+    colour = OKABE_ITO[0]
     err = np.vstack([np.nan_to_num(rate - lower)[shown], np.nan_to_num(upper - rate)[shown]]).clip(
         min=0
     )
@@ -111,4 +112,5 @@ def plot_hit_rates(table: pd.DataFrame, *, ax=None):
     interval = f"{100 * (1 - level):g}% Wilson interval" if level else "Wilson interval"
     ax.set_xlabel(f"{_LABELS[value]}; bars: {interval}")
     sns.despine(ax=ax)
+    fit_tick_labels(ax, ("x", "y"))
     return ax

@@ -8,6 +8,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..errors import ValidationError
+from ._axes import OKABE_ITO, fit_tick_labels, group_styles, log_ratio_axis, ratio_span
 
 __all__ = ["plot_forest", "plot_trend"]
 
@@ -49,7 +50,7 @@ def plot_forest(table: pd.DataFrame, *, label: str | list[str] = "group", ax=Non
     y = np.arange(len(data))[::-1]
     lo = (data["rri"] - data["ci_lower"]).to_numpy(dtype=float)
     hi = (data["ci_upper"] - data["rri"]).to_numpy(dtype=float)
-    colour = sns.color_palette("colorblind")[0]
+    colour = OKABE_ITO[0]
     ax.errorbar(
         data["rri"].to_numpy(dtype=float),
         y,
@@ -59,16 +60,20 @@ def plot_forest(table: pd.DataFrame, *, label: str | list[str] = "group", ax=Non
         ecolor=colour,
         capsize=3,
     )
-    ax.axvline(1, color="0.4", linestyle="--", linewidth=1)
-    ax.set_xscale("log")
+    log_ratio_axis(ax, *ratio_span(data["rri"], data["ci_lower"], data["ci_upper"]), axis="x")
     ax.set_yticks(y, names)
     ax.set_xlabel("Relative rate index (log scale; 1 = same rate as the reference)")
     sns.despine(ax=ax)
+    fit_tick_labels(ax, ("x", "y"))
     return ax
 
 
 def plot_trend(table: pd.DataFrame, *, period: str = "period", group: str = "group", ax=None):
-    """The RRI per period for each group, with its interval as a band, on a log axis.
+    """The RRI per period for each group, with its interval as a band, on a ratio axis.
+
+    Each group has its own colour (Okabe-Ito, colour-blind safe) and marker, and is named at
+    the end of its line (no legend to look up); names that would collide are moved apart.
+    Rows without an interval (the reference, too few) are left out.
 
     Returns
     -------
@@ -78,17 +83,41 @@ def plot_trend(table: pd.DataFrame, *, period: str = "period", group: str = "gro
     data = table[table["ci_lower"].notna()].sort_values(period)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
-    palette = sns.color_palette("colorblind", n_colors=max(data[group].nunique(), 1))
-    for colour, (name, d) in zip(palette, data.groupby(group, sort=True), strict=False):
-        x = d[period].astype(str).to_numpy()
-        ax.plot(x, d["rri"], marker="o", color=colour, label=str(name))
-        ax.fill_between(x, d["ci_lower"], d["ci_upper"], color=colour, alpha=0.2, linewidth=0)
-    ax.axhline(1, color="0.4", linestyle="--", linewidth=1)
-    ax.set_yscale("log")
+    periods = list(dict.fromkeys(data[period].astype(str)))
+    where = {p: i for i, p in enumerate(periods)}
+    styles = group_styles(sorted(data[group].astype(str).unique()))
+    ends = []
+    for name, d in data.groupby(data[group].astype(str), sort=True):
+        colour, marker = styles[name]
+        x = d[period].astype(str).map(where).to_numpy(dtype=float)
+        ax.plot(x, d["rri"], marker=marker, color=colour, label=name)
+        ax.fill_between(x, d["ci_lower"], d["ci_upper"], color=colour, alpha=0.15, linewidth=0)
+        ends.append((name, x[-1], float(d["rri"].iloc[-1]), colour))
+    log_ratio_axis(ax, *ratio_span(data["rri"], data["ci_lower"], data["ci_upper"]), axis="y")
+    ax.set_xticks(range(len(periods)), periods)
+    if periods:
+        ax.set_xlim(-0.3, len(periods) - 0.7)
     ax.set_ylabel("Relative rate index (log scale)")
     ax.set_xlabel("")
-    ax.tick_params(axis="x", rotation=45)
-    if len(data):
-        ax.legend(title=None, frameon=False)
+    _label_line_ends(ax, ends)
     sns.despine(ax=ax)
+    fit_tick_labels(ax, ("x", "y"))
     return ax
+
+
+def _label_line_ends(ax, ends, *, spacing: float = 11.0) -> None:
+    """Name each line just right of its last point, moving names apart (in points, upwards
+    from the lowest) so that none overlaps the next."""
+    if not ends:
+        return
+    to_points = ax.transData.transform
+    heights = [to_points((x, y))[1] * 72 / ax.figure.dpi for _, x, y, _ in ends]
+    order = np.argsort(heights)
+    placed: list[float] = []
+    for i in order:
+        h = max(heights[i], placed[-1] + spacing) if placed else heights[i]
+        placed.append(h)
+        name, x, y, colour = ends[i]
+        ax.annotate(name, (x, y), xytext=(8, h - heights[i]), textcoords="offset points",
+                    va="center", ha="left", color=colour, fontsize="small",
+                    annotation_clip=False)  # fmt: skip

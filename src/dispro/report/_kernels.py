@@ -4,13 +4,14 @@ wait for."""
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import Future
 from pathlib import Path
 
 from .params import ReportError
 
-__all__ = ["WARM_UP", "Kernels", "Pool", "warm_up", "clean"]
+__all__ = ["WARM_UP", "Kernels", "Pool", "transport", "warm_up", "clean"]
 
 
 #: What every kernel imports as soon as it starts, while the renderer loads the data: the
@@ -69,9 +70,11 @@ class Kernels:
     def _start(self):
         from jupyter_client.manager import KernelManager
 
+        connection = self.private / f"kernel-{len(self._all)}-{id(self)}.json"
         km = KernelManager(
             kernel_name="python3",
-            connection_file=str(self.private / f"kernel-{len(self._all)}-{id(self)}.json"),
+            connection_file=str(connection),
+            transport=transport(connection),
         )
         km.start_kernel(cwd=str(self.cwd))
         return km
@@ -92,6 +95,20 @@ class Kernels:
             return fn(*args, km=km)
         finally:
             self._free.put(km)
+
+
+def transport(connection: Path) -> str:
+    """How the renderer talks to its kernels: ``"ipc"``, sockets that are files beside the
+    connection file in the run's private folder (mode 0700), where the system has them and
+    their paths fit (a socket path holds at most 107 bytes); else ``"tcp"`` on localhost,
+    where the kernel warns that its messages are not encrypted (it is then right to).
+
+    >>> transport(Path("/tmp/dispro-1-x/kernel-0-1.json")) == ("ipc" if os.name == "posix" else "tcp")
+    True
+    >>> transport(Path("/" + "d" * 120 + "/kernel-0-1.json"))
+    'tcp'
+    """
+    return "ipc" if os.name == "posix" and len(os.fsencode(connection)) <= 90 else "tcp"
 
 
 def warm_up(km) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 from .._version import __version__
 from ..disclosure import publishable
 from .params import slug
-from .wording import confidence_level
+from .workbook import write_workbook
 
 __all__ = [
     "CSS",
@@ -67,7 +67,7 @@ def read_published(path: Path) -> pd.DataFrame:
 def html_table(frame: pd.DataFrame, block: dict) -> str:
     counts = set(block.get("count_columns", []))
     head = "".join(
-        f'<th class="{"count" if c in counts else "text" if frame[c].map(lambda v: not is_number_text(v)).all() else "num"}">'
+        f'<th scope="col" class="{"count" if c in counts else "text" if frame[c].map(lambda v: not is_number_text(v)).all() else "num"}">'
         f"{html.escape(str(c).replace('_', ' '))}</th>"
         for c in frame.columns
     )
@@ -196,76 +196,10 @@ def assemble_html(
     return document, tables
 
 
-def write_xlsx(path: Path, tables: list, params: dict, synthetic: bool) -> None:
-    """The workbook: a notes sheet, then one sheet per table (caption, notes, header, rows).
-
-    Cells that read as numbers are written as numbers; every other cell is text, and text that a
-    spreadsheet could take for a formula (``=``, ``+``, ``-``, ``@``...) is marked as text
-    (:func:`dispro._excel.protect_text`); a control character a workbook cannot hold is written
-    as ``\\xNN`` (:func:`dispro._excel.cell_text`)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    from .._excel import cell_text, protect_text
-
-    wb = Workbook()
-    notes = wb.active
-    notes.title = "Notes"
-    lines = [
-        "dispro disproportionality report: tables",
-        "SYNTHETIC DEMONSTRATION DATA: not real people or figures" if synthetic else "",
-        f"Area: {params['area']}; period {params['period_start']} to {params['period_end']}",
-        f"Reference group: {params['reference']}; ethnicity: {params['ethnicity']}",
-        f"Symbols (Government Analysis Function guidance): [c] confidential: withheld (a count "
-        f"from 1 to {params['suppression_threshold']}, a value worked out from one, or a count "
-        "that would give one away; the suppression_log sheet lists each withheld cell); [x] not "
-        "available; [z] not applicable.",
-        f"Significance: Benjamini-Hochberg q-value below {params['alpha']} over each table "
-        "(dispro's convention; official tables flag on raw p-values).",
-        f"Intervals: {confidence_level(params['alpha'])} unless stated; rates per 1,000 "
-        "residents use Census 2021 usual residents.",
-        "",
-        "Sheet | Chapter | Table",
-    ]
-    for line in lines:
-        notes.append([cell_text(line)])
-    for block, _, chapter_title in tables:
-        notes.append([cell_text(f"{block['sheet']} | {chapter_title} | {block['caption']}")])
-    notes["A1"].font = Font(bold=True, size=13)
-    notes.column_dimensions["A"].width = 120
-    for block, frame, _ in tables:
-        ws = wb.create_sheet(block["sheet"])
-        ws.append([cell_text(block["caption"])])
-        ws["A1"].font = Font(bold=True)
-        if block.get("notes"):
-            ws.append([cell_text(block["notes"])])
-        ws.append([cell_text(str(c)) for c in frame.columns])
-        header_row = ws.max_row
-        for cell in ws[header_row]:
-            cell.font = Font(bold=True)
-        for values in frame.itertuples(index=False):
-            row = []
-            for v in values:
-                text = str(v)
-                if is_number_text(text):
-                    number = float(text.replace(",", ""))
-                    row.append(int(number) if number.is_integer() and "." not in text else number)
-                else:
-                    row.append(cell_text(text))
-            ws.append(row)
-        for i, c in enumerate(frame.columns, start=1):
-            width = max([len(str(c))] + [len(str(v)) for v in frame[c].head(50)]) + 2
-            ws.column_dimensions[get_column_letter(i)].width = min(width, 60)
-            for cell in ws[get_column_letter(i)][header_row:]:
-                cell.alignment = Alignment(
-                    horizontal="right" if is_number_text(cell.value) else "left"
-                )
-    protect_text(wb)  # a caption, label or value that starts with '=' is text, not a formula
-    wb.properties.creator = f"dispro {__version__}"
-    wb.properties.created = _dt.datetime(2000, 1, 1)
-    wb.properties.modified = _dt.datetime(2000, 1, 1)
-    wb.save(path)
+def write_xlsx(path: Path, tables: list, params: dict, synthetic: bool, **options) -> None:
+    """The workbook (:func:`dispro.report.workbook.write_workbook`: cover, contents, notes,
+    then one table per sheet; ``options``: its ``content`` and ``inputs``)."""
+    write_workbook(path, tables, params, synthetic, **options)
 
 
 def write_pdf(html_text: str, path: Path) -> None:
@@ -275,4 +209,4 @@ def write_pdf(html_text: str, path: Path) -> None:
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    HTML(string=html_text).write_pdf(path)
+    HTML(string=html_text).write_pdf(path, pdf_tags=True)  # a tagged (accessible) PDF

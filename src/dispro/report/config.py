@@ -214,6 +214,11 @@ def read_yaml(path, *, what: str, named_by: str = "") -> dict:
         raise ReportInputError(
             f"{where} is nested too deeply to read; a {what} is a flat mapping of key: value lines"
         ) from None
+    except (ValueError, OverflowError) as exc:  # e.g. a timestamp YAML reads as a date: 0000-0-0
+        raise ReportInputError(
+            f"{where}: a value YAML reads as a date or time is not a valid one ({exc}); put dates "
+            'and months in quotes, e.g. period_start: "2021-04"'
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()

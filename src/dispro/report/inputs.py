@@ -136,6 +136,8 @@ def filter_data(data: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.Dat
             from ..useofforce import financial_years_in
 
             out[name] = financial_years_in(frame, str(start), str(end))
+            if out[name].empty:  # no year overlaps: the chapter is left out (absent_datasets)
+                del out[name]
             continue
         keep = np.ones(len(frame), dtype=bool)
         if "force" in frame.columns:
@@ -174,6 +176,7 @@ _WORDS = {
     "disposals": "out-of-court disposals",
     "charging": "charging",
     "sentencing": "sentencing",
+    "use_of_force": "use-of-force",
 }
 
 
@@ -195,8 +198,17 @@ def absent_datasets(
             continue
         frame = data.get(name)
         if frame is None:
-            if params["data"] != "demo":
-                out[name] = f"the data configuration lists no {words} files"
+            out[name] = (
+                f"the demonstration data have no {words} records"
+                if params["data"] == "demo"
+                else f"the data configuration lists no {words} files"
+            )
+            continue
+        if name == "use_of_force":
+            out[name] = (
+                f"the {words} tables supplied hold no financial year overlapping "
+                f"{params['period_start']} to {params['period_end']}"
+            )
             continue
         present = sorted({str(f) for f in frame["force"].dropna()}) if "force" in frame else []
         month = pd.PeriodIndex(pd.to_datetime(record_months(frame), format="%Y-%m"), freq="M")

@@ -78,6 +78,7 @@ PARAMETERS: dict[str, tuple[type | tuple, object, str]] = {
         "size of the synthetic demo data (1.0 gives a few tens of thousands of records)",
     ),
     "title": (str, "", "report title (blank: built from the area and period)"),
+    "contact": (str, "", "who to contact about the figures (shown on the workbook's cover)"),
 }
 
 
@@ -107,6 +108,7 @@ CHAPTER_DATA = {
     "charging": "charging",
     "sentencing": "sentencing",
     "oocd_scrutiny": "disposals",
+    "use_of_force": "use_of_force",
 }
 
 #: Parameters the renderer sets: the run's private work folder, and the datasets left out with

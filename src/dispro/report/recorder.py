@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,12 +32,14 @@ from ..disclosure import CONFIDENTIAL, COUNT_COLUMNS, Counts, Margins, cell_keys
 from ..errors import DisproWarning
 from .params import ReportError
 
-__all__ = ["Chapter", "chapter", "in_full", "MAX_ROWS", "RECORD_COLUMNS"]
+__all__ = ["Chapter", "chapter", "in_full", "shown_values", "MAX_ROWS", "RECORD_COLUMNS"]
 
 #: A published table holds at most this many rows (aggregates, not records).
 MAX_ROWS = 400
 #: Columns that identify records: a table holding one is refused.
 RECORD_COLUMNS = ("record_id", "latitude", "longitude", "date")
+#: A published cell that shows a number (not a marker, not text).
+_SHOWN = re.compile(r"-?[\d,]+(\.\d+)?")
 
 
 @dataclass
@@ -212,6 +215,12 @@ class Chapter:
         published.to_json(
             self.work_dir / "content" / f"{self.name}__{name}.json", orient="split", index=False
         )
+        raw = frame.reset_index(drop=True)
+        raw = (raw[np.asarray(rows, dtype=bool)] if rows is not None else raw)[shown]
+        values = f"{self.name}__{name}.values.json"  # the full values of the shown cells only
+        (self.work_dir / "content" / values).write_text(
+            json.dumps(shown_values(raw.reset_index(drop=True), published)), encoding="utf-8"
+        )
         names = tuple(counts.measures) if isinstance(counts, Counts) else (
             COUNT_COLUMNS if counts is None else tuple(counts)
         )  # fmt: skip
@@ -222,6 +231,7 @@ class Chapter:
                 "sheet": sheet,
                 "caption": caption,
                 "notes": notes,
+                "values": values,
                 "count_columns": [c for c in published.columns if c in names],
                 "log": [
                     {**e, "row": {k: v for k, v in e["row"].items() if k in shown}} for e in log
@@ -312,6 +322,25 @@ class Chapter:
 def in_full(published: pd.DataFrame) -> np.ndarray:
     """The rows of a published table that hold no withheld value."""
     return ~published.isin([CONFIDENTIAL]).any(axis=1).to_numpy()
+
+
+def shown_values(frame: pd.DataFrame, published: pd.DataFrame) -> dict:
+    """The full values of the cells of ``frame`` that ``published`` (its published version,
+    same rows and columns) shows as a number, ``None`` in every other cell: a withheld cell's
+    value is never kept. As ``{"columns": [...], "data": [[...]]}`` (JSON)."""
+    data = []
+    for raw_row, shown_row in zip(frame.itertuples(index=False), published.itertuples(index=False),
+                                  strict=True):  # fmt: skip
+        row = []
+        for value, text in zip(raw_row, shown_row, strict=True):
+            keep = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+                value, bool | np.bool_
+            )
+            keep = keep and np.isfinite(float(value)) and bool(_SHOWN.fullmatch(str(text)))
+            row.append((int(value) if isinstance(value, int | np.integer) else float(value))
+                       if keep else None)  # fmt: skip
+        data.append(row)
+    return {"columns": [str(c) for c in published.columns], "data": data}
 
 
 def _in_rows(labels: dict, rows: list[dict]) -> bool:

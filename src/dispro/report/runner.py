@@ -6,7 +6,8 @@ chapter notebooks with papermill from the project root, and assembles what the n
 
 - ``<name>.html``: self-contained (figures embedded, no request to any network), printable;
 - ``<name>.pdf``: the same, paginated (weasyprint);
-- ``<name>.xlsx``: every table of the report (suppressed) with a notes sheet;
+- ``<name>.xlsx``: every table of the report (suppressed), one per sheet after a cover,
+  contents and notes sheet (:mod:`dispro.report.workbook`);
 - ``notebooks/``: the executed notebooks; ``provenance.json``: version, parameters, run id,
   input file hashes and timings.
 
@@ -36,6 +37,7 @@ import html
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -228,13 +230,15 @@ class _Run:
             (read, self.inputs), self.loading = loaded
             data, filtering = _keeping_warnings(filter_data, read, params)
             self.loading = _merge_warnings(self.loading, filtering)
-            absent = absent_datasets(read, data, params)
-            self.chapters = [
-                n for n in CHAPTERS[params["report"]] if CHAPTER_DATA.get(n, "") not in absent
-            ]
-            lost = [n for n in CHAPTERS[params["report"]] if n not in self.chapters]
-            if params["report"] != "wessex" and lost:  # a pack without its dataset
-                raise ReportInputError(f"{self.name}: {absent[CHAPTER_DATA[lost[0]]]}")
+            chapters = CHAPTERS[params["report"]]
+            needed = {CHAPTER_DATA[n] for n in chapters if n in CHAPTER_DATA}
+            absent = {
+                k: why for k, why in absent_datasets(read, data, params).items() if k in needed
+            }
+            self.chapters = [n for n in chapters if CHAPTER_DATA.get(n, "") not in absent]
+            main = chapters[1]  # a pack without the dataset of its own chapter is refused
+            if params["report"] != "wessex" and main not in self.chapters:
+                raise ReportInputError(f"{self.name}: {absent[CHAPTER_DATA[main]]}")
             with output_errors(private, "the report's private work (set TMPDIR to change it)"):
                 stage(data, self.work)
             pause_point("data-staged")
@@ -296,7 +300,8 @@ class _Run:
         with output_errors(self.out_dir):
             (final_stage / f"{name}.html").write_text(document, encoding="utf-8")
             pause_point("html-written")
-            write_xlsx(final_stage / f"{name}.xlsx", tables, params, synthetic)
+            write_xlsx(final_stage / f"{name}.xlsx", tables, params, synthetic,
+                       content=self.work / "content", inputs=self.inputs)  # fmt: skip
             self.timings["html_xlsx"] = round(time.perf_counter() - t0, 3)
             if pdf:
                 self._go_on()
@@ -402,8 +407,34 @@ def _plan(runs: list[_Run], kernels, pool) -> tuple[list[_Run], list[ReportError
     return ok, errors
 
 
+def _say(progress: bool, line: str) -> None:
+    """One progress line on stderr (only when ``progress``)."""
+    if progress:
+        print(line, file=sys.stderr, flush=True)
+
+
+def _chapter_lines(run: _Run, futures: list) -> None:
+    """``rendering 3/7 out_of_court ... 2.1 s`` on stderr as each chapter's final run ends."""
+    lock, done = threading.Lock(), [0]
+
+    def report(name, future):
+        if future.cancelled() or future.exception() is not None:
+            return  # the failure itself is reported
+        with lock:
+            done[0] += 1
+            _say(True, f"rendering {done[0]}/{len(futures)} {name} ... {run.timings[name]:.1f} s")
+
+    for name, future in zip(run.chapters, futures, strict=True):
+        future.add_done_callback(lambda f, name=name: report(name, f))
+
+
 def render(
-    params: dict, out_dir: str | Path = "reports", *, pdf: bool = True, _loaded: tuple | None = None
+    params: dict,
+    out_dir: str | Path = "reports",
+    *,
+    pdf: bool = True,
+    progress: bool = False,
+    _loaded: tuple | None = None,
 ) -> Path:
     """Render a report from its parameters into ``out_dir/<name>/``; returns that folder.
 
@@ -415,6 +446,9 @@ def render(
         Where the report folder is written (default ``reports/``; created if missing).
     pdf : bool
         Also write the PDF (default).
+    progress : bool
+        Print a line on stderr as each step ends: the data loaded, the planning run of the
+        chapters, each chapter (``rendering 3/7 out_of_court ... 2.1 s``), the files written.
 
     Raises
     ------
@@ -436,14 +470,25 @@ def render(
     out_dir = prepare_out_dir(Path(out_dir))
     with _workspace(out_dir) as private:
         run = pool = None
-        with Kernels(_workers(len(CHAPTERS[params["report"]])), project_root(), private) as kernels:
+        workers = _workers(len(CHAPTERS[params["report"]]))
+        _say(progress, f"{report_name(params)}: loading the data, starting {workers} kernels")
+        with Kernels(workers, project_root(), private) as kernels:
             try:
                 run = _Run(params, out_dir, _loaded, private)  # while the kernels warm up
+                _say(progress, f"loaded the data ... {run.timings['load_data']:.1f} s")
                 pool = Pool(kernels.size)
+                t0 = time.perf_counter()
                 _, failures = _plan([run], kernels, pool)
                 if failures:
                     raise failures[0]
+                _say(
+                    progress,
+                    f"ran the {len(run.chapters)} chapters once to plan the suppression "
+                    f"... {time.perf_counter() - t0:.1f} s",
+                )
                 futures = [pool.submit(kernels.run, run.chapter, n) for n in run.chapters]
+                if progress:
+                    _chapter_lines(run, futures)
                 errors = []
                 for f in futures:
                     try:
@@ -459,7 +504,11 @@ def render(
                     run.cleanup()
                 raise
         try:
-            return run.finish(pdf)
+            t0 = time.perf_counter()
+            folder = run.finish(pdf)
+            files = "the HTML, workbook and PDF" if pdf else "the HTML and workbook"
+            _say(progress, f"wrote {files} ... {time.perf_counter() - t0:.1f} s")
+            return folder
         finally:
             run.cleanup()
 

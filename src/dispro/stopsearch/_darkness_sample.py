@@ -122,7 +122,8 @@ def _prepare(
 ) -> tuple[pd.DataFrame, dict]:
     """The analysis sample: one row per stop kept, with the sun, the clock and darkness.
 
-    Returns the stops in the window (ambiguous twilight dropped), columns ``area``, ``year``,
+    Returns the stops in the window (ambiguous twilight dropped), columns ``area``, ``year``
+    (the 12-month year of the eligibility rule, :func:`_year_spans`),
     ``latitude``, ``longitude``, ``is_minority``, ``clock_minute``, ``sunset_minute``,
     ``dusk_minute`` (UK local clock, minutes after midnight), ``dark`` (0/1); and ``info``:
     the count of every exclusion, the window per area, the area-years, the clock assumption
@@ -233,8 +234,9 @@ def _prepare(
         "longitude": lon_all[idx],
         "is_minority": is_min[idx].astype(np.int64),
     }
-    pairs = np.unique(s["area_code"].astype(np.int64) * 10_000 + s["year"])
-    area_years = sorted((str(area_labels[p // 10_000]), int(p % 10_000)) for p in pairs)
+    s["span"], span_labels = _year_spans(s["month"])
+    pairs = np.unique(s["area_code"].astype(np.int64) * 10_000 + s["span"])
+    area_years = sorted((str(area_labels[p // 10_000]), span_labels[p % 10_000]) for p in pairs)
 
     def subset(mask: np.ndarray) -> None:
         for key in s:
@@ -374,7 +376,7 @@ def _prepare(
                 area_labels[s["area_code"]],
                 categories=sorted({str(area_labels[a]) for a in np.unique(s["area_code"])}),
             ),
-            "year": s["year"],
+            "year": span_labels[s["span"]],
             "latitude": s["latitude"],
             "longitude": s["longitude"],
             "is_minority": s["is_minority"],
@@ -405,22 +407,58 @@ def _prepare(
     return sample, info
 
 
+def _year_spans(month: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 12-month years of the eligibility rule, counted from the first month present.
+
+    ``month`` counts months since 1970-01 (UK local). Returns ``codes`` (0, 1, ... per stop)
+    and ``labels`` (an object array indexed by code): the calendar year (``"2023"``) when the
+    first month is a January, else the span (``"2021-04 to 2022-03"``), so that data starting
+    in April are counted by financial year and a period's months are never split into a short
+    calendar-year stub at each end.
+    """
+    month = np.asarray(month, dtype=np.int64)
+    first = int(month.min()) if len(month) else 0
+    codes = (month - first) // 12
+    n = int(codes.max()) + 1 if len(codes) else 0
+
+    def ym(m: int) -> str:
+        return f"{1970 + m // 12}-{m % 12 + 1:02d}"
+
+    if first % 12 == 0:
+        labels = [str(1970 + first // 12 + k) for k in range(n)]
+    else:
+        labels = [f"{ym(first + 12 * k)} to {ym(first + 12 * k + 11)}" for k in range(n)]
+    return codes, np.array(labels, dtype=object)
+
+
 def _eligibility(
-    sample: pd.DataFrame, info: dict, min_per_group: int, minority: str, reference: str
+    sample: pd.DataFrame,
+    info: dict,
+    min_per_group: int,
+    minority: str,
+    reference: str,
+    *,
+    pooled: bool = False,
 ) -> str | None:
-    """``None`` when every area-year has enough stops of each group, else the reason.
+    """``None`` when every area-year (every year of the pool, if ``pooled``) has enough stops
+    of each group, else the reason.
 
     Area-years are those with person searches of the two groups in the records; one whose stops
-    were all excluded counts as 0 and 0.
+    were all excluded counts as 0 and 0. Years are 12-month spans from the first month present
+    (:func:`_year_spans`).
     """
+    area_years = info["area_years"]
+    unit = "area-years"
+    if pooled:
+        sample = sample.assign(area="all areas pooled")
+        area_years = sorted({("all areas pooled", y) for _, y in area_years})
+        unit = "years of the areas pooled"
     counts = (
         sample.assign(n_min=sample["is_minority"], n_ref=1 - sample["is_minority"])
         .assign(area=sample["area"].astype(str))
         .groupby(["area", "year"])[["n_min", "n_ref"]]
         .sum()
-        .reindex(
-            pd.MultiIndex.from_tuples(info["area_years"], names=["area", "year"]), fill_value=0
-        )
+        .reindex(pd.MultiIndex.from_tuples(area_years, names=["area", "year"]), fill_value=0)
     )
     short = counts[(counts["n_min"] < min_per_group) | (counts["n_ref"] < min_per_group)]
     reason = None
@@ -431,7 +469,7 @@ def _eligibility(
         )
         reason = (
             f"fewer than {_fmt(min_per_group)} stops of each group in {len(short)} of "
-            f"{len(counts)} area-years (stops in the window after exclusions; the Stanford Open "
+            f"{len(counts)} {unit} (stops in the window after exclusions; the Stanford Open "
             f"Policing Project asks for at least 100 per group per area-year; min_per_group="
             f"{min_per_group}): {listed}"
         )

@@ -143,6 +143,7 @@ def veil_of_darkness(
     min_per_group: int = 100,
     alpha: float = 0.05,
     missing_coordinates: str = "exclude",
+    pooled: bool = False,
 ) -> pd.DataFrame:
     """The veil of darkness test: is the minority share of searches lower after dark?
 
@@ -183,9 +184,9 @@ def veil_of_darkness(
         The column whose values get fixed effects and define the area-years of the eligibility
         rule (default ``"force"``). ``None``: one area, no fixed effects.
     min_per_group : int
-        At least this many stops of each group in every area-year (UK local calendar year), in
-        the window after exclusions, or the model is not fitted (status ``ineligible``). 100, as
-        the Stanford Open Policing Project asks.
+        At least this many stops of each group in every area-year (a 12-month year of the data,
+        see Notes), in the window after exclusions, or the model is not fitted (status
+        ``ineligible``). 100, as the Stanford Open Policing Project asks.
     alpha : float
         1 - the confidence level of the interval.
     missing_coordinates : {"exclude", "area_median", "error"}
@@ -193,6 +194,13 @@ def veil_of_darkness(
         left out and counted in ``excluded_no_coordinates``. ``"area_median"``: placed at the
         median of the coordinates present in their area (a data-derived stand-in for the area's
         centroid; dusk moves about 4 minutes per degree of longitude). ``"error"``: raise.
+    pooled : bool
+        ``False`` (default): each area is tested for eligibility on its own (every area-year).
+        ``True``: the areas are one pooled test, the area tested being their union: the rule
+        counts the stops of all areas together in each year, and the areas stay in the model
+        as fixed effects (a control for where the stop was, not units that must each qualify).
+        An area with no stops of one group makes its fixed effect diverge: the model then does
+        not converge and the status is ``ineligible``.
 
     Returns
     -------
@@ -255,7 +263,8 @@ def veil_of_darkness(
     The test assumes that the mix of people at risk of a stop at a given clock time does not
     change between light and dark (no seasonal change in who is out at 18:00 other than through
     darkness), and that artificial light does not restore visibility. Eligibility is checked
-    per area-year but the model pools the years (one darkness coefficient, area fixed effects).
+    per area-year (per year of the pool with ``pooled``) but the model pools the years (one
+    darkness coefficient, area fixed effects).
 
     The rules, in the order applied (each counted in ``attrs["exclusions"]``):
 
@@ -272,8 +281,11 @@ def veil_of_darkness(
     Sun times are computed at each stop's own coordinates (data.police.uk snaps them to
     anonymised points, a few hundred metres at most: seconds of dusk) and its UK local date. The
     inter-twilight window is taken from the civil dusks of the stops left after rule 5, so it
-    follows the period and places actually analysed. ``year`` in the eligibility rule is the UK
-    local calendar year. The interval is Wald's (``exp(beta +/- z se)``), from the model-based
+    follows the period and places actually analysed. A year in the eligibility rule is a 12-month
+    span of UK local months counted from the first month of the stops of the two groups: the
+    calendar year when the data start in January, the financial year (April to March) when they
+    start in April, so that a period is not cut into short calendar-year stubs at its ends (a
+    last span shorter than 12 months is still held to the full count). The interval is Wald's (``exp(beta +/- z se)``), from the model-based
     (not robust) covariance.
 
     References
@@ -315,6 +327,8 @@ def veil_of_darkness(
         spline_df=spline_df, min_per_group=min_per_group, alpha=alpha,
         missing_coordinates=missing_coordinates, minority=minority, reference=reference,
     )  # fmt: skip
+    if not isinstance(pooled, bool | np.bool_):
+        raise ParameterError(f"`pooled` must be True or False, but {pooled!r} was passed")
     sample, info = _prepare(
         records, minority=minority, reference=reference, ethnicity=ethnicity, clock=clock,
         window=window, around_clock_change_days=around_clock_change_days, area=area,
@@ -348,7 +362,7 @@ def veil_of_darkness(
     spline = f'cr(clock_minute, df={int(spline_df)}, constraints="center")'
     formula = f"is_minority ~ dark + {spline}" + (" + C(area)" if len(areas) > 1 else "")
     model = None
-    reason = _eligibility(sample, info, min_per_group, minority, reference)
+    reason = _eligibility(sample, info, min_per_group, minority, reference, pooled=pooled)
     if reason is None:
         model, reason = _fit(sample, formula)
     if model is not None:

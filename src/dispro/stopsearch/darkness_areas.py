@@ -1,7 +1,10 @@
 """The veil-of-darkness test for each force of a report's area, and for the forces pooled.
 
 :func:`darkness_by_area` runs :func:`~dispro.stopsearch.veil_of_darkness` on each force's records
-(and, for Wessex, on the forces pooled, with force fixed effects), and says what each test found.
+(and, for Wessex, on the forces pooled, with force as a control: a fixed effect in the model),
+and says what each test found. Each force is eligible on its own counts (every force-year); the
+pooled test on the counts of the forces together (every year of Wessex), so that a pool of small
+forces can be tested when no single force can.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ def darkness_by_area(
     the records hold several forces, of the forces pooled (:data:`POOLED`).
 
     The library decides eligibility (:func:`~dispro.stopsearch.veil_of_darkness`: at least 100
-    stops of each group in every area-year). A test found a difference only when its p-value is
+    stops of each group in every area-year; for the forces pooled, ``pooled=True``: in every
+    year of the forces together, with force a fixed effect). A test found a difference only when its p-value is
     below ``alpha`` and its interval excludes 1.
 
     Parameters
@@ -70,18 +74,21 @@ def darkness_by_area(
         test that raised has status ``not_run`` and the error as its ``reason``.
     """
     runs = [
-        (force, records[records["force"] == force]) for force in sorted(records["force"].unique())
+        (force, records[records["force"] == force], False)
+        for force in sorted(records["force"].unique())
     ]
     if area.lower() == "wessex" and len(runs) > 1:
-        runs.append((POOLED, records))
+        runs.append((POOLED, records, True))
     rows = []
-    for label, subset in runs:
+    for label, subset, pooled in runs:
         subset = subset.copy()
         subset.attrs = {
             k: (list(v) if isinstance(v, list) else v) for k, v in records.attrs.items()
         }
         try:
-            result = veil_of_darkness(subset, minority=minority, reference=reference, alpha=alpha)
+            result = veil_of_darkness(
+                subset, minority=minority, reference=reference, alpha=alpha, pooled=pooled
+            )
         except DisproError as exc:
             rows.append(
                 {"area": label, "status": "not_run", "reason": str(exc), "finding": "not_run"}

@@ -15,6 +15,7 @@ from ..wording import describe_table
 __all__ = [
     "OUTCOME_WORDS",
     "RRI_SHOW",
+    "compact_sentences",
     "first_sentences",
     "population_words",
     "quarter_words",
@@ -93,3 +94,48 @@ def population_words(table) -> str:
     return (
         "Census 2021 usual residents (" + "; ".join(f"{a}: {s}" for a, s in sources.items()) + ")"
     )
+
+
+def _ratio(x: float) -> str:
+    return f"{x:.0f}" if x >= 10 else f"{x:.2g}" if x < 1 else f"{x:.1f}"
+
+
+def compact_sentences(table, params, outcome, by, *, shown=None, prefix=None) -> list[str]:
+    """One sentence per ``by`` value of an RRI table (one for the whole table when ``by`` is
+    None), in place of a sentence per group: the groups with a clear difference (with their
+    relative rates), those without clear evidence of one, and those with too few cases or
+    withheld figures (a row not ``shown`` in full is never quoted). ``prefix``: what the
+    sentence starts with when ``by`` is None (e.g. the stage's name)."""
+    reference = params["reference"]
+    text = describe_table(table, reference=reference, outcome=outcome, alpha=params["alpha"])
+    text["_shown"] = np.ones(len(table), dtype=bool) if shown is None else np.asarray(shown, bool)
+    out = []
+    slices = [(prefix, text)] if by is None else list(text.groupby(by, sort=False))
+    for name, rows in slices:
+        rows = rows[(rows["group"] != reference) & (rows["group"] != NOT_STATED)]
+        clear = rows["_shown"] & rows["kind"].isin(("higher", "lower"))
+        higher = [f"{g} ({_ratio(float(r))})" for g, r, k in
+                  zip(rows["group"][clear], rows["rri"][clear], rows["kind"][clear], strict=True)
+                  if k == "higher"]  # fmt: skip
+        lower = [f"{g} ({_ratio(float(r))})" for g, r, k in
+                 zip(rows["group"][clear], rows["rri"][clear], rows["kind"][clear], strict=True)
+                 if k == "lower"]  # fmt: skip
+        unclear = list(rows["group"][rows["_shown"] & (rows["kind"] == "no_clear_difference")])
+        few = list(rows["group"][~rows["_shown"] | rows["kind"].isin(("too_few", "no_base"))])
+        parts = []
+        if higher:
+            parts.append(
+                f"more likely than {reference} people to be {outcome}: {', '.join(higher)}"
+            )
+        if lower:
+            parts.append(f"less likely: {', '.join(lower)}")
+        if unclear:
+            parts.append(f"no clear evidence of a difference: {', '.join(unclear)}")
+        if few:
+            parts.append(
+                f"too few cases to tell, no population figure, or withheld: {', '.join(few)}"
+            )
+        if parts:
+            lead = f"{name}: " if name else ""
+            out.append(f"{lead}{'; '.join(parts)} (relative rates in brackets).")
+    return out

@@ -11,7 +11,7 @@ import pandas as pd
 from ...pathway import stage
 from ...plots import plot_adjusted, plot_forest
 from ..disclose import SENTENCE_LENGTH, STAGES, adjusted_counts
-from ._common import OUTCOME_WORDS, RRI_SHOW, first_sentences
+from ._common import OUTCOME_WORDS, RRI_SHOW, compact_sentences
 
 __all__ = ["rates", "adjusted", "ADJUSTED_SHOW"]
 
@@ -33,7 +33,7 @@ def rates(ch, table: pd.DataFrame, params, stage_name: str) -> None:
     outcome = OUTCOME_WORDS.get(stage_name)
     if outcome:
         full = ch.shown_in_full(table, counts)
-        ch.bullets(first_sentences(table, params, outcome, "force", shown=full))
+        ch.bullets(compact_sentences(table, params, outcome, "force", shown=full))
     ch.table(
         stage_name,
         table,

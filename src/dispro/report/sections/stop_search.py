@@ -22,7 +22,7 @@ from ..disclose import (
     STRIP,
 )
 from ..wording import confidence_level, describe_change
-from ._common import RRI_SHOW, first_sentences, population_words, when_supplied
+from ._common import RRI_SHOW, compact_sentences, population_words, when_supplied
 
 __all__ = [
     "rates",
@@ -46,7 +46,7 @@ def rates(ch, table: pd.DataFrame, params, *, whole_period: bool = False) -> Non
         ch.heading(f"The whole period: {params['period_start']} to {params['period_end']}")
     ch.heading("Searches per 1,000 residents")
     full = ch.shown_in_full(table, RATES)
-    ch.bullets(first_sentences(table, params, "stopped and searched", "force", shown=full))
+    ch.bullets(compact_sentences(table, params, "stopped and searched", "force", shown=full))
     ch.table(
         "rates",
         table[["force", "period", *RRI_SHOW, "months_covered", "note"]],
@@ -192,6 +192,17 @@ def darkness(ch, table: pd.DataFrame, params) -> None:
     full = ch.shown_in_full(table, DARKNESS)
     ch.bullets([_darkness_sentence(row, level, shown)
                 for shown, (_, row) in zip(full, table.iterrows(), strict=True)])  # fmt: skip
+    pooled = table["area"].astype(str).str.endswith(" (forces pooled)")
+    if pooled.any():
+        forces = [str(a) for a in table.loc[~pooled, "area"]]
+        named = ", ".join(forces[:-1]) + f" and {forces[-1]}" if len(forces) > 1 else forces[0]
+        ch.text(
+            f"The {table.loc[pooled, 'area'].iloc[0].split(' (')[0]} test pools the searches of {named} in one model, with "
+            "force as a control (a separate baseline for each force), so darkness and daylight "
+            "are compared within each force. Each force's own test needs at least 100 searches "
+            "of each group in every year of that force; the pooled test needs them in every "
+            "year of the forces together, so it can be run when no single force has enough."
+        )
     eligible = table[table["status"] == "ok"].drop(columns=["reason", "finding"])
     if len(eligible):
         minority, reference = eligible["minority"].iloc[0], eligible["reference"].iloc[0]

@@ -1,16 +1,18 @@
-"""The summary chapter: what the report is, and the pathway matrix for the area."""
+"""The summary chapter: page 1 answers the question (the key messages, the pathway picture, the
+things you need to know), then what the report covers and the pathway stage by stage."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ...pathway import stage
-from ...plots import plot_forest
+from ...plots import plot_pathway
 from ..disclose import STAGES
 from ..wording import confidence_level
-from ._common import OUTCOME_WORDS, RRI_SHOW, first_sentences
+from . import messages
+from ._common import OUTCOME_WORDS, RRI_SHOW, compact_sentences
 
-__all__ = ["intro", "pathway"]
+__all__ = ["key_messages", "intro", "pathway"]
 
 
 _ABSENT = {
@@ -18,11 +20,34 @@ _ABSENT = {
     "disposals": "out-of-court disposals",
     "charging": "charging",
     "sentencing": "sentencing",
+    "use_of_force": "use-of-force",
 }
 
 
+def key_messages(ch, matrix: pd.DataFrame, params) -> None:
+    """Page 1: three to five key messages written from the pathway matrix
+    (:func:`dispro.pathway.area_matrix`) by the wording rules, the pathway picture, then the
+    things a reader needs to know to read them."""
+    ch.heading("Key messages")
+    full = ch.shown_in_full(matrix, STAGES)
+    ch.bullets(messages.key_messages(matrix, params, full))
+    ch.figure(
+        plot_pathway,
+        matrix[matrix["group"] != params["reference"]],
+        counts=STAGES,
+        table="pathway",
+        reference=params["reference"],
+        caption=f"Where along the pathway differences arise: each group's relative rate against "
+        f"{params['reference']} people at each stage, with its "
+        f"{confidence_level(params['alpha'])} confidence interval (filled: a clear difference; "
+        "1 = the same rate)",
+    )
+    ch.heading("Things you need to know", level=3)
+    ch.bullets(messages.things_to_know(params))
+
+
 def intro(ch, params) -> None:
-    """What the report is, what it covers and how to read it."""
+    """What the report is and what it covers (a dataset left out is named, with why)."""
     what = (
         "This out-of-court disposals scrutiny pack measures whether detected offenders of "
         "different ethnic groups are dealt with out of court (a caution, community resolution, "
@@ -33,45 +58,32 @@ def intro(ch, params) -> None:
         f"differently at each stage of the criminal justice system in {params['area']}, from "
         f"{params['period_start']} to {params['period_end']}."
     )
+    ch.heading("About this report", level=3)
     ch.text(
         f"{what} Each group is compared with {params['reference']} people using a "
         "relative rate index (RRI): the group's rate divided by the reference group's rate. An RRI of "
         "1 means the same rate; 2 means twice the rate."
-    )
-    ch.text(
-        f"A difference is called disproportionate only when its {confidence_level(params['alpha'])} "
-        "confidence interval excludes 1 after the Benjamini-Hochberg correction for the many "
-        "comparisons in the report (dispro's convention; official tables flag on single tests). "
-        "'No clear evidence of a difference' and 'too few cases to tell' are different findings."
     )
     absent = params.get("absent") or {}
     if absent:
         ch.text(
             "What this report covers: "
             + "; ".join(f"there is no {_ABSENT[k]} chapter: {why}" for k, why in absent.items())
-            + ". The pathway below has no figures for those stages."
-        )
-    if params["data"] == "demo":
-        ch.text(
-            "THIS REPORT USES SYNTHETIC DEMONSTRATION DATA. The records are generated with known, "
-            "planted disparities to show how the report works; they describe no real person and no "
-            "real force. Only the Census 2021 population figures are real."
+            + "."
+            + (
+                " The pathway has no figures for those stages."
+                if set(absent) - {"use_of_force"}
+                else ""
+            )
         )
 
 
 def pathway(ch, matrix: pd.DataFrame, params) -> None:
     """The pathway matrix of the area (:func:`dispro.pathway.area_matrix`): its plain-English
     reading stage by stage, the table and its chart."""
-    ch.heading("Where along the pathway do differences arise?")
+    ch.heading("The pathway stage by stage")
     full = pd.Series(ch.shown_in_full(matrix, STAGES), index=matrix.index)
-    for stage_name, rows in matrix.groupby("stage", sort=False):
-        outcome = OUTCOME_WORDS.get(stage_name)
-        if outcome is None:
-            continue
-        sentences = first_sentences(rows, params, outcome, None, shown=full[rows.index])
-        if sentences:
-            ch.heading(rows["label"].iloc[0], level=3)
-            ch.bullets(sentences)
+    ch.bullets(stage_sentences(matrix, params, full))
     for name in matrix.attrs.get("empty", []):
         spec = stage(name)
         label = spec.get("label", name)
@@ -94,12 +106,15 @@ def pathway(ch, matrix: pd.DataFrame, params) -> None:
         "q: Benjamini-Hochberg over the whole matrix.",
         counts=STAGES,
     )
-    shown = matrix[(matrix["group"] != params["reference"]) & matrix["ci_lower"].notna()]
-    ch.figure(
-        plot_forest,
-        shown,
-        counts=STAGES,
-        table="pathway",
-        label=["label", "group"],
-        caption="Relative rate index with its confidence interval, by stage and group (log scale)",
-    )
+
+
+def stage_sentences(matrix: pd.DataFrame, params, full: pd.Series) -> list[str]:
+    """One sentence per stage of the matrix (:func:`compact_sentences`)."""
+    out = []
+    for stage_name, rows in matrix.groupby("stage", sort=False):
+        outcome = OUTCOME_WORDS.get(stage_name)
+        if outcome is not None:
+            out += compact_sentences(
+                rows, params, outcome, None, shown=full[rows.index], prefix=rows["label"].iloc[0]
+            )
+    return out
