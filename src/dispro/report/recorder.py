@@ -249,13 +249,15 @@ class Chapter:
         caption: str,
         counts: Counts | Sequence[str] | None = None,
         table: str | None = None,
+        labels: Sequence[str] | None = None,
         **options,
     ) -> None:
         """Record a figure drawn by ``plot(rows, **options)`` (a function of :mod:`dispro.plots`)
         as an embedded PNG, where ``rows`` are the rows of ``frame`` that its published version
         (:meth:`published`, with ``counts``: the cells withheld anywhere in the report are
         withheld here too) shows without a withheld cell. Nothing is recorded when no row is
-        left. ``table`` names the table the figure shows (for the suppression log)."""
+        left. ``table`` names the table the figure shows (for the suppression log); ``labels``
+        the columns that table names its rows by, when the figure comes before it."""
         import matplotlib.pyplot as plt
 
         if self.planning:  # what a figure draws is published too: plan its cells
@@ -269,8 +271,11 @@ class Chapter:
         if rows.empty:
             return
         drawn = published[full]
+        named_by = labels  # the columns the table shown later names its rows by, if given
         labels = [c for c in drawn.columns if c in ("area", "force", "period", "group", "label",
                                                     "measure", "stage", "officer_group")]  # fmt: skip
+        if named_by is not None:
+            labels = [c for c in labels if c in named_by]
         sheet = None
         if table is not None:
             sheet = f"{(self.sheets or self.name)[:12]}_{table}"[:31]

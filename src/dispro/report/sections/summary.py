@@ -36,6 +36,7 @@ def key_messages(ch, matrix: pd.DataFrame, params) -> None:
         matrix[matrix["group"] != params["reference"]],
         counts=STAGES,
         table="pathway",
+        labels=["label", "measure", "group"],  # as the pathway table, shown later, names them
         reference=params["reference"],
         caption=f"Where along the pathway differences arise: each group's relative rate against "
         f"{params['reference']} people at each stage, with its "
