@@ -22,7 +22,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._stats import bh
 from .counts.periods import pack_quarters, supplied_months
 from .dictionary import codelist
 from .disclosure import Margins, withheld_cells
@@ -31,7 +30,13 @@ from .pathway import stage, stage_counts
 from .rates import rri
 from .readers import record_months
 from .stopsearch import trend_test
-from .stopsearch.scrutiny import CHANGE_COLUMNS, COMPARISONS, area_order, combined_area
+from .stopsearch.scrutiny import (
+    CHANGE_COLUMNS,
+    COMPARISONS,
+    area_order,
+    combined_area,
+    finish_changes,
+)
 
 __all__ = [
     "STAGE",
@@ -401,16 +406,7 @@ def share_changes(
             rows_out += _compare(rows, months, area, label, earlier, latest, reference, alpha)
     if rows_out:
         table = pd.DataFrame(rows_out, columns=list(CHANGE_COLUMNS))
-    for c in ("earlier_rri", "latest_rri", "estimate", "ci_lower", "ci_upper", "statistic",
-              "p_value", "dispersion", "dispersion_df"):  # fmt: skip
-        table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
-    table["q_value"] = bh(table["p_value"].to_numpy(dtype=float))
-    tested = table["q_value"].notna().to_numpy()
-    clear = (table["q_value"] < alpha) & ((table["ci_lower"] > 1) | (table["ci_upper"] < 1))
-    table["significant"] = pd.array(np.where(tested, clear, False), dtype="boolean")
-    table.loc[~tested, "significant"] = pd.NA
-    table.attrs["untested"] = untested
-    return table
+    return finish_changes(table, untested, alpha)
 
 
 def _compare(rows, months, area, label, earlier, latest, reference, alpha) -> list[dict]:

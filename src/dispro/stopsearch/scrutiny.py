@@ -44,6 +44,7 @@ __all__ = [
     "quarter_changes",
     "outcomes_by_quarter",
     "concordance_by_quarter",
+    "finish_changes",
 ]
 
 #: At most this many quarters (the last ones of the period) in the pack's quarter-by-quarter tables.
@@ -269,6 +270,13 @@ def quarter_changes(
             rows_out += _compare(rows, months, area, label, earlier, latest, reference, alpha)
     if rows_out:
         table = pd.DataFrame(rows_out, columns=list(CHANGE_COLUMNS))
+    return finish_changes(table, untested, alpha)
+
+
+def finish_changes(table: pd.DataFrame, untested: list, alpha: float) -> pd.DataFrame:
+    """The one finish of a pack's change table (:data:`CHANGE_COLUMNS`, stop search and OOCD):
+    numbers as floats, Benjamini-Hochberg over the table, ``significant`` when q is below
+    ``alpha`` and the interval excludes 1 (missing where untested), ``attrs["untested"]``."""
     numeric = ("earlier_rri", "latest_rri", "estimate", "ci_lower", "ci_upper", "statistic")
     for c in (*numeric, "p_value", "dispersion", "dispersion_df"):
         table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
