@@ -64,7 +64,7 @@ def test_a_withheld_row_is_counted_never_quoted():
     out = key_messages(matrix, PARAMS, shown)
     assert "3.6" not in " ".join(out)
     assert out[0].startswith("The largest difference is at CPS charge decision: Asian people were "
-                             "less likely than White people (relative rate 0.5)")  # fmt: skip
+                             "less likely than White people (relative rate 0.50)")  # fmt: skip
     assert "some figures are withheld to protect confidentiality" in " ".join(out)
 
 

@@ -151,9 +151,10 @@ def test_numbers_at_full_precision_with_display_formats(workbook):
     assert black["events"].value == 150 and black["events"].number_format == "#,##0"
     assert black["rate"].value == 1.5 and black["rate"].number_format == "#,##0.00"
     white = {field_name(h.value): c for h, c in zip(ws[3], ws[4], strict=True)}
-    # person-years stored as they are, shown whole; a missing interval is [x]
+    # person-years stored as they are, shown whole; the reference group's own interval is not
+    # applicable: [z] (Analysis Function symbol), not [x] (not available)
     assert white["base"].value == 4_000_000.4 and white["base"].number_format == "#,##0"
-    assert white["ci_lower"].value == "[x]" and white["rate"].value == 2000 / 4_000.0004
+    assert white["ci_lower"].value == "[z]" and white["rate"].value == 2000 / 4_000.0004
     hits = openpyxl.load_workbook(path)["stop_search_hit_rates"]
     row = {field_name(h.value): c for h, c in zip(hits[3], hits[4], strict=True)}
     assert row["hit_rate"].value == pytest.approx(200 / 900, rel=1e-15)

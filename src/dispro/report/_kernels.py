@@ -24,44 +24,133 @@ WARM_UP = (
 
 
 class Kernels:
-    """Jupyter kernels started once and reused by the chapters of one run (or of a batch).
+    """Jupyter kernels started once and reused by the chapters of one run (or of a batch), each
+    served by a worker thread of its own.
 
     Starting a kernel and importing the scientific stack costs about 2 seconds; a report has 7
     chapters and a batch 28. The kernels start, and import :data:`WARM_UP`, while the data are
     loaded. Each chapter still runs in a clean namespace: the kernel's variables are cleared and
-    open figures closed before it starts (imported modules stay).
+    open figures closed before it starts (imported modules stay, and so do their caches).
+
+    :meth:`submit` queues a call ``fn(*args, km=kernel)``. A call given a ``key`` goes back to
+    the kernel that last ran a call with that key (a chapter's second run, after the
+    suppression is solved, finds the caches its first run filled: the sun times of every
+    stop, the census tables), in the order submitted; a kernel with nothing of its own to run
+    takes the others' calls, the last queued first, so that no kernel waits while work is
+    queued. Which kernel runs a call changes nothing in its result: the namespace is cleared.
     """
 
     def __init__(self, n: int, cwd: Path, private: Path):
-        import queue
-
         self.size = n
         self.cwd = cwd
         self.private = private  # the kernels' connection files (their keys): the run's own
-        self._free: queue.Queue = queue.Queue()
-        self._all: list = []
-        self._warming: dict = {}
+        self._kernels: list = []
+        self._warming: list[threading.Thread] = []
+        self._jobs: list[tuple] = []  # (future, fn, args, key), in the order submitted
+        self._home: dict = {}  # key -> index of the kernel that last ran it
+        self._ready = threading.Condition()
+        self._closing = False
         self._stopped = threading.Event()
+        self._workers: list[threading.Thread] = []
+        self._started = 0
 
     def __enter__(self):
         for _ in range(self.size):
-            km = self._start()
-            self._all.append(km)
-            self._free.put(km)
-        for km in self._all:  # in the background: the imports run while the data are loaded
+            self._kernels.append(self._start())
+        for km in self._kernels:  # in the background: the imports run while the data are loaded
             thread = threading.Thread(target=warm_up, args=(km,), daemon=True)
             thread.start()
-            self._warming[id(km)] = thread
+            self._warming.append(thread)
+        for i in range(self.size):
+            worker = threading.Thread(target=self._work, args=(i,), daemon=True)
+            worker.start()
+            self._workers.append(worker)
         return self
 
     def __exit__(self, *exc):
         self.stop()
         return False
 
+    def submit(self, fn, *args, key=None) -> Future:
+        """Queue ``fn(*args, km=kernel)``; its future. ``key`` names the call for the kernel
+        affinity (see the class); ``None``: any kernel."""
+        future: Future = Future()
+        with self._ready:
+            self._jobs.append((future, fn, args, key))
+            self._ready.notify_all()
+        return future
+
+    def _next(self, i: int):
+        """The next call for kernel ``i`` (``None`` once closed and nothing is left): its own
+        first, else one nobody has run, else the last queued of another kernel's."""
+        with self._ready:
+            while True:
+                if self._stopped.is_set():
+                    return None
+                if self._jobs:
+                    homes = [self._home.get(job[3]) for job in self._jobs]
+                    pick = next((j for j, h in enumerate(homes) if h == i), None)
+                    if pick is None:
+                        pick = next((j for j, h in enumerate(homes) if h is None), None)
+                    if pick is None:
+                        pick = len(self._jobs) - 1
+                    return self._jobs.pop(pick)
+                if self._closing:
+                    return None
+                self._ready.wait()
+
+    def _work(self, i: int) -> None:
+        while (job := self._next(i)) is not None:
+            future, fn, args, key = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = self._run(i, fn, args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+            finally:
+                if key is not None:
+                    with self._ready:
+                        self._home[key] = i
+
+    def _run(self, i: int, fn, args):
+        warming = self._warming[i]
+        while warming.is_alive() and not self._stopped.is_set():
+            warming.join(0.2)
+        if self._stopped.is_set():
+            raise ReportError("the run was interrupted")
+        km = self._kernels[i]
+        if not km.is_alive():  # a chapter crashed its kernel: start another
+            km = self._kernels[i] = self._start()
+        clean(km)
+        return fn(*args, km=km)
+
+    def run(self, fn, *args):
+        """``fn(*args, km=kernel)`` on the next free kernel, waiting for it (:meth:`submit`
+        and the result)."""
+        return self.submit(fn, *args).result()
+
+    def close(self, *, wait: bool = True) -> None:
+        """Let the workers end once the queued calls are done (``wait`` for them)."""
+        with self._ready:
+            self._closing = True
+            self._ready.notify_all()
+        if wait:
+            for worker in self._workers:
+                worker.join()
+
     def stop(self) -> None:
-        """Stop every kernel now (a chapter running in one fails at once)."""
-        self._stopped.set()
-        for km in list(self._all):
+        """Cancel the queued calls and stop every kernel now (a chapter running in one fails
+        at once)."""
+        with self._ready:
+            self._stopped.set()
+            for future, *_ in self._jobs:
+                future.cancel()
+            self._jobs.clear()
+            self._ready.notify_all()
+        for km in list(self._kernels):
             try:
                 km.shutdown_kernel(now=True)
             except Exception:  # pragma: no cover - a kernel that is already gone
@@ -70,7 +159,8 @@ class Kernels:
     def _start(self):
         from jupyter_client.manager import KernelManager
 
-        connection = self.private / f"kernel-{len(self._all)}-{id(self)}.json"
+        self._started += 1
+        connection = self.private / f"kernel-{self._started}-{id(self)}.json"
         km = KernelManager(
             kernel_name="python3",
             connection_file=str(connection),
@@ -78,23 +168,6 @@ class Kernels:
         )
         km.start_kernel(cwd=str(self.cwd))
         return km
-
-    def run(self, fn, *args):
-        km = self._free.get()
-        try:
-            warming = self._warming.pop(id(km), None)
-            while warming is not None and warming.is_alive() and not self._stopped.is_set():
-                warming.join(0.2)
-            if self._stopped.is_set():
-                raise ReportError("the run was interrupted")
-            if not km.is_alive():  # a chapter crashed its kernel: start another
-                self._all.remove(km)
-                km = self._start()
-                self._all.append(km)
-            clean(km)
-            return fn(*args, km=km)
-        finally:
-            self._free.put(km)
 
 
 def transport(connection: Path) -> str:

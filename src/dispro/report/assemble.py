@@ -13,7 +13,9 @@ import pandas as pd
 
 from .._version import __version__
 from ..disclosure import publishable
+from ._html_tables import table_html
 from .params import slug
+from .present import present, read_values
 from .workbook import write_workbook
 
 __all__ = [
@@ -43,16 +45,16 @@ body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; line-heig
   padding: 4px 8px; font-weight: bold; margin: 6px 0; }
 h1 { font-size: 18pt; margin-top: 0.5em; } h2 { font-size: 14pt; border-bottom: 1px solid #ccc;
   page-break-before: always; margin-top: 1em; } h2.first { page-break-before: avoid; }
-h3 { font-size: 11.5pt; } table { border-collapse: collapse; margin: 0.5em 0 0.2em 0; font-size: 7.5pt;
+h3 { font-size: 11.5pt; } table { border-collapse: collapse; margin: 0.5em 0 0.2em 0; font-size: 8pt;
   width: 100%; table-layout: auto; page-break-inside: auto; } tr { page-break-inside: avoid; }
-th, td { border: 1px solid #bbb; padding: 2px 4px; text-align: right; word-break: break-word; }
-th { background: #eef; } td.text, th.text { text-align: left; }
-caption { caption-side: top; text-align: left; font-weight: bold; padding: 3px 0; }
+th, td { border: 1px solid #bbb; padding: 2px 4px; text-align: right; vertical-align: top; }
+td.num, td.count { white-space: nowrap; } td.text, th.text { text-align: left; overflow-wrap: break-word; }
+td.reference { text-align: center; font-style: italic; color: #444; }
+th { background: #eef; font-weight: bold; } .table-wrap { overflow-x: auto; max-width: 100%; }
+caption { caption-side: top; text-align: left; font-weight: bold; padding: 3px 0; font-size: 9pt; }
 .notes { font-size: 8pt; color: #333; margin-bottom: 1em; } figure { margin: 0.5em 0; page-break-inside: avoid; }
 figure img { max-width: 100%; height: auto; } figcaption { font-size: 8.5pt; color: #333; }
-nav ol { columns: 2; } @media print { nav { display: none; }
-  table.wide { font-size: 6.5pt; } table.wide th, table.wide td { padding: 1px 2px; }
-  table.wider { font-size: 5.8pt; } table.wider th, table.wider td { padding: 1px 1.5px; } }
+nav ol { columns: 2; } @media print { nav { display: none; } .table-wrap { overflow: visible; } }
 """
 
 
@@ -64,33 +66,14 @@ def read_published(path: Path) -> pd.DataFrame:
     return pd.DataFrame(doc["data"], columns=doc["columns"], dtype=object)
 
 
-def html_table(frame: pd.DataFrame, block: dict) -> str:
-    counts = set(block.get("count_columns", []))
-    head = "".join(
-        f'<th scope="col" class="{"count" if c in counts else "text" if frame[c].map(lambda v: not is_number_text(v)).all() else "num"}">'
-        f"{html.escape(str(c).replace('_', ' '))}</th>"
-        for c in frame.columns
-    )
-    rows = []
-    for values in frame.itertuples(index=False):
-        cells = []
-        for c, v in zip(frame.columns, values, strict=True):
-            cls = "count" if c in counts else ("num" if is_number_text(v) else "text")
-            text = html.escape(str(v))
-            if (
-                cls == "text"
-            ):  # a line may break after an underscore (codes such as partly_supplied)
-                text = text.replace("_", "_<wbr>")
-            cells.append(f'<td class="{cls}">{text}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    notes = f'<p class="notes">{html.escape(block["notes"])}</p>' if block.get("notes") else ""
-    # wide tables get a smaller type and tighter cells so that they fit an A4 page in print
-    ncol = len(frame.columns)
-    width = ' class="wide"' if 10 < ncol <= 14 else ' class="wider"' if ncol > 14 else ""
-    return (
-        f'<table{width} data-sheet="{html.escape(block["sheet"])}"><caption>{html.escape(block["caption"])}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}"
-    )
+def html_table(
+    frame: pd.DataFrame, block: dict, *, params: dict | None = None, values=None
+) -> str:
+    """A published table as the report's HTML (:func:`dispro.report.present.present`'s labels and
+    text, laid out to fit the page by :func:`dispro.report._html_tables.table_html`).
+    ``values``: the full values of its shown cells (:func:`dispro.report.present.read_values`)."""
+    shown = present(frame, block, params or {}, values=values)
+    return table_html(shown, block)
 
 
 def is_number_text(v) -> bool:
@@ -161,7 +144,8 @@ def assemble_html(
                 )
             elif kind == "table":
                 frame = read_published(work / "content" / f"{ch['name']}__{block['name']}.json")
-                parts.append(html_table(frame, block))
+                values = read_values(work / "content", block, frame)
+                parts.append(html_table(frame, block, params=params, values=values))
                 tables.append((block, frame, ch["title"]))
             elif kind == "warnings":
                 raised = warnings_table(chapters, loading=loading)
@@ -177,7 +161,7 @@ def assemble_html(
                     "notes": "",
                     "count_columns": [],
                 }
-                parts.append(html_table(frame, table))
+                parts.append(html_table(frame, table, params=params))
                 tables.append((table, frame, ch["title"]))
             elif kind == "figure":
                 data = base64.b64encode((work / "content" / block["file"]).read_bytes()).decode()

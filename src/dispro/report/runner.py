@@ -381,7 +381,7 @@ def _abort(runs: list[_Run], kernels: Kernels, *pools: Pool) -> None:
     kernels.stop()
 
 
-def _plan(runs: list[_Run], kernels, pool) -> tuple[list[_Run], list[ReportError]]:
+def _plan(runs: list[_Run], kernels: Kernels) -> tuple[list[_Run], list[ReportError]]:
     """Run every chapter of ``runs`` once to plan, and solve the suppression of every count
     the runs whose chapters all ran publish, at once
     (:func:`dispro.report.disclose.solve_plans`). Returns those runs and the failures of the
@@ -389,7 +389,9 @@ def _plan(runs: list[_Run], kernels, pool) -> tuple[list[_Run], list[ReportError
     for run in runs:
         run.start_plan()
     futures = [
-        (run, pool.submit(kernels.run, run.chapter, n)) for run in runs for n in run.chapters
+        (run, kernels.submit(run.chapter, n, key=(run.run_id, n)))
+        for run in runs
+        for n in run.chapters
     ]
     errors: list[ReportError] = []
     failed: set[int] = set()
@@ -469,16 +471,15 @@ def render(
     params = check_parameters(params)
     out_dir = prepare_out_dir(Path(out_dir))
     with _workspace(out_dir) as private:
-        run = pool = None
+        run = None
         workers = _workers(len(CHAPTERS[params["report"]]))
         _say(progress, f"{report_name(params)}: loading the data, starting {workers} kernels")
         with Kernels(workers, project_root(), private) as kernels:
             try:
                 run = _Run(params, out_dir, _loaded, private)  # while the kernels warm up
                 _say(progress, f"loaded the data ... {run.timings['load_data']:.1f} s")
-                pool = Pool(kernels.size)
                 t0 = time.perf_counter()
-                _, failures = _plan([run], kernels, pool)
+                _, failures = _plan([run], kernels)
                 if failures:
                     raise failures[0]
                 _say(
@@ -486,7 +487,9 @@ def render(
                     f"ran the {len(run.chapters)} chapters once to plan the suppression "
                     f"... {time.perf_counter() - t0:.1f} s",
                 )
-                futures = [pool.submit(kernels.run, run.chapter, n) for n in run.chapters]
+                futures = [
+                    kernels.submit(run.chapter, n, key=(run.run_id, n)) for n in run.chapters
+                ]
                 if progress:
                     _chapter_lines(run, futures)
                 errors = []
@@ -495,12 +498,11 @@ def render(
                         f.result()
                     except ReportError as exc:
                         errors.append(exc)
-                pool.close(wait=True)
                 if errors:
                     raise errors[0]
             except BaseException:
                 if run is not None:
-                    _abort([run], kernels, pool)
+                    _abort([run], kernels)
                     run.cleanup()
                 raise
         try:
@@ -541,7 +543,7 @@ def render_batch(
         _workspace(out_dir) as private,
         Kernels(_workers(jobs), project_root(), private) as kernels,
     ):
-        pool, finisher = Pool(kernels.size), Pool(1)
+        finisher = Pool(1)
         try:
             # the data are loaded once for every area (each run keeps its own), while the
             # kernels warm up
@@ -553,7 +555,7 @@ def render_batch(
                 runs.append(_Run({**params, "area": a}, out_dir, loaded, private))
             remove(scratch)
             # one suppression for every report of the batch (a failed area takes no part)
-            planned, failures = _plan(runs, kernels, pool)
+            planned, failures = _plan(runs, kernels)
             errors.extend(failures)
             if progress:
                 from rich.progress import Progress
@@ -564,7 +566,7 @@ def render_batch(
             pending = {}
             for run in planned:
                 for n in run.chapters:
-                    pending[pool.submit(kernels.run, run.chapter, n)] = run
+                    pending[kernels.submit(run.chapter, n, key=(run.run_id, n))] = run
             left = {id(r): len(r.chapters) for r in planned}
             failed: set[int] = set()
             finishing = {}
@@ -591,10 +593,9 @@ def render_batch(
                             errors.append(ReportError(f"{run.name}: {exc}"))
                     if bar is not None:
                         bar.advance(task)
-            pool.close(wait=True)
             finisher.close(wait=True)
         except BaseException:
-            _abort(runs, kernels, pool)
+            _abort(runs, kernels)
             finisher.close(wait=True, cancel=True)  # a report being swapped in is let finish
             raise
         finally:

@@ -14,7 +14,18 @@ import math
 
 import pandas as pd
 
-__all__ = ["describe_rri", "describe_table", "describe_change", "confidence_level", "KINDS"]
+__all__ = [
+    "describe_rri",
+    "describe_table",
+    "describe_change",
+    "confidence_level",
+    "agreeing_decimals",
+    "interval_text",
+    "p_text",
+    "people",
+    "ratio_text",
+    "KINDS",
+]
 
 #: The kinds of sentence :func:`describe_rri` writes (``kind`` in :func:`describe_table`).
 KINDS = ("higher", "lower", "no_clear_difference", "too_few", "no_base", "reference")
@@ -31,14 +42,111 @@ def confidence_level(alpha: float) -> str:
     return f"{round(100 * (1 - float(alpha)), 6):g}%"
 
 
-def _fmt(x: float) -> str:
+def ratio_text(x: float) -> str:
+    """A ratio in prose: whole numbers from 10, one decimal from 1, two significant figures
+    below 1 (the one rule of every sentence of the report).
+
+    Examples
+    --------
+    >>> ratio_text(12.34), ratio_text(3.63), ratio_text(0.912), ratio_text(float("nan"))
+    ('12', '3.6', '0.91', 'n/a')
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
+    x = float(x)
+    return f"{x:.{_ratio_decimals(x)}f}"
+
+
+def _ratio_decimals(x: float) -> int:
     if x >= 10:
-        return f"{x:.0f}"
+        return 0
     if x >= 1:
-        return f"{x:.1f}" if round(x, 1) != round(x) or x < 2 else f"{x:.1f}"
-    return f"{x:.2f}"
+        return 1
+    if x <= 0:
+        return 2
+    return max(2, 1 - math.floor(math.log10(x)))  # two significant figures
+
+
+def agreeing_decimals(lo: float, hi: float, decimals: tuple[int, int], null: float = 1.0):
+    """The decimals to print an interval's bounds with so that the printed interval excludes
+    ``null`` exactly when the interval does: ``decimals`` (lower, upper) as the table or sentence
+    prints them, more where a bound beyond ``null`` would print as ``null`` or across it (a
+    lower bound of 1.004 as "1.00"). Rounding keeps order, so a bound on ``null``'s side never
+    needs more. At most 6 decimals.
+
+    Examples
+    --------
+    >>> agreeing_decimals(1.004, 1.2, (2, 2)), agreeing_decimals(0.98, 1.2, (2, 2))
+    ((3, 2), (2, 2))
+    >>> agreeing_decimals(0.5, 0.9996, (2, 2))
+    (2, 4)
+    """
+    dlo, dhi = decimals
+    try:
+        lo, hi = float(lo), float(hi)
+    except (TypeError, ValueError):
+        return dlo, dhi
+    if math.isfinite(lo) and lo > null:
+        while dlo < 6 and round(lo, dlo) <= null:
+            dlo += 1
+    if math.isfinite(hi) and hi < null:
+        while dhi < 6 and round(hi, dhi) >= null:
+            dhi += 1
+    return dlo, dhi
+
+
+def interval_text(lo: float, hi: float, *, null: float = 1.0) -> str:
+    """An interval in prose, "lo to hi", each bound by :func:`ratio_text`'s rule with the
+    decimals :func:`agreeing_decimals` adds, so that "1.0 to 1.2" is never called a clear
+    difference.
+
+    Examples
+    --------
+    >>> interval_text(1.04, 1.2), interval_text(0.98, 1.2), interval_text(3.45, 3.83)
+    ('1.04 to 1.2', '0.98 to 1.2', '3.5 to 3.8')
+    """
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (lo, hi)):
+        return f"{ratio_text(lo)} to {ratio_text(hi)}"
+    lo, hi = float(lo), float(hi)
+    dlo, dhi = agreeing_decimals(lo, hi, (_ratio_decimals(lo), _ratio_decimals(hi)), null)
+    return f"{lo:.{dlo}f} to {hi:.{dhi}f}"
+
+
+def p_text(p: float, name: str = "p") -> str:
+    """A p or q value in prose: ``p < 0.001`` when small, else three decimals (never
+    ``0.00``).
+
+    Examples
+    --------
+    >>> p_text(0.00002, "q"), p_text(0.0456), p_text(0.4)
+    ('q < 0.001', 'p = 0.046', 'p = 0.400')
+    """
+    p = float(p)
+    return f"{name} < 0.001" if p < 0.001 else f"{name} = {p:.3f}"
+
+
+#: How the government's style for writing about ethnicity names people of each group (the
+#: rest: "<group> people").
+_PEOPLE = {
+    "Mixed": "{population} from the Mixed ethnic group",
+    "Other": "{population} from the Other ethnic group",
+    "Not stated": "{population} whose ethnicity was not stated",
+}
+
+
+def people(group: str, population: str = "people") -> str:
+    """People of ``group`` as government style writes them: "Black people", "people from the
+    Mixed ethnic group", never "Mixed people" or "Other people".
+
+    Examples
+    --------
+    >>> people("Black"), people("Mixed"), people("Other", "residents")
+    ('Black people', 'people from the Mixed ethnic group', 'residents from the Other ethnic group')
+    """
+    group = str(group)
+    if group in _PEOPLE:
+        return _PEOPLE[group].format(population=population)
+    return f"{group} {population}"
 
 
 def describe_rri(
@@ -62,22 +170,23 @@ def describe_rri(
     group = str(row["group"])
     status = str(row["status"])
     pct = confidence_level(1 - level)
+    them, ref = people(group, population), people(reference, population)
     if group == reference:
-        return f"{reference} {population} are the reference group.", "reference"
+        return f"{ref[:1].upper()}{ref[1:]} are the reference group.", "reference"
     if status == "no_base":
         return (
-            f"A rate for {group} {population} cannot be calculated: there is no population or base "
+            f"A rate for {them} cannot be calculated: there is no population or base "
             "figure for them.",
             "no_base",
         )
     if status in ("suppressed", "too_few", "zero_events", "reference_zero"):
         return (
-            f"There are too few cases to tell whether {group} {population} were more or less likely "
-            f"than {reference} {population} to be {outcome}.",
+            f"There are too few cases to tell whether {them} were more or less likely "
+            f"than {ref} to be {outcome}.",
             "too_few",
         )
     rri, lo, hi = float(row["rri"]), float(row["ci_lower"]), float(row["ci_upper"])
-    interval = f"({pct} confidence interval {_fmt(lo)} to {_fmt(hi)})"
+    interval = f"({pct} confidence interval {interval_text(lo, hi)})"
     significant = row["significant"] is True or (
         not pd.isna(row["significant"]) and bool(row["significant"])
     )
@@ -87,24 +196,24 @@ def describe_rri(
             ", once the number of comparisons in this report is allowed for" if excludes_one else ""
         )
         return (
-            f"There is no clear evidence of a difference between {group} and {reference} "
-            f"{population} in how likely they were to be {outcome}{allowing} (relative rate "
-            f"{_fmt(rri)} {interval}).",
+            f"There is no clear evidence of a difference between {them} and {ref} "
+            f"in how likely they were to be {outcome}{allowing} (relative rate "
+            f"{ratio_text(rri)} {interval}).",
             "no_clear_difference",
         )
     per100 = round(100 * rri)
     if rri > 1:
         return (
-            f"{group} {population} were {_fmt(rri)} times as likely as {reference} {population} to "
-            f"be {outcome} {interval}: for every 100 {reference} {population} {outcome}, "
-            f"{per100} {group} {population} were, relative to their numbers. This is a "
+            f"{them[:1].upper()}{them[1:]} were {ratio_text(rri)} times as likely as {ref} to "
+            f"be {outcome} {interval}: for every 100 {ref} {outcome}, "
+            f"{per100} {them} were, relative to their numbers. This is a "
             "disproportionate difference.",
             "higher",
         )
     return (
-        f"{group} {population} were less likely than {reference} {population} to be {outcome} "
-        f"(relative rate {_fmt(rri)} {interval}): for every 100 {reference} {population} "
-        f"{outcome}, {per100} {group} {population} were, relative to their numbers. This is a "
+        f"{them[:1].upper()}{them[1:]} were less likely than {ref} to be {outcome} "
+        f"(relative rate {ratio_text(rri)} {interval}): for every 100 {ref} "
+        f"{outcome}, {per100} {them} were, relative to their numbers. This is a "
         "disproportionate difference.",
         "lower",
     )
@@ -152,7 +261,7 @@ def describe_change(row, *, group: str, reference: str, since: str, alpha: float
     --------
     >>> describe_change({"p_value": 0.4, "estimate": 1.1}, group="Black", reference="White",
     ...                 since="2022")
-    'There is no clear evidence that the difference between Black and White people has changed since 2022 (p = 0.40).'
+    'There is no clear evidence that the difference between Black and White people has changed since 2022 (p = 0.400).'
     >>> describe_change({"status": "too_few", "p_value": float("nan")}, group="Black",
     ...                 reference="White", since="the previous quarter")
     'There are too few cases to tell whether the difference between Black and White people has changed since the previous quarter.'
@@ -187,12 +296,12 @@ def describe_change(row, *, group: str, reference: str, since: str, alpha: float
                 direction = "reversed"
             else:
                 direction = "grown" if abs(math.log(after)) > abs(math.log(before)) else "narrowed"
-            moved = f"went from {_fmt(before)} to {_fmt(after)}"
+            moved = f"went from {ratio_text(before)} to {ratio_text(after)}"
         return (
             f"The difference between {group} and {reference} people has {direction} since {since} "
-            f"(the relative rate {moved or f'is {_fmt(est)} times what it was'}; {name} = {p:.3f})."
+            f"(the relative rate {moved or f'is {ratio_text(est)} times what it was'}; {p_text(p, name)})."
         )
     return (
         f"There is no clear evidence that the difference between {group} and {reference} people "
-        f"has changed since {since} ({name} = {p:.2f})."
+        f"has changed since {since} ({p_text(p, name)})."
     )

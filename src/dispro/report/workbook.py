@@ -10,9 +10,9 @@ a small p or q value). The full values come from what the recorder kept for each
 never of a withheld one. A withheld or missing cell is the marker the report prints (``[c]``,
 ``[x]``, ``[z]``).
 
-Column labels (:data:`LABELS`, :func:`column_label`) are kept in this one place;
-:func:`field_name` turns a label back into its column name, and :func:`read_table` reads a
-table sheet back with its column names.
+Labels, printed text and display formats come from :func:`dispro.report.present.present`, the
+one path the HTML and PDF take too; :func:`read_table` reads a table sheet back with its column
+names (:func:`~dispro.report.present.field_name`).
 
 The Analysis Function's ``gptables`` package implements the same guidance, but writes through
 XlsxWriter (a second workbook engine) and sets number formats per column only; here a column
@@ -23,15 +23,22 @@ and openpyxl is already a dependency.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
-import json
-import math
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from .._version import __version__
+from .present import (
+    BASE_PERSON_YEARS,
+    EVENTS_LABELS,
+    LABELS,
+    P_FORMAT,
+    column_label,
+    field_name,
+    present,
+    read_values,
+)
 from .wording import confidence_level
 
 __all__ = [
@@ -47,156 +54,11 @@ __all__ = [
     "read_table",
 ]
 
-#: Plain-English labels of the report's columns (``{level}``: the interval's confidence level,
-#: ``{reference}``: the reference group).
-LABELS = {
-    "label": "Stage",
-    "stage": "Pathway stage",
-    "measure": "Measure",
-    "group": "Ethnic group",
-    "officer_group": "Ethnic group (officer-defined)",
-    "force": "Police force area",
-    "area": "Area",
-    "period": "Period",
-    "events": "Number of people",
-    "base": "Number at risk",
-    "rri": "Relative rate ({reference} = 1)",
-    "ci_lower": "{level} confidence interval: lower",
-    "ci_upper": "{level} confidence interval: upper",
-    "rri_ci_lower": "Relative rate, {level} confidence interval: lower",
-    "rri_ci_upper": "Relative rate, {level} confidence interval: upper",
-    "ratio": "Ratio to the reference group",
-    "ratio_ci_lower": "Ratio, {level} confidence interval: lower",
-    "ratio_ci_upper": "Ratio, {level} confidence interval: upper",
-    "difference": "Difference from the reference group",
-    "difference_ci_lower": "Difference, {level} confidence interval: lower",
-    "difference_ci_upper": "Difference, {level} confidence interval: upper",
-    "p_value": "p value",
-    "q_value": "q value (Benjamini-Hochberg)",
-    "significant": "Significant",
-    "status": "Status",
-    "note": "Note",
-    "notes": "Notes",
-    "months_covered": "Months covered",
-    "searches": "Number of searches",
-    "hits": "Number of hits (outcome linked to the object of search)",
-    "hit_rate": "Hit rate",
-    "reference_hit_rate": "Hit rate of the reference group",
-    "share": "Share",
-    "adjusted_rr": "Adjusted risk ratio",
-    "share_explained": "Share of the relative rate explained",
-    "e_value": "E-value",
-    "estimate": "Estimate",
-    "std_error": "Standard error",
-    "statistic": "Statistic",
-    "df": "Degrees of freedom",
-    "unknown_events": "Searches with ethnicity not stated",
-    "unknown_share": "Share with ethnicity not stated",
-    "records": "Number of records",
-    "ethnicity_not_stated": "Records with ethnicity not stated",
-    "share_not_stated": "Share of records with ethnicity not stated",
-    "rows": "Number of rows",
-    "population": "Residents (Census 2021)",
-    "person_years": "Person-years (residents × years)",
-    "times": "Times raised",
-    "n": "Number",
-    "count": "Count",
-}
-#: The label of ``base`` in a table of rates per resident a year.
-BASE_PERSON_YEARS = "Person-years at risk (residents × years)"
-#: The label of ``events`` where they are searches (``"searches"``), and where they are a kind
-#: of the table's searches (``"part"``).
-EVENTS_LABELS = {
-    "searches": "Number of person searches",
-    "part": "Number of these searches (events)",
-}
-#: Columns holding a share of 0 to 1 (shown as per cent when every value lies in 0 to 1).
-SHARES = ("share", "hit_rate", "reference_hit_rate", "unknown_share", "share_not_stated",
-          "share_explained")  # fmt: skip
-#: Display format of p and q values: three decimals, ``<0.001`` below that.
-P_FORMAT = '[<0.001]"<0.001";0.000'
 #: The one row of a table sheet whose table has none.
 NO_ROWS = "This table has no rows."
 #: Characters a sheet name cannot hold.
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
-_NUMBER = re.compile(r"-?[\d,]+(\.\d+)?")
-_MARKERS = ("[c]", "[x]", "[z]", "[low]")
 _FIRST = ("Cover", "Contents", "Notes")
-
-
-def _humanise(column: str) -> str:
-    """``months_present`` -> ``Months present`` (snake_case names only; others as they are)."""
-    if re.fullmatch(r"[a-z][a-z0-9_]*", column):
-        text = column.replace("_", " ")
-        return text[0].upper() + text[1:]
-    return column
-
-
-def column_label(
-    column: str,
-    *,
-    alpha: float = 0.05,
-    reference: str = "White",
-    unit: str = "",
-    share: bool = False,
-    events: str = "",
-) -> str:
-    """The plain-English label of ``column``: :data:`LABELS`, ``excluded_x`` as
-    ``Excluded: x``, any other snake_case name humanised. ``unit``: what a ``rate`` is per
-    (``"per 1,000 residents a year"``); ``share``: the column is shown as per cent (a
-    difference: percentage points); ``events``: what the events are (:data:`EVENTS_LABELS`)."""
-    column = str(column)
-    if column == "events" and events in EVENTS_LABELS:
-        return EVENTS_LABELS[events]
-    if column in LABELS:
-        text = LABELS[column].format(level=confidence_level(alpha), reference=reference)
-    elif column.startswith("excluded_") and len(column) > 9:
-        text = "Excluded: " + column[9:].replace("_", " ")
-    elif column == "rate":
-        text = f"Rate {unit}" if unit else "Rate"
-    else:
-        return _humanise(column)
-    if column == "base" and unit.endswith("residents a year"):
-        text = BASE_PERSON_YEARS
-    if share:
-        return (
-            f"{text} (percentage points)"
-            if column.startswith("difference")
-            else f"{text} (per cent)"
-        )
-    return text
-
-
-@functools.cache
-def _patterns() -> list[tuple[re.Pattern, str]]:
-    out = []
-    for column in [*LABELS, "rate", "excluded_x"]:
-        for share in (False, True):
-            text = column_label(column, alpha=0.05, reference="\0", share=share)
-            pattern = re.escape(text).replace("95%", r"\d+(?:\.\d+)?%").replace("\0", ".+")
-            if column == "rate":
-                pattern = r"Rate( .+)?" + (r" \(per cent\)" if share else "")
-            elif column == "excluded_x":
-                out.append((re.compile(r"Excluded: ([a-z0-9 ]+)"), "excluded_"))
-                continue
-            out.append((re.compile(pattern), column))
-    fixed = [BASE_PERSON_YEARS, *EVENTS_LABELS.values()]
-    return [
-        (re.compile(re.escape(t)), "base" if t == BASE_PERSON_YEARS else "events") for t in fixed
-    ] + out
-
-
-def field_name(label: str) -> str:
-    """The column name a label of :func:`column_label` was made from (a humanised name back to
-    snake_case; a name that was not snake_case as it is)."""
-    label = str(label)
-    for pattern, column in _patterns():
-        m = pattern.fullmatch(label)
-        if m:
-            return column + m.group(1).replace(" ", "_") if column == "excluded_" else column
-    if re.fullmatch(r"[A-Z][a-z0-9 ]*", label) and label[1:2].islower() or len(label) == 1:
-        return (label[0].lower() + label[1:]).replace(" ", "_")
-    return label
 
 
 def sheet_title(name: str, taken) -> str:
@@ -209,90 +71,6 @@ def sheet_title(name: str, taken) -> str:
         i += 1
         out = f"{text[: 31 - len(str(i)) - 1]}_{i}"
     return out
-
-
-def _read_values(content: Path | None, block: dict, frame: pd.DataFrame) -> pd.DataFrame | None:
-    """The full values the recorder kept for the table's shown cells (None elsewhere)."""
-    if content is None or not block.get("values"):
-        return None
-    path = Path(content) / block["values"]
-    if not path.is_file():
-        return None
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    values = pd.DataFrame(doc["data"], columns=doc["columns"], dtype=object)
-    if list(values.columns) != list(frame.columns) or len(values) != len(frame):
-        return None
-    return values
-
-
-def _real(value) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
-
-
-def _rate_unit(frame: pd.DataFrame, values: pd.DataFrame | None, block: dict) -> str:
-    """What the table's ``rate`` is per: the one scale (1, 100 or 1,000) that rate / (events /
-    base) takes on every row that shows all three, else ''."""
-    if values is None or not {"rate", "events", "base"} <= set(values.columns):
-        return ""
-    scales = set()
-    for e, b, r in values[["events", "base", "rate"]].itertuples(index=False):
-        if _real(e) and _real(b) and _real(r) and e > 0 and b > 0:
-            ratio = r * b / e
-            near = [s for s in (1, 100, 1000) if abs(ratio - s) <= 1e-6 * s]
-            scales.add(near[0] if near else None)
-    if len(scales) != 1 or None in scales:
-        return ""
-    scale = scales.pop()
-    said = f"{block.get('caption', '')} {block.get('notes', '')}".lower()
-    if scale == 1000:
-        return "per 1,000 residents a year" if "resident" in said else "per 1,000"
-    return {100: "per 100 (per cent)", 1: "(proportion)"}[scale]
-
-
-def _shares(frame: pd.DataFrame, values: pd.DataFrame | None) -> set[str]:
-    """The share columns (and their interval and difference columns) whose every shown value
-    lies within 0 to 1 (-1 to 1 for a difference): shown as per cent."""
-    if values is None:
-        return set()
-    cols = [c for c in frame.columns if c in SHARES]
-    main = any(c in ("share", "hit_rate", "share_not_stated") for c in cols)
-    if main and not {"rri", "rate", "estimate"} & set(frame.columns):
-        cols += [c for c in ("ci_lower", "ci_upper") if c in frame.columns]
-    if "hit_rate" in frame.columns:
-        cols += [c for c in frame.columns if c.startswith("difference")]
-    out = set()
-    for c in cols:
-        shown = [v for v in values[c] if _real(v)]
-        low = -1 if c.startswith("difference") or c == "share_explained" else 0
-        if all(low <= v <= 1 for v in shown):
-            out.add(c)
-    return out
-
-
-def _format(column: str, text: str, value, *, share: bool, whole: bool) -> str:
-    """The display format of a shown number: as the report prints ``text``."""
-    if column in ("p_value", "q_value"):
-        return P_FORMAT
-    if share:
-        return "0.0%"
-    decimals = len(text.split(".", 1)[1]) if "." in text else 0
-    if whole:
-        decimals = 0
-    grouped = "," in text or abs(value) < 1000 or whole
-    head = "#,##0" if grouped else "0"
-    return head + ("." + "0" * decimals if decimals else "")
-
-
-def _cell_value(text: str, raw):
-    """The number a shown cell holds: its full value, else the number its text reads."""
-    if _real(raw):
-        return raw
-    number = float(text.replace(",", ""))
-    return int(number) if number.is_integer() and "." not in text else number
 
 
 def write_workbook(
@@ -486,55 +264,28 @@ def write_workbook(
     # one table per sheet
     for name, block, frame, _ in sheets:
         ws = wb.create_sheet(name)
-        values = _read_values(content, block, frame)
-        unit = _rate_unit(frame, values, block)
-        shares = _shares(frame, values)
-        said = f"{block.get('caption', '')} {block.get('notes', '')}".lower()
-        events = ("part" if "searches" in frame.columns else "searches") if "search" in said else ""
-        whole = {c for c in frame.columns if c in ("population", "person_years")}
-        if unit.endswith("residents a year"):
-            whole.add("base")
+        shown = present(frame, block, params, values=read_values(content, block, frame))
         marks = ", ".join(f"[note {n}]" for n in refs(frame, block))
         header(
             ws,
             block["caption"],
             f"This worksheet contains one table. Notes: {marks} (Notes sheet).",
         )
-        labels, seen = [], set()
-        for c in frame.columns:
-            label = column_label(c, alpha=params["alpha"], reference=str(params["reference"]),
-                                 unit=unit if c in ("rate", "base") else "", share=c in shares, events=events)  # fmt: skip
-            while label.lower() in seen:
-                label += " "
-            seen.add(label.lower())
-            labels.append(cell_text(label))
-        ws.append(labels)
+        ws.append([cell_text(label) for label in shown.labels])
         first = ws.max_row
-        for i, texts_of_row in enumerate(frame.itertuples(index=False)):
-            row = []
-            for j, v in enumerate(texts_of_row):
-                text = str(v)
-                if text in _MARKERS or not _NUMBER.fullmatch(text):
-                    row.append(cell_text(text))
-                    continue
-                raw = values.iat[i, j] if values is not None else None
-                row.append(_cell_value(text, raw))
-            ws.append(row)
-            for j, c in enumerate(frame.columns):
-                cell = ws.cell(ws.max_row, j + 1)
-                if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
-                    text = str(texts_of_row[j])
-                    cell.number_format = _format(
-                        c, text, cell.value, share=c in shares, whole=c in whole
-                    )
+        for cells in shown.rows:
+            ws.append([c.value if c.number else cell_text(c.text) for c in cells])
+            for j, c in enumerate(cells, start=1):
+                if c.number:
+                    cell = ws.cell(ws.max_row, j)
+                    cell.number_format = c.number_format
                     cell.alignment = Alignment(horizontal="right")
         if frame.empty:
             ws.append([NO_ROWS])
         excel_table(ws, first, max(len(frame.columns), 1), ws.max_row, name)
-        for j, c in enumerate(frame.columns, start=1):
-            width = (
-                max([min(len(labels[j - 1]), 24)] + [len(str(v)) for v in frame[c].head(50)]) + 2
-            )
+        for j, label in enumerate(shown.labels, start=1):
+            texts = [len(r[j - 1].text) for r in shown.rows[:50]]
+            width = max([min(len(label), 24), *texts]) + 2
             ws.column_dimensions[get_column_letter(j)].width = min(width, 60)
     protect_text(wb)  # a caption, label or value that starts with '=' is text, not a formula
     wb.properties.creator = f"dispro {__version__}"

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ...ethnicity import NOT_STATED
 from ..supply import NotSupplied, not_supplied_sentence
-from ..wording import describe_table
+from ..wording import describe_table, people, ratio_text
 
 __all__ = [
     "OUTCOME_WORDS",
@@ -48,10 +48,9 @@ def first_sentences(table, params, outcome, by, *, shown=None) -> list[str]:
             continue
         prefix = f"{row[by]}: " if by else ""
         if not shown[i]:
-            sentences.append(
-                f"{prefix}the figures for {row['group']} people are withheld, so that no small "
-                "number of people can be identified."
-            )
+            said = f"the figures for {people(row['group'])} are withheld, so that no small " \
+                   "number of people can be identified."  # fmt: skip
+            sentences.append(prefix + said if prefix else said[:1].upper() + said[1:])
             continue
         sentences.append(prefix + row["sentence"])
     return sentences
@@ -96,10 +95,6 @@ def population_words(table) -> str:
     )
 
 
-def _ratio(x: float) -> str:
-    return f"{x:.0f}" if x >= 10 else f"{x:.2g}" if x < 1 else f"{x:.1f}"
-
-
 def compact_sentences(table, params, outcome, by, *, shown=None, prefix=None) -> list[str]:
     """One sentence per ``by`` value of an RRI table (one for the whole table when ``by`` is
     None), in place of a sentence per group: the groups with a clear difference (with their
@@ -114,10 +109,10 @@ def compact_sentences(table, params, outcome, by, *, shown=None, prefix=None) ->
     for name, rows in slices:
         rows = rows[(rows["group"] != reference) & (rows["group"] != NOT_STATED)]
         clear = rows["_shown"] & rows["kind"].isin(("higher", "lower"))
-        higher = [f"{g} ({_ratio(float(r))})" for g, r, k in
+        higher = [f"{g} ({ratio_text(float(r))})" for g, r, k in
                   zip(rows["group"][clear], rows["rri"][clear], rows["kind"][clear], strict=True)
                   if k == "higher"]  # fmt: skip
-        lower = [f"{g} ({_ratio(float(r))})" for g, r, k in
+        lower = [f"{g} ({ratio_text(float(r))})" for g, r, k in
                  zip(rows["group"][clear], rows["rri"][clear], rows["kind"][clear], strict=True)
                  if k == "lower"]  # fmt: skip
         unclear = list(rows["group"][rows["_shown"] & (rows["kind"] == "no_clear_difference")])
@@ -137,5 +132,6 @@ def compact_sentences(table, params, outcome, by, *, shown=None, prefix=None) ->
             )
         if parts:
             lead = f"{name}: " if name else ""
-            out.append(f"{lead}{'; '.join(parts)} (relative rates in brackets).")
+            said = " (relative rates in brackets)" if higher or lower else ""
+            out.append(f"{lead}{'; '.join(parts)}{said}.")
     return out

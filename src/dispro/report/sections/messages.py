@@ -14,17 +14,12 @@ import numpy as np
 import pandas as pd
 
 from ...ethnicity import NOT_STATED
-from ..wording import confidence_level, describe_table
+from ..wording import confidence_level, describe_table, interval_text, people, ratio_text
 from ._common import OUTCOME_WORDS
 
 __all__ = ["key_messages", "things_to_know"]
 
 _CLEAR = ("higher", "lower")
-
-
-def _num(x: float) -> str:
-    """A ratio in words: two significant figures below 10, whole numbers above."""
-    return f"{x:.0f}" if x >= 10 else f"{x:.2g}" if x < 1 else f"{x:.1f}"
 
 
 def _lower(label: str) -> str:
@@ -84,14 +79,14 @@ def key_messages(matrix: pd.DataFrame, params: dict, shown=None) -> list[str]:
         size = clear["rri"].astype(float).map(lambda r: abs(math.log(r)))
         top = clear.loc[size.idxmax()] if size.index.is_unique else clear.iloc[int(np.argmax(size))]
         how = (
-            f"{_num(float(top['rri']))} times as likely as {reference} people"
+            f"{ratio_text(float(top['rri']))} times as likely as {reference} people"
             if float(top["rri"]) > 1
-            else f"less likely than {reference} people (relative rate {_num(float(top['rri']))})"
+            else f"less likely than {reference} people (relative rate {ratio_text(float(top['rri']))})"
         )
         out.append(
-            f"The largest difference is at {_lower(str(top['label']))}: {top['group']} people "
+            f"The largest difference is at {_lower(str(top['label']))}: {people(top['group'])} "
             f"were {how} to be {top['outcome']} ({level} confidence interval "
-            f"{_num(float(top['ci_lower']))} to {_num(float(top['ci_upper']))})."
+            f"{interval_text(float(top['ci_lower']), float(top['ci_upper']))})."
         )
         where = [
             f"{_lower(label)} ({', '.join(part['group'])})"
