@@ -17,6 +17,7 @@ from dispro.dictionary import codelist
 from dispro.population import census2021
 from dispro.report import check_parameters
 from dispro.report.inputs import filter_data, load_data
+from dispro.report.wording import people
 
 THRESHOLD = 4
 PARAMS = {
@@ -123,16 +124,16 @@ def test_headline_sentences_follow_the_wording_rules(demo):
             continue
         excludes_one = row["ci_lower"] > 1 or row["ci_upper"] < 1
         if row["status"] == "suppressed":
-            assert f"the figures for {group} people are withheld" in text
+            assert f"the figures for {people(group)} are withheld" in text.replace("The figures", "the figures")
         elif row["status"] != "ok":
-            assert f"too few cases to tell whether {group} people" in text
+            assert f"too few cases to tell whether {people(group)}" in text
         elif row["significant"] and excludes_one:
             per100 = round(100 * row["rri"])
             assert (
-                f"for every 100 White people stopped and searched, {per100} {group} people were"
+                f"for every 100 White people stopped and searched, {per100} {people(group)} were"
             ) in text
         else:
-            assert f"no clear evidence of a difference between {group} and White people" in text
+            assert f"no clear evidence of a difference between {people(group)} and White people" in text
     # the rates said in words are the table's, for every area
     for area, rows in latest.groupby("area"):
         shown = rows[rows["status"].isin(["ok", "zero_events"])]
@@ -197,7 +198,7 @@ def test_planted_changes_give_the_right_sentences(planted_searches, tmp_path, ru
         assert any(
             t.startswith(
                 f"The difference between Black and White people has grown since "
-                f"{label}, {words} (the relative rate went from 2.0 to 4.0; q = "
+                f"{label}, {words} (the relative rate went from 2.0 to 4.0; q "
             )
             for t in text
         )
@@ -223,7 +224,7 @@ def test_planted_changes_give_the_right_sentences(planted_searches, tmp_path, ru
         and "for every 100 White people stopped and searched, 400 Black people were" in t
         for t in text
     )
-    assert "the figures for Mixed people are withheld" in " ".join(text)
+    assert "the figures for people from the Mixed ethnic group are withheld" in " ".join(text).replace("The figures", "the figures")
 
 
 def test_a_short_period_says_the_year_earlier_comparison_is_out_of_reach(
@@ -371,7 +372,7 @@ def test_a_withheld_reference_count_hides_the_ratios_of_its_quarter(
     assert published.loc[("Wessex", "2024Q1", "White"), "events"] == "63"
     assert published.loc[("Wessex", "2024Q1", "Black"), "rri"] not in ("[c]", "[x]")
     assert any(
-        "the figures for Black people are withheld" in t
+        "the figures for black people are withheld" in t.lower()
         for t in _area_bullets(ch, "This quarter", "Wiltshire")
     )
 

@@ -78,10 +78,13 @@ def test_the_chapter_shows_the_librarys_ratios(realdata, tmp_path, run_notebook,
     for force in forces:
         row = expected[(expected["area"] == force) & (expected["financial_year"] == "2019-20")
                        & (expected["group"] == "Black")].iloc[0]  # fmt: skip
+        # the rate counts tactics, not people: the sentence says uses of force
         assert (
-            f"{force}, 2019-20: Black people were {_fmt(row['rri'])} times as likely as White "
-            f"people to be subject to force (95% confidence interval {_fmt(row['ci_lower'])} to "
-            f"{_fmt(row['ci_upper'])})"
+            f"{force}, 2019-20: Black people were subject to force {_fmt(row['rri'])} times as "
+            f"often as White people, relative to their numbers (relative rate {_fmt(row['rri'])} "
+            f"(95% confidence interval {_fmt(row['ci_lower'])} to {_fmt(row['ci_upper'])})): for "
+            f"every 100 uses of force on White people, there were {round(100 * row['rri']):,} on "
+            "Black people"
         ) in text
     assert "financial years 2018-19 and 2019-20 (April 2018 to March 2020)" in text
     assert "uses of force (tactics recorded), not people" in text
@@ -163,7 +166,10 @@ def test_every_wessex_force_renders_the_chapter_from_the_real_tables(realdata, t
             assert f"{row.rri:.2f}" in page and f"{row.ci_lower:.2f}" in page
         latest = rates[(rates["area"] == force) & (rates["financial_year"] == "2019-20")
                        & (rates["group"] == "Black")].iloc[0]  # fmt: skip
-        assert f"{force}, 2019-20: Black people were {_fmt(latest['rri'])} times as likely" in page
+        assert (
+            f"{force}, 2019-20: Black people were subject to force {_fmt(latest['rri'])} times "
+            "as often"
+        ) in page
         prov = json.loads((out / name / "provenance.json").read_text())
         assert {i["file"].rsplit("/", 1)[-1] for i in prov["inputs"]} >= set(TABLES)
         assert prov["disclosure"]["relations_dropped"] == 0

@@ -4,6 +4,7 @@ wait for."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from concurrent.futures import Future
@@ -123,6 +124,8 @@ class Kernels:
             raise ReportError("the run was interrupted")
         km = self._kernels[i]
         if not km.is_alive():  # a chapter crashed its kernel: start another
+            with contextlib.suppress(Exception):  # its connection file and sockets removed
+                km.shutdown_kernel(now=True)
             km = self._kernels[i] = self._start()
         clean(km)
         return fn(*args, km=km)

@@ -145,7 +145,8 @@ def assemble_html(
             elif kind == "table":
                 frame = read_published(work / "content" / f"{ch['name']}__{block['name']}.json")
                 values = read_values(work / "content", block, frame)
-                parts.append(html_table(frame, block, params=params, values=values))
+                if block.get("printed", True):
+                    parts.append(html_table(frame, block, params=params, values=values))
                 tables.append((block, frame, ch["title"]))
             elif kind == "warnings":
                 raised = warnings_table(chapters, loading=loading)
@@ -166,7 +167,7 @@ def assemble_html(
             elif kind == "figure":
                 data = base64.b64encode((work / "content" / block["file"]).read_bytes()).decode()
                 parts.append(
-                    f'<figure><img alt="{html.escape(block["caption"])}" src="data:image/png;base64,{data}">'
+                    f'<figure><img alt="{html.escape(block.get("alt") or block["caption"])}" src="data:image/png;base64,{data}">'
                     f"<figcaption>{html.escape(block['caption'])}</figcaption></figure>"
                 )
     nav.append("</ol></nav>")

@@ -79,6 +79,11 @@ PARAMETERS: dict[str, tuple[type | tuple, object, str]] = {
     ),
     "title": (str, "", "report title (blank: built from the area and period)"),
     "contact": (str, "", "who to contact about the figures (shown on the workbook's cover)"),
+    "annex": (
+        bool,
+        False,
+        "print the data standard as an annex of the report (it is always in the workbook)",
+    ),
 }
 
 

@@ -164,6 +164,7 @@ class Chapter:
         rows=None,
         columns: Sequence[str] | None = None,
         decimals: int = 2,
+        printed: bool = True,
     ) -> pd.DataFrame:
         """Record a table as published; returns the published version.
 
@@ -171,7 +172,8 @@ class Chapter:
         ``counts``, ``margins`` and ``reference``), then the ``rows`` (a boolean mask on
         ``frame``) and ``columns`` asked for are kept: a table cut from a larger one keeps the
         larger one's suppression. ``counts`` (:class:`~dispro.disclosure.Counts`) is required
-        when the table shows a count.
+        when the table shows a count. ``printed=False``: the table is in the workbook only
+        (the data standard, unless the report asks for it as an annex).
         """
         if len(frame) > MAX_ROWS:
             raise ReportError(
@@ -232,6 +234,7 @@ class Chapter:
                 "caption": caption,
                 "notes": notes,
                 "values": values,
+                "printed": printed,
                 "count_columns": [c for c in published.columns if c in names],
                 "log": [
                     {**e, "row": {k: v for k, v in e["row"].items() if k in shown}} for e in log
@@ -250,6 +253,7 @@ class Chapter:
         counts: Counts | Sequence[str] | None = None,
         table: str | None = None,
         labels: Sequence[str] | None = None,
+        alt: str | Sequence[str] | None = None,
         **options,
     ) -> None:
         """Record a figure drawn by ``plot(rows, **options)`` (a function of :mod:`dispro.plots`)
@@ -257,7 +261,9 @@ class Chapter:
         (:meth:`published`, with ``counts``: the cells withheld anywhere in the report are
         withheld here too) shows without a withheld cell. Nothing is recorded when no row is
         left. ``table`` names the table the figure shows (for the suppression log); ``labels``
-        the columns that table names its rows by, when the figure comes before it."""
+        the columns that table names its rows by, when the figure comes before it. ``alt``: the
+        text a screen reader gives for the picture, stating its finding (sentences already
+        written for the page, which quote only published rows); the caption when not given."""
         import matplotlib.pyplot as plt
 
         if self.planning:  # what a figure draws is published too: plan its cells
@@ -293,6 +299,7 @@ class Chapter:
         path.write_bytes(buf.getvalue())
         self.blocks.append({
             "type": "figure", "file": path.name, "caption": caption, "sheet": sheet,
+            "alt": " ".join([alt] if isinstance(alt, str) else list(alt or [])) or caption,
             "rows": [{c: str(v) for c, v in r.items()} for r in drawn[labels].to_dict("records")],
         })  # fmt: skip
         self._save()

@@ -19,6 +19,7 @@ __all__ = [
     "describe_table",
     "describe_change",
     "confidence_level",
+    "change_verdict",
     "agreeing_decimals",
     "interval_text",
     "p_text",
@@ -150,7 +151,13 @@ def people(group: str, population: str = "people") -> str:
 
 
 def describe_rri(
-    row, *, reference: str, outcome: str, level: float = 0.95, population: str = "people"
+    row,
+    *,
+    reference: str,
+    outcome: str,
+    level: float = 0.95,
+    population: str = "people",
+    events: str | None = None,
 ) -> tuple[str, str]:
     """One sentence about one RRI row, and its kind (one of :data:`KINDS`).
 
@@ -166,6 +173,9 @@ def describe_rri(
         ``"sent to immediate custody"``.
     level : float
         The confidence level the intervals have (``1 - alpha``).
+    events : str, optional
+        What the rate counts when it is not people (``"uses of force"``: one person may be
+        counted many times): the "for every 100" clause then counts these, not people.
     """
     group = str(row["group"])
     status = str(row["status"])
@@ -202,6 +212,16 @@ def describe_rri(
             "no_clear_difference",
         )
     per100 = round(100 * rri)
+    if events:  # the rate counts events (tactics), not people
+        every = (f"for every 100 {events} on {ref}, there were {per100:,} on {them}, relative "
+                 "to their numbers. This is a disproportionate difference.")  # fmt: skip
+        how = (f"{ratio_text(rri)} times as often as" if rri > 1
+               else "less often than")  # fmt: skip
+        return (
+            f"{them[:1].upper()}{them[1:]} were {outcome} {how} {ref}, relative to their numbers "
+            f"(relative rate {ratio_text(rri)} {interval}): {every}",
+            "higher" if rri > 1 else "lower",
+        )
     if rri > 1:
         return (
             f"{them[:1].upper()}{them[1:]} were {ratio_text(rri)} times as likely as {ref} to "
@@ -226,12 +246,18 @@ def describe_table(
     outcome: str,
     alpha: float = 0.05,
     population: str = "people",
+    events: str | None = None,
 ) -> pd.DataFrame:
     """:func:`describe_rri` for every row: the table's key columns plus ``sentence`` and ``kind``."""
     out = []
     for _, row in table.iterrows():
         sentence, kind = describe_rri(
-            row, reference=reference, outcome=outcome, level=1 - alpha, population=population
+            row,
+            reference=reference,
+            outcome=outcome,
+            level=1 - alpha,
+            population=population,
+            events=events,
         )
         out.append((sentence, kind))
     result = table.copy()
@@ -242,6 +268,44 @@ def describe_table(
 
 #: Row statuses of a change test that mean too few cases to test (see :func:`describe_change`).
 _TOO_FEW = ("suppressed", "too_few", "zero_events", "reference_zero")
+
+
+def _change_p(row) -> tuple[float, str]:
+    """The p value a change row is judged on: its q value where it has one."""
+    p, name = float(row.get("p_value", float("nan"))), "p"
+    q = row.get("q_value", float("nan"))
+    if q is not None and not pd.isna(q):
+        p, name = float(q), "q"
+    return p, name
+
+
+def change_verdict(row, alpha: float = 0.05) -> str:
+    """What a change test row says (the rule of :func:`describe_change`): ``"too_few"``,
+    ``"untestable"``, ``"none"`` (no clear evidence of a change), or for a clear change
+    ``"grown"``, ``"narrowed"``, ``"reversed"`` or ``"changed"``."""
+    if str(row.get("status", "ok")) in _TOO_FEW:
+        return "too_few"
+    p, _ = _change_p(row)
+    if math.isnan(p):
+        return "untestable"
+    lo, hi = row.get("ci_lower", float("nan")), row.get("ci_upper", float("nan"))
+    includes_one = not (pd.isna(lo) or pd.isna(hi)) and float(lo) <= 1 <= float(hi)
+    decided = row.get("significant", None)
+    clear = bool(decided) if decided is not None and not pd.isna(decided) else None
+    if clear is None:
+        clear = p < alpha and not includes_one
+    if not clear:
+        return "none"
+    est = row.get("estimate", float("nan"))
+    direction = "grown" if est > 1 else "narrowed" if est < 1 else "changed"
+    before, after = row.get("earlier_rri", float("nan")), row.get("latest_rri", float("nan"))
+    if not (pd.isna(before) or pd.isna(after)) and before > 0 and after > 0:
+        before, after = float(before), float(after)
+        # the gap is the distance of the relative rate from 1 (on the log scale)
+        if (before - 1) * (after - 1) < 0:
+            return "reversed"
+        return "grown" if abs(math.log(after)) > abs(math.log(before)) else "narrowed"
+    return direction
 
 
 def describe_change(row, *, group: str, reference: str, since: str, alpha: float = 0.05) -> str:
@@ -266,39 +330,23 @@ def describe_change(row, *, group: str, reference: str, since: str, alpha: float
     ...                 reference="White", since="the previous quarter")
     'There are too few cases to tell whether the difference between Black and White people has changed since the previous quarter.'
     """
-    if str(row.get("status", "ok")) in _TOO_FEW:
+    verdict = change_verdict(row, alpha)
+    if verdict == "too_few":
         return (
             f"There are too few cases to tell whether the difference between {group} and "
             f"{reference} people has changed since {since}."
         )
-    p = float(row["p_value"])
-    name = "p"
-    q = row.get("q_value", float("nan"))
-    if q is not None and not pd.isna(q):
-        p, name = float(q), "q"
-    if math.isnan(p):
+    p, name = _change_p(row)
+    if verdict == "untestable":
         return f"Whether the difference between {group} and {reference} people changed since {since} cannot be tested."
-    lo, hi = row.get("ci_lower", float("nan")), row.get("ci_upper", float("nan"))
-    includes_one = not (pd.isna(lo) or pd.isna(hi)) and float(lo) <= 1 <= float(hi)
-    decided = row.get("significant", None)
-    clear = bool(decided) if decided is not None and not pd.isna(decided) else None
-    if clear is None:
-        clear = p < alpha and not includes_one
-    if clear:
+    if verdict != "none":
         est = row.get("estimate", float("nan"))
-        direction = "grown" if est > 1 else "narrowed" if est < 1 else "changed"
         before, after = row.get("earlier_rri", float("nan")), row.get("latest_rri", float("nan"))
         moved = ""
         if not (pd.isna(before) or pd.isna(after)) and before > 0 and after > 0:
-            before, after = float(before), float(after)
-            # the gap is the distance of the relative rate from 1 (on the log scale)
-            if (before - 1) * (after - 1) < 0:
-                direction = "reversed"
-            else:
-                direction = "grown" if abs(math.log(after)) > abs(math.log(before)) else "narrowed"
             moved = f"went from {ratio_text(before)} to {ratio_text(after)}"
         return (
-            f"The difference between {group} and {reference} people has {direction} since {since} "
+            f"The difference between {group} and {reference} people has {verdict} since {since} "
             f"(the relative rate {moved or f'is {ratio_text(est)} times what it was'}; {p_text(p, name)})."
         )
     return (

@@ -10,11 +10,12 @@ import pandas as pd
 
 from ...ethnicity import NOT_STATED
 from ..supply import NotSupplied, not_supplied_sentence
-from ..wording import describe_table, people, ratio_text
+from ..wording import change_verdict, describe_table, people, ratio_text
 
 __all__ = [
     "OUTCOME_WORDS",
     "RRI_SHOW",
+    "compact_changes",
     "compact_sentences",
     "first_sentences",
     "population_words",
@@ -34,13 +35,18 @@ OUTCOME_WORDS = {
 RRI_SHOW = ["group", "events", "base", "rate", "rri", "ci_lower", "ci_upper", "q_value", "status"]
 
 
-def first_sentences(table, params, outcome, by, *, shown=None) -> list[str]:
+def first_sentences(table, params, outcome, by, *, shown=None, events=None) -> list[str]:
     """A sentence for each row of an RRI table (the reference and Not stated aside), prefixed
     with the row's ``by`` value when ``by`` is given. A row not ``shown`` in full (a withheld
-    count, or one its ratio depends on) gets a sentence saying its figures are withheld."""
+    count, or one its ratio depends on) gets a sentence saying its figures are withheld.
+    ``events``: what the rate counts when it is not people (:func:`describe_rri`)."""
     sentences = []
     text = describe_table(
-        table, reference=params["reference"], outcome=outcome, alpha=params["alpha"]
+        table,
+        reference=params["reference"],
+        outcome=outcome,
+        alpha=params["alpha"],
+        events=events,
     )
     shown = np.ones(len(table), dtype=bool) if shown is None else np.asarray(shown, dtype=bool)
     for i, (_, row) in enumerate(text.iterrows()):
@@ -134,4 +140,42 @@ def compact_sentences(table, params, outcome, by, *, shown=None, prefix=None) ->
             lead = f"{name}: " if name else ""
             said = " (relative rates in brackets)" if higher or lower else ""
             out.append(f"{lead}{'; '.join(parts)}{said}.")
+    return out
+
+
+def compact_changes(table, params, by: str, *, shown=None, since=None) -> list[str]:
+    """One sentence per ``by`` value of a change table (:func:`dispro.stopsearch.change_since`)
+    in place of a sentence per group, by :func:`dispro.report.wording.change_verdict`'s rule:
+    the groups whose difference from the reference group has clearly grown, narrowed or
+    reversed (with the relative rates), those with no clear evidence of a change, and those
+    with too few cases or withheld figures (a row not ``shown`` in full is never quoted).
+    ``since``: the comparison window when the table has no ``comparison_window``."""
+    reference, alpha = params["reference"], params["alpha"]
+    shown = np.ones(len(table), dtype=bool) if shown is None else np.asarray(shown, bool)
+    out = []
+    frame = table.reset_index(drop=True).assign(_shown=shown)
+    for name, rows in frame.groupby(by, sort=False):
+        window = (rows["comparison_window"].iloc[0] if "comparison_window" in rows.columns
+                  else since)  # fmt: skip
+        clear, none, few = [], [], []
+        for _, row in rows.iterrows():
+            verdict = change_verdict(row, alpha) if row["_shown"] else "withheld"
+            if verdict in ("grown", "narrowed", "reversed", "changed"):
+                before, after = row.get("earlier_rri"), row.get("latest_rri")
+                moved = (f"from {ratio_text(before)} to {ratio_text(after)}"
+                         if before is not None and after is not None and not pd.isna(before)
+                         and not pd.isna(after) else f"{ratio_text(row['estimate'])} times what it was")  # fmt: skip
+                clear.append(f"{verdict} for {row['group']} (relative rate {moved})")
+            elif verdict == "none":
+                none.append(str(row["group"]))
+            else:
+                few.append(str(row["group"]))
+        parts = clear[:]
+        if none:
+            parts.append(f"no clear evidence of a change for {', '.join(none)}")
+        if few:
+            parts.append(f"too few cases to tell, or withheld, for {', '.join(few)}")
+        lead = f"{name}, against {window}" if window else f"{name}"
+        out.append(f"{lead}: the difference from {reference} people has {'; '.join(parts)}."
+                   if clear else f"{lead}: {'; '.join(parts)}.")  # fmt: skip
     return out

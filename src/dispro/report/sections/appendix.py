@@ -173,6 +173,13 @@ def methods(ch, params) -> None:
         ]
     )
     ch.heading("The data standard", level=3)
+    printed = bool(params.get("annex", False))
+    if not printed:
+        ch.text(
+            "The data standard (each dataset's fields, their types and codes) is in the "
+            "workbook, on the sheets whose names begin with methods_dict; set the parameter "
+            "annex to print it here."
+        )
     for name in datasets():
         spec = dataset(name)
         fields = pd.DataFrame(
@@ -191,4 +198,5 @@ def methods(ch, params) -> None:
             fields,
             caption=f"Dataset {name}: {spec.get('one_row_is', '')}",
             counts=(),
+            printed=printed,
         )

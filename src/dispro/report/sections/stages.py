@@ -31,9 +31,11 @@ def rates(ch, table: pd.DataFrame, params, stage_name: str) -> None:
     ch.text(spec.get("description", "").strip())
     counts = SENTENCE_LENGTH if stage_name == "sentence_length" else STAGES
     outcome = OUTCOME_WORDS.get(stage_name)
+    said = []
     if outcome:
         full = ch.shown_in_full(table, counts)
-        ch.bullets(compact_sentences(table, params, outcome, "force", shown=full))
+        said = compact_sentences(table, params, outcome, "force", shown=full)
+        ch.bullets(said)
     ch.table(
         stage_name,
         table,
@@ -48,6 +50,7 @@ def rates(ch, table: pd.DataFrame, params, stage_name: str) -> None:
         counts=counts,
         table=stage_name,
         label=["force", "group"],
+        alt=[f"A chart of the relative rate by force and group. {spec['label']}:", *said],
         caption=f"{spec['label']}: relative rate by force and group (log scale)",
     )
 

@@ -21,8 +21,8 @@ from ..disclose import (
     S60,
     STRIP,
 )
-from ..wording import confidence_level, describe_change
-from ._common import RRI_SHOW, compact_sentences, population_words, when_supplied
+from ..wording import confidence_level
+from ._common import RRI_SHOW, compact_changes, compact_sentences, population_words, when_supplied
 
 __all__ = [
     "rates",
@@ -46,7 +46,8 @@ def rates(ch, table: pd.DataFrame, params, *, whole_period: bool = False) -> Non
         ch.heading(f"The whole period: {params['period_start']} to {params['period_end']}")
     ch.heading("Searches per 1,000 residents")
     full = ch.shown_in_full(table, RATES)
-    ch.bullets(compact_sentences(table, params, "stopped and searched", "force", shown=full))
+    said = compact_sentences(table, params, "stopped and searched", "force", shown=full)
+    ch.bullets(said)
     ch.table(
         "rates",
         table[["force", "period", *RRI_SHOW, "months_covered", "note"]],
@@ -62,6 +63,7 @@ def rates(ch, table: pd.DataFrame, params, *, whole_period: bool = False) -> Non
         counts=RATES,
         table="rates",
         label=["force", "group"],
+        alt=["A chart of the relative rate of being searched by force and group.", *said],
         caption="Relative rate of being searched, by force and group (log scale, "
         f"{confidence_level(params['alpha'])} intervals)",
     )
@@ -285,24 +287,7 @@ def change(ch, table: pd.DataFrame, params) -> None:
         )
         return
     full = ch.shown_in_full(table, CHANGE)
-    ch.bullets(
-        [
-            f"{row['force']}: "
-            + (
-                describe_change(
-                    row,
-                    group=row["group"],
-                    reference=params["reference"],
-                    since=row.get("comparison_window") or f"{start} to {end}",
-                    alpha=params["alpha"],
-                )
-                if shown
-                else f"the change for {row['group']} people is withheld, so that no small "
-                "number of people can be identified."
-            )
-            for shown, (_, row) in zip(full, table.iterrows(), strict=True)
-        ]
-    )
+    ch.bullets(compact_changes(table, params, "force", shown=full, since=f"{start} to {end}"))
     ch.table(
         "change",
         table,

@@ -30,13 +30,15 @@ def key_messages(ch, matrix: pd.DataFrame, params) -> None:
     things a reader needs to know to read them."""
     ch.heading("Key messages")
     full = ch.shown_in_full(matrix, STAGES)
-    ch.bullets(messages.key_messages(matrix, params, full))
+    said = messages.key_messages(matrix, params, full)
+    ch.bullets(said)
     ch.figure(
         plot_pathway,
         matrix[matrix["group"] != params["reference"]],
         counts=STAGES,
         table="pathway",
         labels=["label", "measure", "group"],  # as the pathway table, shown later, names them
+        alt=["A chart of each group's relative rate at each stage of the pathway.", *said[:2]],
         reference=params["reference"],
         caption=f"Where along the pathway differences arise: each group's relative rate against "
         f"{params['reference']} people at each stage, with its "

@@ -122,7 +122,7 @@ def rates(ch, table: pd.DataFrame | None, params) -> None:
             sentences.append(f"{row['label']}: {_none_recorded(row)}")
         else:
             sentences += first_sentences(labelled.iloc[[i]], params, OUTCOME, "label",
-                                         shown=full[[i]])  # fmt: skip
+                                         shown=full[[i]], events="uses of force")  # fmt: skip
     ch.bullets(sentences)
     ch.table(
         "rates",
