@@ -281,3 +281,28 @@ def test_darkness_over_a_whole_day_keeps_clock_labels_apart():
     assert not overlaps(ax, "x") and not overlaps(ax, "y")
     texts = [text for text, _ in visible_labels(ax, "x")]
     assert len(texts) >= 6 and all(":" in t for t in texts)
+
+
+def test_a_trend_whose_last_ratio_is_zero_or_off_the_axis_keeps_its_size():
+    """A group with no events in the last period (relative rate 0, not drawn on a log axis) or
+    a ratio beyond the axis: its name is placed at its last drawn point, within the axes, and
+    the saved picture stays the size asked for (it was 681 x 319,884 pixels)."""
+    import io
+
+    from PIL import Image
+
+    from dispro.plots import plot_trend
+
+    periods = ["2023Q1", "2023Q2", "2023Q3", "2023Q4"]
+    rows = []
+    for group, rris in (("Black", [2.0, 2.5, 3.0, 0.0]), ("Asian", [1.1, 1.2, 1.0, 1.3]),
+                        ("Mixed", [1.5, 1.4, 1.6, 1e-12])):  # fmt: skip
+        for p, r in zip(periods, rris, strict=True):
+            rows.append({"period": p, "group": group, "rri": r, "ci_lower": r / 2 if r else 0.0,
+                         "ci_upper": max(r * 2, 0.5)})  # fmt: skip
+    ax = plot_trend(pd.DataFrame(rows))
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(ax.figure)
+    width, height = Image.open(io.BytesIO(buf.getvalue())).size
+    assert width < 1200 and height < 800, (width, height)

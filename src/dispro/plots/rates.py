@@ -92,7 +92,10 @@ def plot_trend(table: pd.DataFrame, *, period: str = "period", group: str = "gro
         x = d[period].astype(str).map(where).to_numpy(dtype=float)
         ax.plot(x, d["rri"], marker=marker, color=colour, label=name)
         ax.fill_between(x, d["ci_lower"], d["ci_upper"], color=colour, alpha=0.15, linewidth=0)
-        ends.append((name, x[-1], float(d["rri"].iloc[-1]), colour))
+        drawn = d["rri"].astype(float).to_numpy()
+        ok = np.isfinite(drawn) & (drawn > 0)  # a zero is not drawn on a log axis
+        if ok.any():
+            ends.append((name, x[ok][-1], float(drawn[ok][-1]), colour))
     log_ratio_axis(ax, *ratio_span(data["rri"], data["ci_lower"], data["ci_upper"]), axis="y")
     ax.set_xticks(range(len(periods)), periods)
     if periods:
@@ -111,6 +114,8 @@ def _label_line_ends(ax, ends, *, spacing: float = 11.0) -> None:
     if not ends:
         return
     to_points = ax.transData.transform
+    low, high = sorted(ax.get_ylim())
+    ends = [(n, x, min(max(y, low), high), c) for n, x, y, c in ends]  # within the axes
     heights = [to_points((x, y))[1] * 72 / ax.figure.dpi for _, x, y, _ in ends]
     order = np.argsort(heights)
     placed: list[float] = []

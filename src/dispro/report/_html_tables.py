@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from .present import Presented
+from .present import STATUS_WORDS, Presented
 
 __all__ = ["TEXT_WIDTH_PT", "TABLE_FONT_PT", "table_html", "column_widths"]
 
@@ -52,6 +52,7 @@ class _Column:
     label: str
     texts: list[str]
     kind: str  # "text", "num" or "count"
+    name: str = ""
 
     def width(self) -> float:
         """The narrowest the column can be: its header's longest word (bold), a number whole
@@ -75,10 +76,10 @@ def _columns(shown: Presented) -> list[_Column]:
             joined = [lo if lo == hi and not n else f"{lo} to {hi}"
                       for lo, hi, n in zip(texts, uppers, number, strict=True)]  # fmt: skip
             label = shown.labels[i].replace(": lower", "")
-            out.append(_Column(label, joined, "num"))
+            out.append(_Column(label, joined, "num", c))
             i += 2
             continue
-        out.append(_Column(shown.labels[i], texts, kind))
+        out.append(_Column(shown.labels[i], texts, kind, c))
         i += 1
     return out
 
@@ -131,14 +132,58 @@ def _row_html(columns: list[_Column], index: list[int], r: int, reference: bool)
     return "<tr>" + "".join(cells) + "</tr>"
 
 
+def _constants(columns: list[_Column]) -> tuple[list[_Column], list[str]]:
+    """The columns left once those holding one value on every row (two rows or more) are
+    taken out, and those values as "label: value" for the caption (an empty column goes
+    unsaid, and so does a status that is "Estimated" on every row). A count column always
+    stays."""
+    kept, said = [], []
+    for col in columns:
+        values = set(col.texts)
+        if col.kind != "count" and len(col.texts) > 1 and len(values) == 1:
+            (value,) = values
+            if value.strip() and not (col.name == "status" and value == STATUS_WORDS["ok"]):
+                said.append(f"{col.label}: {value}")
+            continue
+        kept.append(col)
+    return (kept, said) if kept else (columns, [])
+
+
+def _turned(columns: list[_Column], shown: Presented, block: dict, caption: str) -> str:
+    """A table of a few rows too wide for the page, turned: a row per column, a column per
+    row (headed by the row's first cell)."""
+    head = "".join(f'<th scope="col" class="num">{html.escape(t)}</th>' for t in columns[0].texts)
+    body = "".join(
+        f'<tr><td class="text">{html.escape(col.label)}</td>'
+        + "".join(f'<td class="{col.kind}">{html.escape(t)}</td>' for t in col.texts)
+        + "</tr>"
+        for col in columns[1:]
+    )
+    return (
+        f'<div class="table-wrap"><table data-sheet="{html.escape(block["sheet"])}">'
+        f"<caption>{html.escape(caption)}</caption><thead><tr>"
+        f'<th scope="col" class="text">{html.escape(columns[0].label)}</th>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+#: A table of at most this many rows that is too wide for the page is turned, not split.
+TURN_ROWS = 3
+
+
 def table_html(shown: Presented, block: dict) -> str:
-    """The table as HTML: one ``<table>`` per part, with the caption (and "part k of n") and
-    the notes after the last part."""
-    columns = _columns(shown)
+    """The table as HTML: a column holding one value on every row said once in the caption;
+    then one ``<table>``, or, when too wide for the page, the table turned (a few rows) or one
+    ``<table>`` per part (the caption saying "part k of n"); the notes after the last."""
+    columns, said = _constants(_columns(shown))
+    caption = block["caption"] + (f" ({'; '.join(said)})" if said else "")
     parts = _parts(columns)
     out = []
+    if len(parts) > 1 and 0 < len(shown.rows) <= TURN_ROWS:
+        out.append(_turned(columns, shown, block, caption))
+        parts = []
     for n, index in enumerate(parts, start=1):
-        caption = block["caption"] + (f" (part {n} of {len(parts)})" if len(parts) > 1 else "")
+        title = caption + (f" (part {n} of {len(parts)})" if len(parts) > 1 else "")
         head = "".join(
             f'<th scope="col" class="{columns[i].kind}">{html.escape(columns[i].label)}</th>'
             for i in index
@@ -148,7 +193,7 @@ def table_html(shown: Presented, block: dict) -> str:
         )
         out.append(
             f'<div class="table-wrap"><table data-sheet="{html.escape(block["sheet"])}">'
-            f"<caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<caption>{html.escape(title)}</caption><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></div>"
         )
     if block.get("notes"):

@@ -73,7 +73,7 @@ def agreeing_decimals(lo: float, hi: float, decimals: tuple[int, int], null: flo
     ``null`` exactly when the interval does: ``decimals`` (lower, upper) as the table or sentence
     prints them, more where a bound beyond ``null`` would print as ``null`` or across it (a
     lower bound of 1.004 as "1.00"). Rounding keeps order, so a bound on ``null``'s side never
-    needs more. At most 6 decimals.
+    needs more. At most 12 decimals.
 
     Examples
     --------
@@ -88,10 +88,10 @@ def agreeing_decimals(lo: float, hi: float, decimals: tuple[int, int], null: flo
     except (TypeError, ValueError):
         return dlo, dhi
     if math.isfinite(lo) and lo > null:
-        while dlo < 6 and round(lo, dlo) <= null:
+        while dlo < 12 and round(lo, dlo) <= null:
             dlo += 1
     if math.isfinite(hi) and hi < null:
-        while dhi < 6 and round(hi, dhi) >= null:
+        while dhi < 12 and round(hi, dhi) >= null:
             dhi += 1
     return dlo, dhi
 
