@@ -128,3 +128,10 @@ def test_a_wide_table_of_one_row_is_turned_and_a_constant_column_said_once():
     # "Estimated" on every row goes unsaid
     assert "<caption>Rates (Period: 2021-04 to 2024-03)</caption>" in page
     assert page.count("2021-04 to 2024-03") == 1
+
+
+def test_a_note_on_few_rows_is_said_below_the_table():
+    rates = RATES.assign(note=["", "", "", "no resident population"])
+    page = table_html(_shown(rates), BLOCK)
+    assert "<th" in page and ">Note</th>" not in page
+    assert '<p class="notes">Notes on rows: Mixed: no resident population.</p>' in page

@@ -149,6 +149,31 @@ def _constants(columns: list[_Column]) -> tuple[list[_Column], list[str]]:
     return (kept, said) if kept else (columns, [])
 
 
+#: Text columns whose few filled cells are said below the table rather than in a column.
+ROW_NOTES = ("note", "notes")
+
+
+def _row_notes(columns: list[_Column]) -> tuple[list[_Column], list[str]]:
+    """A note column filled on at most half of the rows, taken out of the table: each note
+    said once below it, with the rows it belongs to (named by the leading text columns)."""
+    keys = []
+    for col in columns:
+        if col.kind != "text" or col.name in ROW_NOTES:
+            break
+        keys.append(col)
+    kept, said = [], []
+    for col in columns:
+        filled = [i for i, t in enumerate(col.texts) if t.strip()]
+        if col.name in ROW_NOTES and 2 * len(filled) <= len(col.texts):
+            rows: dict[str, list[str]] = {}
+            for i in filled:
+                rows.setdefault(col.texts[i], []).append(", ".join(k.texts[i] for k in keys))
+            said += [f"{'; '.join(where)}: {note}" for note, where in rows.items()]
+            continue
+        kept.append(col)
+    return kept, said
+
+
 def _turned(columns: list[_Column], shown: Presented, block: dict, caption: str) -> str:
     """A table of a few rows too wide for the page, turned: a row per column, a column per
     row (headed by the row's first cell)."""
@@ -175,7 +200,8 @@ def table_html(shown: Presented, block: dict) -> str:
     """The table as HTML: a column holding one value on every row said once in the caption;
     then one ``<table>``, or, when too wide for the page, the table turned (a few rows) or one
     ``<table>`` per part (the caption saying "part k of n"); the notes after the last."""
-    columns, said = _constants(_columns(shown))
+    columns, notes = _row_notes(_columns(shown))
+    columns, said = _constants(columns)
     caption = block["caption"] + (f" ({'; '.join(said)})" if said else "")
     parts = _parts(columns)
     out = []
@@ -196,6 +222,8 @@ def table_html(shown: Presented, block: dict) -> str:
             f"<caption>{html.escape(title)}</caption><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></div>"
         )
+    if notes:
+        out.append(f'<p class="notes">Notes on rows: {html.escape(". ".join(notes))}.</p>')
     if block.get("notes"):
         out.append(f'<p class="notes">{html.escape(block["notes"])}</p>')
     return "".join(out)

@@ -263,6 +263,11 @@ def trend(ch, quarterly: pd.DataFrame, params, *, last_quarters: bool = True) ->
         caption="Searches per 1,000 residents a year and the relative rate index, by quarter",
         notes="Quarterly rates are annualised (person-years covered); q: Benjamini-Hochberg over the table.",
         counts=RATES,
+        printed=False,  # pages of rows: the charts show them, the workbook holds them
+    )
+    ch.text(
+        "The charts show each force's relative rates quarter by quarter; every quarter's "
+        "figures are in the workbook (the sheet stop_search_quarters)."
     )
     threshold, level = params["suppression_threshold"], confidence_level(params["alpha"])
     for force, rows in quarterly.groupby("force"):
