@@ -66,9 +66,7 @@ def read_published(path: Path) -> pd.DataFrame:
     return pd.DataFrame(doc["data"], columns=doc["columns"], dtype=object)
 
 
-def html_table(
-    frame: pd.DataFrame, block: dict, *, params: dict | None = None, values=None
-) -> str:
+def html_table(frame: pd.DataFrame, block: dict, *, params: dict | None = None, values=None) -> str:
     """A published table as the report's HTML (:func:`dispro.report.present.present`'s labels and
     text, laid out to fit the page by :func:`dispro.report._html_tables.table_html`).
     ``values``: the full values of its shown cells (:func:`dispro.report.present.read_values`)."""
