@@ -153,3 +153,35 @@ def test_an_alpha_of_0_1_gives_90_percent_intervals_in_every_caption_and_sentenc
     assert any("with 90% Wilson intervals" in c for c in captions)
     assert any("90% intervals; quarters with a count" in c for c in captions)
     assert "90% confidence interval" in text and "its 90% confidence interval excludes 1" in text
+
+
+def test_change_sentences_one_per_force_name_the_force_and_the_groups():
+    """compact_changes: one sentence per force, by the change rule (a clear change with its
+    relative rates and q; no clear evidence; withheld), led by the force's name."""
+    import pandas as pd
+
+    from dispro.report import check_parameters
+    from dispro.report.sections._common import compact_changes
+
+    params = check_parameters({"area": "Dorset"})
+    table = pd.DataFrame({
+        "force": ["Dorset", "Dorset", "Dorset", "Wiltshire"],
+        "group": ["Black", "Asian", "Mixed", "Black"],
+        "estimate": [2.0, 1.05, 1.0, 0.9],
+        "ci_lower": [1.5, 0.8, 0.5, 0.7],
+        "ci_upper": [2.6, 1.3, 2.0, 1.2],
+        "p_value": [0.00001, 0.6, 0.9, 0.4],
+        "q_value": [0.00004, 0.7, 0.9, 0.5],
+        "significant": [True, False, False, False],
+        "earlier_rri": [2.0, 1.1, 1.0, 1.5],
+        "latest_rri": [4.0, 1.15, 1.0, 1.35],
+        "status": ["ok", "ok", "ok", "ok"],
+        "comparison_window": ["2019-01 to 2019-12"] * 4,
+    })  # fmt: skip
+    out = compact_changes(table, params, "force", shown=[True, True, False, True])
+    assert out == [
+        "Dorset, against 2019-01 to 2019-12: the difference from White people has grown for "
+        "Black (relative rate from 2.0 to 4.0; q < 0.001); no clear evidence of a change for "
+        "Asian; too few cases to tell, or withheld, for Mixed.",
+        "Wiltshire, against 2019-01 to 2019-12: no clear evidence of a change for Black.",
+    ]

@@ -19,6 +19,7 @@ __all__ = [
     "describe_table",
     "describe_change",
     "confidence_level",
+    "change_p",
     "change_verdict",
     "agreeing_decimals",
     "interval_text",
@@ -270,7 +271,7 @@ def describe_table(
 _TOO_FEW = ("suppressed", "too_few", "zero_events", "reference_zero")
 
 
-def _change_p(row) -> tuple[float, str]:
+def change_p(row) -> tuple[float, str]:
     """The p value a change row is judged on: its q value where it has one."""
     p, name = float(row.get("p_value", float("nan"))), "p"
     q = row.get("q_value", float("nan"))
@@ -285,7 +286,7 @@ def change_verdict(row, alpha: float = 0.05) -> str:
     ``"grown"``, ``"narrowed"``, ``"reversed"`` or ``"changed"``."""
     if str(row.get("status", "ok")) in _TOO_FEW:
         return "too_few"
-    p, _ = _change_p(row)
+    p, _ = change_p(row)
     if math.isnan(p):
         return "untestable"
     lo, hi = row.get("ci_lower", float("nan")), row.get("ci_upper", float("nan"))
@@ -336,7 +337,7 @@ def describe_change(row, *, group: str, reference: str, since: str, alpha: float
             f"There are too few cases to tell whether the difference between {group} and "
             f"{reference} people has changed since {since}."
         )
-    p, name = _change_p(row)
+    p, name = change_p(row)
     if verdict == "untestable":
         return f"Whether the difference between {group} and {reference} people changed since {since} cannot be tested."
     if verdict != "none":

@@ -10,11 +10,20 @@ import pandas as pd
 
 from ...ethnicity import NOT_STATED
 from ..supply import NotSupplied, not_supplied_sentence
-from ..wording import change_verdict, describe_table, people, ratio_text
+from ..wording import (
+    change_p,
+    change_verdict,
+    describe_change,
+    describe_table,
+    p_text,
+    people,
+    ratio_text,
+)
 
 __all__ = [
     "OUTCOME_WORDS",
     "RRI_SHOW",
+    "area_changes",
     "compact_changes",
     "compact_sentences",
     "first_sentences",
@@ -143,18 +152,20 @@ def compact_sentences(table, params, outcome, by, *, shown=None, prefix=None) ->
     return out
 
 
-def compact_changes(table, params, by: str, *, shown=None, since=None) -> list[str]:
+def compact_changes(table, params, by: str | None, *, shown=None, since=None) -> list[str]:
     """One sentence per ``by`` value of a change table (:func:`dispro.stopsearch.change_since`)
     in place of a sentence per group, by :func:`dispro.report.wording.change_verdict`'s rule:
     the groups whose difference from the reference group has clearly grown, narrowed or
     reversed (with the relative rates), those with no clear evidence of a change, and those
     with too few cases or withheld figures (a row not ``shown`` in full is never quoted).
-    ``since``: the comparison window when the table has no ``comparison_window``."""
+    ``since``: the comparison window when the table has no ``comparison_window``; ``by``
+    None: one sentence for the whole table, led by "Since <since>"."""
     reference, alpha = params["reference"], params["alpha"]
     shown = np.ones(len(table), dtype=bool) if shown is None else np.asarray(shown, bool)
     out = []
     frame = table.reset_index(drop=True).assign(_shown=shown)
-    for name, rows in frame.groupby(by, sort=False):
+    slices = [(None, frame)] if by is None else list(frame.groupby(by, sort=False))
+    for name, rows in slices:
         window = (rows["comparison_window"].iloc[0] if "comparison_window" in rows.columns
                   else since)  # fmt: skip
         clear, none, few = [], [], []
@@ -165,7 +176,10 @@ def compact_changes(table, params, by: str, *, shown=None, since=None) -> list[s
                 moved = (f"from {ratio_text(before)} to {ratio_text(after)}"
                          if before is not None and after is not None and not pd.isna(before)
                          and not pd.isna(after) else f"{ratio_text(row['estimate'])} times what it was")  # fmt: skip
-                clear.append(f"{verdict} for {row['group']} (relative rate {moved})")
+                p, which = change_p(row)
+                clear.append(
+                    f"{verdict} for {row['group']} (relative rate {moved}; {p_text(p, which)})"
+                )
             elif verdict == "none":
                 none.append(str(row["group"]))
             else:
@@ -175,7 +189,33 @@ def compact_changes(table, params, by: str, *, shown=None, since=None) -> list[s
             parts.append(f"no clear evidence of a change for {', '.join(none)}")
         if few:
             parts.append(f"too few cases to tell, or withheld, for {', '.join(few)}")
-        lead = f"{name}, against {window}" if window else f"{name}"
+        lead = (f"Since {window}" if name is None else
+                f"{name}, against {window}" if window else f"{name}")  # fmt: skip
         out.append(f"{lead}: the difference from {reference} people has {'; '.join(parts)}."
                    if clear else f"{lead}: {'; '.join(parts)}.")  # fmt: skip
     return out
+
+
+def area_changes(ch, table, params, shown) -> None:
+    """A pack's change table (:func:`dispro.stopsearch.scrutiny.quarter_changes` or
+    :func:`dispro.oocd.oocd_changes`) in words: for each area a heading and one sentence per
+    comparison (the previous quarter, a year earlier) by :func:`compact_changes`; a comparison
+    with too few cases for every group gets one sentence. ``shown``: the rows published in
+    full (``Chapter.shown_in_full``), indexed as ``table``."""
+    for area in pd.unique(table["area"]):
+        sentences = []
+        for label, rows in table[table["area"] == area].groupby("compared_with", sort=False):
+            since = f"{label}, {quarter_words(rows['earlier'].iloc[0])}"
+            if (rows["status"] != "ok").all():  # one sentence, not one per group
+                sentences.append(
+                    describe_change(
+                        {"status": "too_few"},
+                        group="any group",
+                        reference=params["reference"],
+                        since=since,
+                    )  # fmt: skip
+                )
+                continue
+            sentences += compact_changes(rows, params, None, shown=shown[rows.index], since=since)
+        ch.heading(area, level=4)
+        ch.bullets(sentences)

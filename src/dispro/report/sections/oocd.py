@@ -14,8 +14,7 @@ import pandas as pd
 from ...oocd import BREAKDOWNS
 from ..disclose import Q_OOCD, Q_OOCD_BREAKDOWNS, Q_OOCD_CHANGES
 from ..recorder import in_full
-from ..wording import describe_change
-from ._common import OUTCOME_WORDS, RRI_SHOW, first_sentences, quarter_words
+from ._common import OUTCOME_WORDS, RRI_SHOW, area_changes, first_sentences, quarter_words
 
 __all__ = ["latest_quarter", "changes", "by_quarter", "breakdowns", "whole_period"]
 
@@ -126,7 +125,6 @@ def changes(ch, table: pd.DataFrame, quarterly: pd.DataFrame, params) -> None:
         return
     latest = quarterly.attrs["quarters"][-1]
     ch.heading("Change since the previous quarter and since a year earlier")
-    reference, alpha = params["reference"], params["alpha"]
     ch.text(
         f"Each group's relative rate of an out-of-court disposal in {quarter_words(latest)} is "
         "compared with the previous quarter and with the same quarter a year earlier. The test "
@@ -134,29 +132,9 @@ def changes(ch, table: pd.DataFrame, quarterly: pd.DataFrame, params) -> None:
         "of each month's out-of-court disposals with the month's detected offenders as the "
         "exposure, which allows for the way counts vary from month to month (F test)."
     )
-    full = pd.Series(ch.shown_in_full(table, Q_OOCD_CHANGES), index=table.index)
-    for area in pd.unique(table["area"]):
-        sentences = []
-        for label, rows in table[table["area"] == area].groupby("compared_with", sort=False):
-            since = f"{label}, {quarter_words(rows['earlier'].iloc[0])}"
-            if (rows["status"] != "ok").all():
-                sentences.append(
-                    describe_change(
-                        {"status": "too_few"}, group="any group", reference=reference, since=since
-                    )
-                )
-                continue
-            for i, row in rows.iterrows():
-                if full[i]:
-                    sentences.append(
-                        describe_change(
-                            row, group=row["group"], reference=reference, since=since, alpha=alpha
-                        )
-                    )
-                else:
-                    sentences.append(f"{row['group']}: the change since {since} is {_WITHHELD}.")
-        ch.heading(area, level=4)
-        ch.bullets(sentences)
+    area_changes(
+        ch, table, params, pd.Series(ch.shown_in_full(table, Q_OOCD_CHANGES), index=table.index)
+    )
     notes = [
         f"{u['area']}: the change since {u['compared_with']} cannot be tested: "
         f"{quarter_words(u['quarter'])} {_UNTESTED[u['reason']]}."

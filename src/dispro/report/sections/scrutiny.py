@@ -12,8 +12,7 @@ import pandas as pd
 
 from ..disclose import CHANGES, CONCORDANCE, Q_HITS, Q_S60, Q_STRIP, RATES
 from ..recorder import in_full
-from ..wording import describe_change
-from ._common import RRI_SHOW, first_sentences, population_words, quarter_words
+from ._common import RRI_SHOW, area_changes, first_sentences, population_words, quarter_words
 
 __all__ = [
     "latest_quarter",
@@ -132,7 +131,6 @@ def changes(ch, table: pd.DataFrame, quarterly: pd.DataFrame, params) -> None:
     (:func:`dispro.stopsearch.scrutiny.quarter_changes` on ``quarterly``)."""
     if quarterly.empty:
         return
-    reference, alpha = params["reference"], params["alpha"]
     latest = quarterly.attrs["quarters"][-1]
     ch.heading("Change since the previous quarter and since a year earlier")
     ch.text(
@@ -150,29 +148,7 @@ def changes(ch, table: pd.DataFrame, quarterly: pd.DataFrame, params) -> None:
         f"{quarter_words(u['quarter'])} {_UNTESTED[u['reason']]}."
         for u in table.attrs.get("untested", [])
     ]
-    full = pd.Series(ch.shown_in_full(table, CHANGES), index=table.index)
-    for area in pd.unique(table["area"]):
-        sentences = []
-        for label, rows in table[table["area"] == area].groupby("compared_with", sort=False):
-            since = f"{label}, {quarter_words(rows['earlier'].iloc[0])}"
-            if (rows["status"] != "ok").all():  # one sentence, not one per group
-                sentences.append(
-                    describe_change(
-                        {"status": "too_few"}, group="any group", reference=reference, since=since
-                    )
-                )
-                continue
-            sentences += [
-                describe_change(
-                    row, group=row["group"], reference=reference, since=since, alpha=alpha
-                )
-                if full[i]
-                else f"{row['group']}: the change since {since} is withheld, so that no small "
-                "number of people can be identified."
-                for i, row in rows.iterrows()
-            ]
-        ch.heading(area, level=4)
-        ch.bullets(sentences)
+    area_changes(ch, table, params, pd.Series(ch.shown_in_full(table, CHANGES), index=table.index))
     if notes:
         ch.bullets(notes)
     if len(table):
