@@ -160,7 +160,8 @@ def _row_notes(columns: list[_Column]) -> tuple[list[_Column], list[str]]:
     for col in columns:
         if col.kind != "text" or col.name in ROW_NOTES:
             break
-        keys.append(col)
+        if len(set(col.texts)) > 1:  # a column of one value names no row (said in the caption)
+            keys.append(col)
     kept, said = [], []
     for col in columns:
         filled = [i for i, t in enumerate(col.texts) if t.strip()]

@@ -103,6 +103,10 @@ LABELS = {
     "population": "Residents (Census 2021)",
     "person_years": "Person-years (residents × years)",
     "times": "Times raised",
+    "lower_bound": "Relative rate if every not stated were {reference}",
+    "upper_bound": "Relative rate if the group had every not stated",
+    "proportional_rri": "Relative rate if not stated were shared in proportion",
+    "parity_share": "Share of not stated that would have to be {reference} for a rate of 1",
     "n": "Number",
     "count": "Count",
 }
