@@ -20,6 +20,7 @@ IMPORT_NAMES = {
     "scikit-learn": {"sklearn"},
     "jupyter-client": {"jupyter_client"},
     "ibis-framework": {"ibis"},
+    "pillow": {"PIL"},
 }
 
 
