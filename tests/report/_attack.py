@@ -124,6 +124,7 @@ class _HTMLReader(HTMLParser):
             self._row = []
         elif self._table is not None and tag in ("td", "th"):
             self._cell = []
+            self._span = int(dict(attrs).get("colspan") or 1)  # a merged cell covers columns
         elif tag in ("p", "li", "h1", "h2", "h3", "h4", "figcaption", "caption", "br", "div"):
             self._flush()
 
@@ -136,7 +137,7 @@ class _HTMLReader(HTMLParser):
         elif self._table is not None and tag in ("td", "th") and self._cell is not None:
             text = "".join(self._cell).strip()
             if self._row is not None:
-                self._row.append((tag, text))
+                self._row.extend([(tag, text)] * getattr(self, "_span", 1))
             self._cell = None
         elif self._table is not None and tag == "tr" and self._row is not None:
             if self._row and all(t == "th" for t, _ in self._row):
@@ -1424,7 +1425,9 @@ def visible_small_counts(render: Render) -> list[str]:
             twin = report.tables.get(t["sheet"])
             if twin is not None and twin.printed is not None:
                 continue  # the workbook's cells, read above with the printed text
-            header = [h.replace(" ", "_") for h in t["header"]]
+            from dispro.report.workbook import field_name
+
+            header = [field_name(h) for h in t["header"]]  # plain-English labels to names
             for j, name in enumerate(header):
                 values = [_number(r[j]) for r in t["rows"] if j < len(r)]
                 if not is_count_column(name, [v for v in values if v is not None]):

@@ -97,7 +97,7 @@ def test_a_figure_is_drawn_from_the_published_rows_only(tmp_path):
     assert rows["group"].tolist() == ["White", "Black", "Mixed"]  # Asian's 3 is withheld
     assert rows["rri"].tolist() == [1.0, 4.0, 1.25] and label == ["force", "group"]
     assert ch.blocks[-1] == {
-        "type": "figure", "file": "x__figure0.png", "caption": "cap", "sheet": None,
+        "type": "figure", "file": "x__figure0.png", "caption": "cap", "sheet": None, "alt": "cap",
         "rows": [{"force": "Dorset", "group": g} for g in ("White", "Black", "Mixed")],
     }  # fmt: skip
     # a row suppressed as a whole is not drawn either; nothing left, nothing recorded

@@ -193,6 +193,18 @@ def _turned(columns: list[_Column], shown: Presented, block: dict, caption: str)
     )
 
 
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+             "ninth", "tenth")  # fmt: skip
+_CARDINALS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _part(n: int, of: int) -> str:
+    """ "second of three parts": in words, so that no caption reads as a small count."""
+    if of <= len(_ORDINALS):
+        return f"{_ORDINALS[n - 1]} of {_CARDINALS[of - 1]} parts"
+    return f"part {n:,} of {of:,}"
+
+
 #: A table of at most this many rows that is too wide for the page is turned, not split.
 TURN_ROWS = 3
 
@@ -210,7 +222,7 @@ def table_html(shown: Presented, block: dict) -> str:
         out.append(_turned(columns, shown, block, caption))
         parts = []
     for n, index in enumerate(parts, start=1):
-        title = caption + (f" (part {n} of {len(parts)})" if len(parts) > 1 else "")
+        title = caption + (f" ({_part(n, len(parts))})" if len(parts) > 1 else "")
         head = "".join(
             f'<th scope="col" class="{columns[i].kind}">{html.escape(columns[i].label)}</th>'
             for i in index

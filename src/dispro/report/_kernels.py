@@ -33,12 +33,14 @@ class Kernels:
     loaded. Each chapter still runs in a clean namespace: the kernel's variables are cleared and
     open figures closed before it starts (imported modules stay, and so do their caches).
 
-    :meth:`submit` queues a call ``fn(*args, km=kernel)``. A call given a ``key`` goes back to
-    the kernel that last ran a call with that key (a chapter's second run, after the
-    suppression is solved, finds the caches its first run filled: the sun times of every
-    stop, the census tables), in the order submitted; a kernel with nothing of its own to run
-    takes the others' calls, the last queued first, so that no kernel waits while work is
-    queued. Which kernel runs a call changes nothing in its result: the namespace is cleared.
+    :meth:`submit` queues a call ``fn(*args, km=kernel)``. A call given a ``key`` (the
+    renderer gives the chapter's name) goes back to the kernel that last ran a call with that
+    key, in the order submitted: a chapter's second run, after the suppression is solved, and
+    the same chapter of the other areas of a batch find the caches its first run filled (the
+    sun times of every stop and day, the census tables). A kernel with nothing of its own to
+    run takes the others' calls, the last queued first, so that no kernel waits while work is
+    queued. Which kernel runs a call changes nothing in its result: the namespace is cleared,
+    and a cache returns what the call would compute.
     """
 
     def __init__(self, n: int, cwd: Path, private: Path):

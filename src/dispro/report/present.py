@@ -49,6 +49,7 @@ __all__ = [
     "rate_unit",
     "read_values",
     "share_columns",
+    "text_shown",
 ]
 
 #: Plain-English labels of the report's columns (``{level}``: the interval's confidence level,
@@ -302,6 +303,18 @@ _NUMBER = re.compile(r"-?[\d,]+(\.\d+)?")
 MARKERS = ("[c]", "[x]", "[z]", "[low]")
 
 
+def text_shown(column: str, text: str) -> str:
+    """A text cell as the report shows it: status and measure codes in words, yes/no
+    capitalised, anything else as it is (a figure names its rows the same way)."""
+    if column == "status":
+        return STATUS_WORDS.get(text, text)
+    if column == "measure":
+        return MEASURE_WORDS.get(text, text)
+    if text in ("yes", "no"):
+        return text.capitalize()
+    return text
+
+
 def number_format(column: str, text: str, value, *, share: bool, whole: bool) -> str:
     """The workbook's display format of a shown number, printing it as the report's text."""
     if column in ("p_value", "q_value"):
@@ -429,12 +442,8 @@ def present(
             if text in MARKERS or not _NUMBER.fullmatch(text):
                 if is_reference and text == "[x]":
                     text = "[z]"  # not applicable: the reference group against itself
-                elif c == "status":
-                    text = STATUS_WORDS.get(text, text)
-                elif c == "measure":
-                    text = MEASURE_WORDS.get(text, text)
-                elif text in ("yes", "no"):
-                    text = text.capitalize()
+                else:
+                    text = text_shown(c, text)
                 cells.append(Cell(text, text))
                 continue
             value = cell_value(text, raw)

@@ -31,6 +31,7 @@ import pandas as pd
 from ..disclosure import CONFIDENTIAL, COUNT_COLUMNS, Counts, Margins, cell_keys, publishable
 from ..errors import DisproWarning
 from .params import ReportError
+from .present import text_shown
 
 __all__ = ["Chapter", "chapter", "in_full", "shown_values", "MAX_ROWS", "RECORD_COLUMNS"]
 
@@ -300,7 +301,8 @@ class Chapter:
         self.blocks.append({
             "type": "figure", "file": path.name, "caption": caption, "sheet": sheet,
             "alt": " ".join([alt] if isinstance(alt, str) else list(alt or [])) or caption,
-            "rows": [{c: str(v) for c, v in r.items()} for r in drawn[labels].to_dict("records")],
+            "rows": [{c: text_shown(c, str(v)) for c, v in r.items()}
+                     for r in drawn[labels].to_dict("records")],  # as the table shows them
         })  # fmt: skip
         self._save()
 

@@ -388,11 +388,7 @@ def _plan(runs: list[_Run], kernels: Kernels) -> tuple[list[_Run], list[ReportEr
     others (a failed run publishes nothing, so it takes no part in the solve)."""
     for run in runs:
         run.start_plan()
-    futures = [
-        (run, kernels.submit(run.chapter, n, key=(run.run_id, n)))
-        for run in runs
-        for n in run.chapters
-    ]
+    futures = [(run, kernels.submit(run.chapter, n, key=n)) for run in runs for n in run.chapters]
     errors: list[ReportError] = []
     failed: set[int] = set()
     for run, f in futures:
@@ -487,9 +483,7 @@ def render(
                     f"ran the {len(run.chapters)} chapters once to plan the suppression "
                     f"... {time.perf_counter() - t0:.1f} s",
                 )
-                futures = [
-                    kernels.submit(run.chapter, n, key=(run.run_id, n)) for n in run.chapters
-                ]
+                futures = [kernels.submit(run.chapter, n, key=n) for n in run.chapters]
                 if progress:
                     _chapter_lines(run, futures)
                 errors = []
@@ -566,7 +560,7 @@ def render_batch(
             pending = {}
             for run in planned:
                 for n in run.chapters:
-                    pending[kernels.submit(run.chapter, n, key=(run.run_id, n))] = run
+                    pending[kernels.submit(run.chapter, n, key=n)] = run
             left = {id(r): len(r.chapters) for r in planned}
             failed: set[int] = set()
             finishing = {}
