@@ -50,31 +50,50 @@ def held(gate, name, *, km):
     return name, km.number
 
 
-def _both_busy(kernels):
-    """Hold both kernels until the returned event is set (calls with no key)."""
-    gate = threading.Event()
-    holds = [kernels.submit(held, gate, "hold") for _ in range(2)]
-    while not all(f.running() for f in holds):
+def hold_each(kernels, n: int) -> dict:
+    """Hold each of the ``n`` kernels with a call of no key; kernel number -> its gate."""
+    gates = {k: threading.Event() for k in range(n)}
+    holding: list[int] = []
+
+    def hold(*, km):
+        holding.append(km.number)
+        assert gates[km.number].wait(10)
+
+    for _ in range(n):
+        kernels.submit(hold)
+    while len(holding) < n:
         time.sleep(0.01)
-    return gate
+    return gates
+
+
+def wait_running(future) -> None:
+    while not future.running():
+        time.sleep(0.01)
 
 
 def test_a_keyed_call_goes_back_to_the_kernel_that_ran_its_key(fake):
     make, _ = fake
     with make(2) as kernels:
-        passes = []
-        for _ in range(2):  # the first pass, then the same calls in the same order
-            start, done = _both_busy(kernels), threading.Event()
-            long = kernels.submit(held, done, "long", key="long")
-            short = [kernels.submit(which, f"c{i}", key=f"c{i}") for i in range(4)]
-            start.set()
-            ran = dict(f.result() for f in short)
-            done.set()
-            ran["long"] = long.result()[1]
-            # one kernel is held by the long call: the other runs all the short ones
-            assert {ran[f"c{i}"] for i in range(4)} == {1 - ran["long"]}
-            passes.append(ran)
-        assert passes[1] == passes[0]
+        # first pass: kernel 0, freed first, takes the first call queued; kernel 1 the others
+        gates, done = hold_each(kernels, 2), threading.Event()
+        long = kernels.submit(held, done, "long", key="long")
+        short = [kernels.submit(which, f"c{i}", key=f"c{i}") for i in range(4)]
+        gates[0].set()
+        wait_running(long)
+        gates[1].set()
+        assert [f.result() for f in short] == [(f"c{i}", 1) for i in range(4)]
+        done.set()
+        assert long.result() == ("long", 0)
+        # second pass, the long call queued last: kernel 0, freed first, takes it all the same
+        gates, done = hold_each(kernels, 2), threading.Event()
+        short = [kernels.submit(which, f"c{i}", key=f"c{i}") for i in range(4)]
+        long = kernels.submit(held, done, "long", key="long")
+        gates[0].set()
+        wait_running(long)
+        gates[1].set()
+        assert [f.result() for f in short] == [(f"c{i}", 1) for i in range(4)]
+        done.set()
+        assert long.result() == ("long", 0)
 
 
 def test_the_picking_rule(fake):

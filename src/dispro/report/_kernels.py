@@ -1,6 +1,7 @@
-"""The renderer's machinery for running chapters: Jupyter kernels started once per run
-(:class:`Kernels`) and daemon worker threads (:class:`Pool`) that an interrupted run does not
-wait for."""
+"""The renderer's machinery for running chapters: Jupyter kernels started once per run, each
+with a worker thread that runs the chapters sent to it (:class:`Kernels`), and daemon worker
+threads for other work, such as a batch's writing of each area's files (:class:`Pool`), that an
+interrupted run does not wait for."""
 
 from __future__ import annotations
 
@@ -110,13 +111,17 @@ class Kernels:
             try:
                 result = self._run(i, fn, args)
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                self._ran(key, i)
                 future.set_exception(exc)
             else:
+                self._ran(key, i)
                 future.set_result(result)
-            finally:
-                if key is not None:
-                    with self._ready:
-                        self._home[key] = i
+
+    def _ran(self, key, i: int) -> None:
+        """Kernel ``i`` ran ``key`` (noted before the caller learns that the call ended)."""
+        if key is not None:
+            with self._ready:
+                self._home[key] = i
 
     def _run(self, i: int, fn, args):
         warming = self._warming[i]
