@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +25,6 @@ __all__ = [
     "warnings_table",
     "write_xlsx",
     "write_pdf",
-    "is_number_text",
 ]
 
 #: Columns of the table of warnings raised while the report rendered (:func:`warnings_table`).
@@ -72,10 +70,6 @@ def html_table(frame: pd.DataFrame, block: dict, *, params: dict | None = None, 
     ``values``: the full values of its shown cells (:func:`dispro.report.present.read_values`)."""
     shown = present(frame, block, params or {}, values=values)
     return table_html(shown, block)
-
-
-def is_number_text(v) -> bool:
-    return bool(re.fullmatch(r"-?[\d,]+(\.\d+)?", str(v)))
 
 
 def warnings_table(chapters: list[dict], *, loading: list | None = None) -> pd.DataFrame:

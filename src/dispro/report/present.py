@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..disclosure import MARKERS as _SYMBOLS
+from ..disclosure import NOT_APPLICABLE, NOT_AVAILABLE
 from .wording import agreeing_decimals, confidence_level
 
 __all__ = [
@@ -300,7 +302,8 @@ WHOLE = ("base", "population", "person_years", "reference_base")
 #: Ratio-like estimates: their interval is judged against 1.
 RATIOS = ("rri", "ratio", "adjusted_rr", "odds_ratio", "rate_ratio")
 _NUMBER = re.compile(r"-?[\d,]+(\.\d+)?")
-MARKERS = ("[c]", "[x]", "[z]", "[low]")
+#: The symbols a published cell may hold instead of a number.
+MARKERS = tuple(_SYMBOLS.values())
 
 
 def text_shown(column: str, text: str) -> str:
@@ -440,8 +443,8 @@ def present(
         for c in columns:
             text, raw = text_row[c], raw_row.get(c)
             if text in MARKERS or not _NUMBER.fullmatch(text):
-                if is_reference and text == "[x]":
-                    text = "[z]"  # not applicable: the reference group against itself
+                if is_reference and text == NOT_AVAILABLE:
+                    text = NOT_APPLICABLE  # the reference group against itself
                 else:
                     text = text_shown(c, text)
                 cells.append(Cell(text, text))
