@@ -136,6 +136,14 @@ _PEOPLE = {
 }
 
 
+def _between(group: str, reference: str) -> str:
+    """ "Black and White people"; "people from the Mixed ethnic group and White people"."""
+    a, b = people(group), people(reference)
+    if a == f"{group} people" and b == f"{reference} people":
+        return f"{group} and {reference} people"
+    return f"{a} and {b}"
+
+
 def people(group: str, population: str = "people") -> str:
     """People of ``group`` as government style writes them: "Black people", "people from the
     Mixed ethnic group", never "Mixed people" or "Other people".
@@ -334,12 +342,12 @@ def describe_change(row, *, group: str, reference: str, since: str, alpha: float
     verdict = change_verdict(row, alpha)
     if verdict == "too_few":
         return (
-            f"There are too few cases to tell whether the difference between {group} and "
-            f"{reference} people has changed since {since}."
+            f"There are too few cases to tell whether the difference between "
+            f"{_between(group, reference)} has changed since {since}."
         )
     p, name = change_p(row)
     if verdict == "untestable":
-        return f"Whether the difference between {group} and {reference} people changed since {since} cannot be tested."
+        return f"Whether the difference between {_between(group, reference)} changed since {since} cannot be tested."
     if verdict != "none":
         est = row.get("estimate", float("nan"))
         before, after = row.get("earlier_rri", float("nan")), row.get("latest_rri", float("nan"))
@@ -347,10 +355,10 @@ def describe_change(row, *, group: str, reference: str, since: str, alpha: float
         if not (pd.isna(before) or pd.isna(after)) and before > 0 and after > 0:
             moved = f"went from {ratio_text(before)} to {ratio_text(after)}"
         return (
-            f"The difference between {group} and {reference} people has {verdict} since {since} "
+            f"The difference between {_between(group, reference)} has {verdict} since {since} "
             f"(the relative rate {moved or f'is {ratio_text(est)} times what it was'}; {p_text(p, name)})."
         )
     return (
-        f"There is no clear evidence that the difference between {group} and {reference} people "
+        f"There is no clear evidence that the difference between {_between(group, reference)} "
         f"has changed since {since} ({p_text(p, name)})."
     )
