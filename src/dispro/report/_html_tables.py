@@ -57,9 +57,7 @@ class _Column:
     def width(self) -> float:
         """The narrowest the column can be: its header's longest word (bold), a number whole
         (numbers never wrap), a text cell's longest word."""
-        cells = [
-            _width(t) if self.kind != "text" else _widest_word(t) for t in self.texts if t != "\0"
-        ]
+        cells = [_width(t) if self.kind != "text" else _widest_word(t) for t in self.texts]
         return max([_widest_word(self.label, bold=True), *cells]) + _CELL_EXTRA_PT
 
 
