@@ -80,10 +80,15 @@ NOTEBOOKS = {
     "summary": (
         "Summary",
         "",
-        "from dispro.pathway import area_matrix\nfrom dispro.report.sections import summary\n",
+        "from dispro.pathway import area_matrix\nfrom dispro.report.sections import summary\n"
+        "from dispro.stopsearch.change import change_since\n",
         [
             f"matrix = area_matrix(data, area={P('area')}, {REFERENCE}, {ALPHA})\n"
-            "summary.key_messages(ch, matrix, params)",
+            f"change = (change_since({SEARCHES}, comparison_start={P('comparison_start')}, "
+            f"comparison_end={P('comparison_end')}, period_end={P('period_end')}, {ETHNICITY}, "
+            f'{REFERENCE}, {ALPHA}) if len(data.get("stop_search", [])) and '
+            f'{P("report")} == "wessex" else None)  # the packs have their own changes\n'
+            "summary.key_messages(ch, matrix, params, change)",
             "summary.intro(ch, params)",
             "summary.pathway(ch, matrix, params)",
         ],

@@ -72,3 +72,35 @@ def test_no_clear_difference_anywhere():
     matrix = _matrix().assign(significant=False)
     out = key_messages(matrix, PARAMS)
     assert out[0].startswith("At no stage is there clear evidence")
+
+
+def test_what_changed_is_one_message_quoting_only_shown_rows():
+    """The change message (issue 14: "what changed"): the clear changes by the change rule,
+    with their forces; a withheld row is never quoted; no clear change said as such."""
+    from dispro.report.sections.messages import change_message
+
+    change = pd.DataFrame({
+        "force": ["Dorset", "Dorset", "Wiltshire"],
+        "group": ["Black", "Mixed", "Asian"],
+        "estimate": [2.0, 3.0, 1.1],
+        "ci_lower": [1.5, 1.8, 0.8],
+        "ci_upper": [2.7, 5.0, 1.5],
+        "p_value": [0.0001, 0.0001, 0.5],
+        "significant": [True, True, False],
+        "status": ["ok", "ok", "ok"],
+        "comparison_window": ["2021-04 to 2022-03"] * 3,
+        "latest_window": ["2023-04 to 2024-03"] * 3,
+    })  # fmt: skip
+    said = change_message(change, PARAMS, [True, False, True])
+    assert said == (
+        "Comparing 2023-04 to 2024-03 with 2021-04 to 2022-03, the difference from White people "
+        "in stop and search has grown for Black people in Dorset (relative rate 2.0 times what "
+        "it was)."
+    )  # the Mixed row is withheld: not quoted, though its change is clear
+    quiet = change_message(change.assign(significant=False), PARAMS)
+    assert quiet.startswith("Comparing 2023-04 to 2024-03 with 2021-04 to 2022-03, there is no "
+                            "clear evidence")  # fmt: skip
+    assert change_message(change.iloc[:0], PARAMS) is None
+    matrix_messages = key_messages(_matrix(), PARAMS, change=change)
+    assert len(matrix_messages) <= 5 and matrix_messages[-1].startswith("These figures show")
+    assert any(m.startswith("Comparing ") for m in matrix_messages)

@@ -14,10 +14,17 @@ import numpy as np
 import pandas as pd
 
 from ...ethnicity import NOT_STATED
-from ..wording import confidence_level, describe_table, interval_text, people, ratio_text
+from ..wording import (
+    change_verdict,
+    confidence_level,
+    describe_table,
+    interval_text,
+    people,
+    ratio_text,
+)
 from ._common import OUTCOME_WORDS
 
-__all__ = ["key_messages", "things_to_know"]
+__all__ = ["change_message", "key_messages", "things_to_know"]
 
 _CLEAR = ("higher", "lower")
 
@@ -41,7 +48,9 @@ def _listing(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def key_messages(matrix: pd.DataFrame, params: dict, shown=None) -> list[str]:
+def key_messages(
+    matrix: pd.DataFrame, params: dict, shown=None, *, change=None, change_shown=None
+) -> list[str]:
     """Three to five sentences about the pathway matrix (:func:`dispro.pathway.area_matrix`).
 
     Parameters
@@ -54,6 +63,9 @@ def key_messages(matrix: pd.DataFrame, params: dict, shown=None) -> list[str]:
     shown : array of bool, optional
         The rows published in full (``Chapter.shown_in_full``); other rows are counted as
         withheld and never quoted.
+    change, change_shown : DataFrame and array of bool, optional
+        The stop-and-search change table (:func:`dispro.stopsearch.change.change_since`) and its
+        rows published in full: what changed (:func:`change_message`).
     """
     reference, alpha = params["reference"], params["alpha"]
     level = confidence_level(alpha)
@@ -107,10 +119,12 @@ def key_messages(matrix: pd.DataFrame, params: dict, shown=None) -> list[str]:
         for label, part in table.groupby("label", sort=False)
         if (part["kind"] == "no_clear_difference").all()
     ]
+    quiet_said = None
     if quiet and len(clear):
-        out.append(
+        quiet_said = (
             f"At {_listing(quiet)} there is no clear evidence of a difference for any group."
         )
+        out.append(quiet_said)
     few = table[table["shown"] & table["kind"].isin(("too_few", "no_base"))]
     if len(few) or not table["shown"].all():
         named = [
@@ -125,11 +139,53 @@ def key_messages(matrix: pd.DataFrame, params: dict, shown=None) -> list[str]:
         if not table["shown"].all():
             said.append("some figures are withheld to protect confidentiality")
         out.append(f"No conclusion is drawn where {' and '.join(said)}.")
+    changed = change_message(change, params, change_shown)
+    if changed:  # what changed; at five messages, the stages without a difference give way
+        out.append(changed)
+        if len(out) > 4 and quiet_said in out:
+            out.remove(quiet_said)
     out.append(
         "These figures show whether groups were treated differently relative to their numbers; "
         "they do not by themselves show why, and no causal link can be drawn from them."
     )
     return out[:5]
+
+
+def change_message(change, params: dict, shown=None) -> str | None:
+    """What changed in stop and search (the change table of
+    :func:`dispro.stopsearch.change.change_since`, by force), by
+    :func:`dispro.report.wording.change_verdict`: the clear changes with their forces and
+    relative rates, or that there is no clear evidence of a change; None without a table. A row
+    not ``shown`` in full is never quoted."""
+    if change is None or len(change) == 0:
+        return None
+    shown = np.ones(len(change), bool) if shown is None else np.asarray(shown, dtype=bool)
+    rows = change.reset_index(drop=True)[shown]
+    if rows.empty:
+        return None
+    window = (f"{rows['latest_window'].iloc[0]} with {rows['comparison_window'].iloc[0]}"
+              if {"comparison_window", "latest_window"} <= set(rows.columns)
+              else f"the latest 12 months with {params['comparison_start']} to "
+              f"{params['comparison_end']}")  # fmt: skip
+    clear = []
+    for _, row in rows.iterrows():
+        verdict = change_verdict(row, params["alpha"])
+        if verdict in ("grown", "narrowed", "reversed", "changed"):
+            moved = (f"from {ratio_text(row['earlier_rri'])} to {ratio_text(row['latest_rri'])}"
+                     if "earlier_rri" in row and "latest_rri" in row
+                     else f"{ratio_text(row['estimate'])} times what it was")  # fmt: skip
+            clear.append(f"{verdict} for {people(row['group'])} in {row['force']} "
+                         f"(relative rate {moved})")  # fmt: skip
+    reference = params["reference"]
+    if not clear:
+        return (
+            f"Comparing {window}, there is no clear evidence that any group's difference from "
+            f"{reference} people in stop and search changed."
+        )
+    return (
+        f"Comparing {window}, the difference from {reference} people in stop and search has "
+        f"{_listing(clear)}."
+    )
 
 
 def things_to_know(params: dict) -> list[str]:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ...pathway import stage
 from ...plots import plot_pathway
-from ..disclose import STAGES
+from ..disclose import CHANGE, STAGES
 from ..wording import confidence_level
 from . import messages
 from ._common import OUTCOME_WORDS, RRI_SHOW, compact_sentences
@@ -24,13 +24,14 @@ _ABSENT = {
 }
 
 
-def key_messages(ch, matrix: pd.DataFrame, params) -> None:
+def key_messages(ch, matrix: pd.DataFrame, params, change: pd.DataFrame | None = None) -> None:
     """Page 1: three to five key messages written from the pathway matrix
     (:func:`dispro.pathway.area_matrix`) by the wording rules, the pathway picture, then the
     things a reader needs to know to read them."""
     ch.heading("Key messages")
     full = ch.shown_in_full(matrix, STAGES)
-    said = messages.key_messages(matrix, params, full)
+    moved = None if change is None or change.empty else ch.shown_in_full(change, CHANGE)
+    said = messages.key_messages(matrix, params, full, change=change, change_shown=moved)
     ch.bullets(said)
     ch.figure(
         plot_pathway,
