@@ -136,3 +136,11 @@ def test_a_note_on_few_rows_is_said_below_the_table():
     page = table_html(_shown(rates), BLOCK)
     assert "<th" in page and ">Note</th>" not in page
     assert '<p class="notes">Notes on rows: Mixed: no resident population.</p>' in page
+
+
+def test_a_column_withheld_on_every_row_stays_a_column():
+    rates = RATES.assign(period="2024Q1", events=[2000, 3, 2, 1])  # three withheld rows
+    shown = _shown(rates.iloc[1:])
+    assert {r[shown.columns.index("rri")].text for r in shown.rows} == {"[c]"}
+    page = table_html(shown, BLOCK)
+    assert "Relative rate (White = 1)</th>" in page and "Relative rate (White = 1): [c]" not in page

@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from .present import STATUS_WORDS, Presented
+from .present import MARKERS, STATUS_WORDS, Presented
 
 __all__ = ["TEXT_WIDTH_PT", "TABLE_FONT_PT", "table_html", "column_widths"]
 
@@ -138,7 +138,12 @@ def _constants(columns: list[_Column]) -> tuple[list[_Column], list[str]]:
     kept, said = [], []
     for col in columns:
         values = set(col.texts)
-        if col.kind != "count" and len(col.texts) > 1 and len(values) == 1:
+        if (
+            col.kind != "count"
+            and len(col.texts) > 1
+            and len(values) == 1
+            and not values <= set(MARKERS)
+        ):  # a column withheld on every row stays a column
             (value,) = values
             if value.strip() and not (col.name == "status" and value == STATUS_WORDS["ok"]):
                 said.append(f"{col.label}: {value}")
