@@ -19,6 +19,7 @@ __all__ = [
     "describe_table",
     "describe_change",
     "confidence_level",
+    "change_moved",
     "change_p",
     "change_verdict",
     "agreeing_decimals",
@@ -288,6 +289,17 @@ def change_p(row) -> tuple[float, str]:
     return p, name
 
 
+def change_moved(row) -> str:
+    """How a change row's relative rate moved, in words: "from 2.0 to 4.0" where the row has
+    both relative rates (``earlier_rri``, ``latest_rri``, above 0), else "2.0 times what it
+    was" (``estimate``, the ratio of the two)."""
+    before, after = row.get("earlier_rri", float("nan")), row.get("latest_rri", float("nan"))
+    if not (before is None or after is None or pd.isna(before) or pd.isna(after)):
+        if before > 0 and after > 0:
+            return f"from {ratio_text(before)} to {ratio_text(after)}"
+    return f"{ratio_text(row.get('estimate', float('nan')))} times what it was"
+
+
 def change_verdict(row, alpha: float = 0.05) -> str:
     """What a change test row says (the rule of :func:`describe_change`): ``"too_few"``,
     ``"untestable"``, ``"none"`` (no clear evidence of a change), or for a clear change
@@ -349,14 +361,11 @@ def describe_change(row, *, group: str, reference: str, since: str, alpha: float
     if verdict == "untestable":
         return f"Whether the difference between {_between(group, reference)} changed since {since} cannot be tested."
     if verdict != "none":
-        est = row.get("estimate", float("nan"))
-        before, after = row.get("earlier_rri", float("nan")), row.get("latest_rri", float("nan"))
-        moved = ""
-        if not (pd.isna(before) or pd.isna(after)) and before > 0 and after > 0:
-            moved = f"went from {ratio_text(before)} to {ratio_text(after)}"
+        moved = change_moved(row)
+        verb = "went" if moved.startswith("from ") else "is"
         return (
             f"The difference between {_between(group, reference)} has {verdict} since {since} "
-            f"(the relative rate {moved or f'is {ratio_text(est)} times what it was'}; {p_text(p, name)})."
+            f"(the relative rate {verb} {moved}; {p_text(p, name)})."
         )
     return (
         f"There is no clear evidence that the difference between {_between(group, reference)} "

@@ -11,6 +11,7 @@ import pandas as pd
 from ...ethnicity import NOT_STATED
 from ..supply import NotSupplied, not_supplied_sentence
 from ..wording import (
+    change_moved,
     change_p,
     change_verdict,
     describe_change,
@@ -172,10 +173,7 @@ def compact_changes(table, params, by: str | None, *, shown=None, since=None) ->
         for _, row in rows.iterrows():
             verdict = change_verdict(row, alpha) if row["_shown"] else "withheld"
             if verdict in ("grown", "narrowed", "reversed", "changed"):
-                before, after = row.get("earlier_rri"), row.get("latest_rri")
-                moved = (f"from {ratio_text(before)} to {ratio_text(after)}"
-                         if before is not None and after is not None and not pd.isna(before)
-                         and not pd.isna(after) else f"{ratio_text(row['estimate'])} times what it was")  # fmt: skip
+                moved = change_moved(row)
                 p, which = change_p(row)
                 clear.append(
                     f"{verdict} for {row['group']} (relative rate {moved}; {p_text(p, which)})"

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ...ethnicity import NOT_STATED
 from ..wording import (
+    change_moved,
     change_verdict,
     confidence_level,
     describe_table,
@@ -171,9 +172,7 @@ def change_message(change, params: dict, shown=None) -> str | None:
     for _, row in rows.iterrows():
         verdict = change_verdict(row, params["alpha"])
         if verdict in ("grown", "narrowed", "reversed", "changed"):
-            moved = (f"from {ratio_text(row['earlier_rri'])} to {ratio_text(row['latest_rri'])}"
-                     if "earlier_rri" in row and "latest_rri" in row
-                     else f"{ratio_text(row['estimate'])} times what it was")  # fmt: skip
+            moved = change_moved(row)
             clear.append(f"{verdict} for {people(row['group'])} in {row['force']} "
                          f"(relative rate {moved})")  # fmt: skip
     reference = params["reference"]
